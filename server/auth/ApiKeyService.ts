@@ -1,0 +1,95 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { inferboxError } from '../common/errors.js';
+import type { ApiKeyRepository, ApiKeyRow } from '../store/ApiKeyRepository.js';
+
+/** The caller a request was authenticated as. */
+export interface Principal {
+  keyId: string;
+  name: string;
+  scopes: string[];
+}
+
+export interface CreatedApiKey {
+  row: ApiKeyRow;
+  /** The only time the raw key exists outside the caller's hands. */
+  key: string;
+}
+
+/**
+ * Keys look like `ibx_<id>_<secret>`: the id finds the row without scanning, the 256-bit secret
+ * makes brute force hopeless, so a fast SHA-256 is the right hash (no bcrypt on the inference path).
+ */
+const KEY_FORMAT = /^ibx_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+function newKeyId(): string {
+  return randomBytes(8).toString('hex').slice(0, 12);
+}
+
+const isExpired = (row: ApiKeyRow, now: Date) => row.expires_at !== null && Date.parse(row.expires_at) <= now.getTime();
+
+export class ApiKeyService {
+  /** Last-used times waiting to be written with the next flush, so requests never wait on a write. */
+  private readonly lastUsed = new Map<string, string>();
+
+  constructor(private readonly keys: ApiKeyRepository, private readonly now: () => Date = () => new Date()) {}
+
+  createApiKey(input: { name: string; scopes: string[]; expiresAt?: string | null | undefined }): CreatedApiKey {
+    const id = newKeyId();
+    const key = `ibx_${id}_${randomBytes(32).toString('base64url')}`;
+    const row: ApiKeyRow = {
+      id,
+      name: input.name,
+      key_hash: hashKey(key),
+      scopes: [...new Set(input.scopes)],
+      created_at: this.now().toISOString(),
+      last_used_at: null,
+      expires_at: input.expiresAt ?? null,
+      revoked_at: null,
+    };
+    this.keys.insert(row);
+    return { row, key };
+  }
+
+  /**
+   * Checks a bearer key against the database on every call, so revocation and expiry apply to
+   * the very next request (a prepared primary-key lookup costs microseconds).
+   */
+  authenticate(key: string | undefined): Principal {
+    if (key === undefined) throw inferboxError('IBX_ERR_UNAUTHENTICATED', 'an API key is required: send Authorization: Bearer <key>');
+    const match = KEY_FORMAT.exec(key);
+    const row = match ? this.keys.findById(match[1]!) : undefined;
+    const expected = Buffer.from(row?.key_hash ?? hashKey('no such key'), 'hex');
+    const matches = timingSafeEqual(expected, Buffer.from(hashKey(key), 'hex'));
+    if (!row || !matches) throw inferboxError('IBX_ERR_UNAUTHENTICATED', 'the API key is not valid');
+    if (row.revoked_at !== null) throw inferboxError('IBX_ERR_UNAUTHENTICATED', 'the API key has been revoked');
+    const now = this.now();
+    if (isExpired(row, now)) throw inferboxError('IBX_ERR_UNAUTHENTICATED', 'the API key has expired');
+    this.lastUsed.set(row.id, now.toISOString());
+    return { keyId: row.id, name: row.name, scopes: row.scopes };
+  }
+
+  list(): Omit<ApiKeyRow, 'key_hash'>[] {
+    return this.keys.list().map(({ key_hash: _hash, ...rest }) => rest);
+  }
+
+  revoke(id: string): void {
+    if (!this.keys.revoke(id, this.now().toISOString())) throw inferboxError('IBX_ERR_KEY_NOT_FOUND', id);
+  }
+
+  /** True when some admin key can still be used (not revoked, not expired). */
+  hasUsableAdminKey(): boolean {
+    const now = this.now();
+    return this.keys.list().some((k) => k.scopes.includes('admin') && k.revoked_at === null && !isExpired(k, now));
+  }
+
+  flushLastUsed(): void {
+    if (this.lastUsed.size === 0) return;
+    const batch = new Map(this.lastUsed);
+    this.lastUsed.clear();
+    this.keys.touchLastUsed(batch);
+  }
+}

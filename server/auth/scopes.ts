@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/**
+ * Scopes a key can carry:
+ * - `admin`: everything, including the admin API under /api;
+ * - `infer`: inference and metadata on every model;
+ * - `infer:<model>`: inference and metadata on that one model.
+ */
+export const scopeSchema = z.string().regex(/^(admin|infer|infer:[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$/, {
+  message: "a scope is 'admin', 'infer' or 'infer:<model>'",
+});
+
+export type Scope = z.infer<typeof scopeSchema>;
+
+/** What a route needs, as declared in the route table. */
+export type AccessRule = { kind: 'public' } | { kind: 'admin' } | { kind: 'infer'; model?: string | undefined };
+
+export function allows(scopes: readonly string[], rule: AccessRule): boolean {
+  if (rule.kind === 'public' || scopes.includes('admin')) return true;
+  if (rule.kind === 'admin') return false;
+  if (scopes.includes('infer')) return true;
+  // A model-scoped key may only reach routes that name its model.
+  return rule.model !== undefined && scopes.includes(`infer:${rule.model}`);
+}

@@ -1,0 +1,25 @@
+import { performance } from 'node:perf_hooks';
+import { startServer } from '../startServer.js';
+import { parseServeOptions } from './parseServeOptions.js';
+
+/** `inferbox serve`: the headless appliance. Prints where it listens; stops cleanly on SIGINT/SIGTERM. */
+export async function serveCommand(flags: Record<string, string | undefined>, out: NodeJS.WriteStream = process.stdout): Promise<void> {
+  const options = parseServeOptions(flags, process.env);
+  const running = await startServer(options);
+  const say = (line: string) => out.write(`${line}\n`);
+  say(`Inferbox is ready in ${Math.round(performance.now())} ms (since process start). Reach it at:`);
+  for (const url of running.urls) say(`  ${url}`);
+  if (running.tlsFingerprint) say(`TLS certificate (self-signed) SHA-256 fingerprint: ${running.tlsFingerprint}`);
+  say(`Execution: ${running.plan.provider}, ${running.plan.instances} worker instance(s) × ${running.plan.intraOpThreads} thread(s)`);
+  if (running.createdAdminKey && out.isTTY) {
+    say(`Admin key (shown this once; also in ${running.adminKeyPath}):\n  ${running.createdAdminKey}`);
+  } else {
+    say(`Admin key file: ${running.adminKeyPath}`);
+  }
+  const stop = (signal: string) => {
+    say(`${signal} received: stopping`);
+    running.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}

@@ -1,0 +1,78 @@
+/**
+ * One error table for the whole server (the fastify FST_ERR_* pattern): each code has an
+ * HTTP status and a message template. Routes and services throw `InferboxError`s made from
+ * this table; one middleware turns them into the OIP v2 error shape `{"error": "..."}`.
+ * Anything that is not an InferboxError is a bug: it becomes a generic 500 with the stack logged.
+ * Every code is listed in docs/ERRORS.md (a test checks it).
+ */
+export const ERROR_TABLE = {
+  IBX_ERR_INVALID_JSON: { status: 400, template: 'request body is not valid JSON: {0}' },
+  IBX_ERR_INVALID_REQUEST: { status: 400, template: 'invalid request: {0}' },
+  IBX_ERR_UNKNOWN_INPUT: { status: 400, template: "unexpected input '{0}': model '{1}' has inputs {2}" },
+  IBX_ERR_MISSING_INPUT: { status: 400, template: "missing input '{0}' for model '{1}'" },
+  IBX_ERR_DUPLICATE_INPUT: { status: 400, template: "input '{0}' is given more than once" },
+  IBX_ERR_UNKNOWN_OUTPUT: { status: 400, template: "unexpected output '{0}': model '{1}' has outputs {2}" },
+  IBX_ERR_UNSUPPORTED_DATATYPE: { status: 400, template: "input '{0}': datatype '{1}' is not supported; use one of {2}" },
+  IBX_ERR_DATATYPE_MISMATCH: { status: 400, template: "input '{0}': datatype {1} does not match the model's {2}" },
+  IBX_ERR_SHAPE_MISMATCH: { status: 400, template: "input '{0}': shape {1} does not fit the model's shape {2}" },
+  IBX_ERR_DATA_LENGTH: { status: 400, template: "input '{0}': shape {1} needs {2} elements but data has {3}" },
+  IBX_ERR_INVALID_ELEMENT: { status: 400, template: "input '{0}': element {1} is not a valid {2} ({3})" },
+  IBX_ERR_INFERENCE_FAILED: { status: 400, template: "model '{0}' version {1} could not run on this input: {2}" },
+  IBX_ERR_INVALID_NAME: { status: 400, template: '{0}' },
+  IBX_ERR_MALFORMED_ONNX: { status: 400, template: 'the body is not a valid ONNX model: {0}' },
+  IBX_ERR_EXTERNAL_DATA_REFUSED: { status: 400, template: "the model refers to external data '{0}' outside its own folder" },
+  IBX_ERR_UNAUTHENTICATED: { status: 401, template: '{0}' },
+  IBX_ERR_FORBIDDEN: { status: 403, template: '{0}' },
+  IBX_ERR_ROUTE_NOT_FOUND: { status: 404, template: 'no route for {0} {1}' },
+  IBX_ERR_MODEL_NOT_FOUND: { status: 404, template: "model '{0}' not found" },
+  IBX_ERR_VERSION_NOT_FOUND: { status: 404, template: "model '{0}' has no version '{1}'" },
+  IBX_ERR_KEY_NOT_FOUND: { status: 404, template: "API key '{0}' not found" },
+  IBX_ERR_METHOD_NOT_ALLOWED: { status: 405, template: '{0} is not allowed on {1}; allowed: {2}' },
+  IBX_ERR_CONFLICT: { status: 409, template: '{0}' },
+  IBX_ERR_BODY_TOO_LARGE: { status: 413, template: 'request body is larger than the limit of {0} bytes' },
+  IBX_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, template: "content type '{0}' is not accepted here; send {1}" },
+  IBX_ERR_MODEL_REJECTED: { status: 422, template: 'onnxruntime could not load the model: {0}' },
+  IBX_ERR_MODEL_NOT_READY: { status: 503, template: "model '{0}' version {1} is not ready (state: {2})" },
+  IBX_ERR_NO_ACTIVE_VERSION: { status: 503, template: "model '{0}' has no active version" },
+  IBX_ERR_WORKER_LOST: { status: 503, template: 'the inference worker stopped while running this request; retry it' },
+  IBX_ERR_SHUTTING_DOWN: { status: 503, template: 'the server is shutting down' },
+  IBX_ERR_INTERNAL: { status: 500, template: 'internal server error' },
+} as const satisfies Record<string, { status: number; template: string }>;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+function format(template: string, args: readonly unknown[]): string {
+  return template.replace(/\{(\d+)\}/g, (_, i: string) => {
+    const value = args[Number(i)];
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  });
+}
+
+/** An expected error: its message is safe to show to the caller. */
+export class InferboxError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra response headers (e.g. WWW-Authenticate, Allow). */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: ErrorCode, args: readonly unknown[] = [], options?: { cause?: unknown; headers?: Record<string, string> }) {
+    super(format(ERROR_TABLE[code].template, args), { cause: options?.cause });
+    this.name = 'InferboxError';
+    this.code = code;
+    this.status = ERROR_TABLE[code].status;
+    this.headers = options?.headers ?? {};
+  }
+}
+
+export function inferboxError(code: ErrorCode, ...args: unknown[]): InferboxError {
+  return new InferboxError(code, args);
+}
+
+export function isInferboxError(error: unknown): error is InferboxError {
+  return error instanceof InferboxError;
+}
+
+/** The message of any thrown value, for logs and wrapped reasons. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+/**
+ * Settings an admin can save (PUT /api/settings) and that flags and environment variables can
+ * override for one run. Precedence: command-line flag > environment variable > saved > default.
+ * Each default is here and nowhere else.
+ */
+export const serverSettingsSchema = z.object({
+  /** Listen on every interface by default: serving the LAN is the appliance's job. */
+  host: z.string().min(1).default('0.0.0.0'),
+  /** 8000 is the port Triton and KServe use for OIP REST, so their clients work unchanged. */
+  port: z.number().int().min(0).max(65535).default(8000),
+  /** auto = HTTPS unless bound to loopback; off is for a reverse proxy that terminates TLS. */
+  tls: z.enum(['auto', 'on', 'off']).default('auto'),
+  /** Request-log rows older than this are purged. */
+  log_retention_days: z.number().int().min(1).max(3650).default(30),
+  /** Largest JSON inference body (a batch-1 224×224 image is ~3 MB as JSON). */
+  max_infer_body_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+  /** Largest ONNX upload; files are streamed to disk, never held in memory. */
+  max_model_bytes: z.number().int().min(1024).default(4 * 1024 * 1024 * 1024),
+});
+
+export type ServerSettings = z.infer<typeof serverSettingsSchema>;
+export type SettingName = keyof ServerSettings;
+
+/** Settings that take effect only when the server starts again. */
+export const RESTART_SETTINGS: readonly SettingName[] = ['host', 'port', 'tls'];
+
+/** A partial update as the admin API accepts it: `null` puts a setting back to its default. */
+export const settingsUpdateSchema = z
+  .object(Object.fromEntries(Object.entries(serverSettingsSchema.shape).map(([k, v]) => [k, v.unwrap().nullable().optional()])) as {
+    [K in SettingName]: z.ZodOptional<z.ZodNullable<ReturnType<(typeof serverSettingsSchema.shape)[K]['unwrap']>>>;
+  })
+  .strict();
+
+/** Layers the sources in precedence order; later sources win where they say something. */
+export function resolveSettings(...layers: Partial<Record<SettingName, unknown>>[]): ServerSettings {
+  const merged: Record<string, unknown> = {};
+  for (const layer of layers) for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
+  return serverSettingsSchema.parse(merged);
+}

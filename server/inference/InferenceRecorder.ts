@@ -1,0 +1,47 @@
+import type { RequestLogWriter } from '../logging/RequestLogWriter.js';
+import type { InferenceMetrics } from '../metrics/InferenceMetrics.js';
+
+export interface InferenceRecord {
+  requestId: string;
+  model: string;
+  /** The version that answered, or the one asked for when resolution failed. */
+  version: string | null;
+  keyId: string | null;
+  status: number;
+  error: string | null;
+  totalMs: number;
+  queueMs?: number | undefined;
+  inferMs?: number | undefined;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** One call per inference request, whatever its protocol: the metrics registry and the request log. */
+export class InferenceRecorder {
+  constructor(private readonly metrics: InferenceMetrics, private readonly log: RequestLogWriter, private readonly now: () => Date = () => new Date()) {}
+
+  record(r: InferenceRecord): void {
+    this.metrics.observe({
+      model: r.model,
+      version: r.version ?? '',
+      outcome: r.status >= 200 && r.status < 300 ? 'success' : 'failure',
+      totalMs: r.totalMs,
+      queueMs: r.queueMs,
+      inferMs: r.inferMs,
+    });
+    this.log.append({
+      ts: this.now().toISOString(),
+      request_id: r.requestId,
+      model: r.model,
+      version: r.version,
+      key_id: r.keyId,
+      status: r.status,
+      error: r.error,
+      total_ms: r.totalMs,
+      queue_ms: r.queueMs ?? null,
+      infer_ms: r.inferMs ?? null,
+      bytes_in: r.bytesIn,
+      bytes_out: r.bytesOut,
+    });
+  }
+}

@@ -1,0 +1,62 @@
+import { inferboxError } from '../common/errors.js';
+import { isOipDatatype, OIP_DATATYPES, type RuntimeTensor, type TensorSpec } from '../common/datatypes.js';
+import { decodeInputTensor } from './decodeInputTensor.js';
+import { describeZodError, inferRequestSchema, type InferRequest } from './oipSchemas.js';
+
+export interface ModelSignature {
+  name: string;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+export interface DecodedInferRequest {
+  id: string | undefined;
+  feeds: Record<string, RuntimeTensor>;
+  /** The outputs to return, in the order the caller asked for (all outputs when not given). */
+  outputNames: string[];
+}
+
+const names = (specs: TensorSpec[]) => JSON.stringify(specs.map((s) => s.name));
+
+/** A shape fits when the rank is equal and every fixed model dimension (not -1) matches. */
+function shapeFits(shape: number[], modelShape: number[]): boolean {
+  return shape.length === modelShape.length && modelShape.every((dim, i) => dim === -1 || dim === shape[i]);
+}
+
+/**
+ * Validates a parsed JSON body against the model's signature and decodes it into runtime
+ * tensors. Every error names the input (or output) it is about; nothing is kept on failure.
+ */
+export function decodeInferRequest(body: unknown, model: ModelSignature): DecodedInferRequest {
+  const parsed = inferRequestSchema.safeParse(body);
+  if (!parsed.success) throw inferboxError('IBX_ERR_INVALID_REQUEST', describeZodError(parsed.error));
+  const request: InferRequest = parsed.data;
+
+  const feeds: Record<string, RuntimeTensor> = {};
+  for (const input of request.inputs) {
+    const spec = model.inputs.find((s) => s.name === input.name);
+    if (!spec) throw inferboxError('IBX_ERR_UNKNOWN_INPUT', input.name, model.name, names(model.inputs));
+    if (feeds[input.name]) throw inferboxError('IBX_ERR_DUPLICATE_INPUT', input.name);
+    if (!isOipDatatype(input.datatype)) {
+      throw inferboxError('IBX_ERR_UNSUPPORTED_DATATYPE', input.name, input.datatype, OIP_DATATYPES.join(', '));
+    }
+    if (input.datatype !== spec.datatype) {
+      throw inferboxError('IBX_ERR_DATATYPE_MISMATCH', input.name, input.datatype, spec.datatype);
+    }
+    if (!shapeFits(input.shape, spec.shape)) {
+      throw inferboxError('IBX_ERR_SHAPE_MISMATCH', input.name, JSON.stringify(input.shape), JSON.stringify(spec.shape));
+    }
+    feeds[input.name] = decodeInputTensor(input.name, input.datatype, input.shape, input.data);
+  }
+  for (const spec of model.inputs) {
+    if (!feeds[spec.name]) throw inferboxError('IBX_ERR_MISSING_INPUT', spec.name, model.name);
+  }
+
+  const outputNames = request.outputs?.map((o) => o.name) ?? model.outputs.map((o) => o.name);
+  for (const name of outputNames) {
+    if (!model.outputs.some((o) => o.name === name)) {
+      throw inferboxError('IBX_ERR_UNKNOWN_OUTPUT', name, model.name, names(model.outputs));
+    }
+  }
+  return { id: request.id, feeds, outputNames: [...new Set(outputNames)] };
+}

@@ -1,0 +1,44 @@
+import { Counter, Histogram, Registry } from 'prom-client';
+
+/** Latency buckets in seconds, from sub-millisecond tabular models to multi-second CNNs. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface InferenceObservation {
+  model: string;
+  version: string;
+  /** 'success' or 'failure' (any error answer). */
+  outcome: 'success' | 'failure';
+  totalMs: number;
+  queueMs?: number | undefined;
+  inferMs?: number | undefined;
+}
+
+/**
+ * The one in-process source of serving numbers: per model and version, request counts by outcome
+ * and latency histograms for queue wait, inference and the whole request. /metrics (Prometheus
+ * text) and the console's charts read this registry; nothing keeps a second count.
+ */
+export class InferenceMetrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: 'inferbox_inference_requests_total',
+    help: 'Inference requests by model, version and outcome',
+    labelNames: ['model', 'version', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly total = this.histogram('inferbox_request_duration_seconds', 'Whole inference request time, from receipt to response');
+  private readonly queue = this.histogram('inferbox_queue_duration_seconds', 'Time an inference waited for a worker');
+  private readonly compute = this.histogram('inferbox_compute_duration_seconds', 'Time onnxruntime spent running the model');
+
+  private histogram(name: string, help: string) {
+    return new Histogram({ name, help, labelNames: ['model', 'version'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  }
+
+  observe(o: InferenceObservation): void {
+    const labels = { model: o.model, version: o.version };
+    this.requests.inc({ ...labels, outcome: o.outcome });
+    this.total.observe(labels, o.totalMs / 1000);
+    if (o.queueMs !== undefined) this.queue.observe(labels, o.queueMs / 1000);
+    if (o.inferMs !== undefined) this.compute.observe(labels, o.inferMs / 1000);
+  }
+}

@@ -1,0 +1,21 @@
+import type { Logger } from 'pino';
+import type { ApiKeyService } from '../auth/ApiKeyService.js';
+import type { SettingsService } from '../config/SettingsService.js';
+import type { InferenceRecorder } from '../inference/InferenceRecorder.js';
+import type { InferenceService } from '../inference/InferenceService.js';
+import type { ModelRegistry } from '../registry/ModelRegistry.js';
+import type { Store } from '../store/Store.js';
+
+/** What the HTTP layer needs, built once in the composition root (startServer) and passed in. */
+export interface AppServices {
+  logger: Logger;
+  store: Store;
+  keys: ApiKeyService;
+  registry: ModelRegistry;
+  inference: InferenceService;
+  recorder: InferenceRecorder;
+  settings: SettingsService;
+  /** GET /api/system body; computed on demand (the hardware probe may finish after start). */
+  systemInfo: () => Record<string, unknown>;
+  serverVersion: string;
+}

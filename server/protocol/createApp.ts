@@ -1,0 +1,37 @@
+import Koa from 'koa';
+import type { AppState } from './AppContext.js';
+import type { AppServices } from './AppServices.js';
+import { assignRequestId } from './middleware/assignRequestId.js';
+import { handleErrors } from './middleware/handleErrors.js';
+import { mountRoutes, routeFallbacks, routeNotFound, type RouteSpec } from './routeTable.js';
+import { healthRoutes } from './routes/healthRoutes.js';
+import { keyRoutes } from './routes/keyRoutes.js';
+import { logRoutes } from './routes/logRoutes.js';
+import { modelRoutes } from './routes/modelRoutes.js';
+import { oipRoutes } from './routes/oipRoutes.js';
+import { systemRoutes } from './routes/systemRoutes.js';
+
+/** Every route the server has; each declares its access rule (see routeTable.ts). */
+export function allRoutes(services: AppServices): RouteSpec[] {
+  return [
+    ...healthRoutes(services),
+    ...oipRoutes(services),
+    ...modelRoutes(services),
+    ...keyRoutes(services),
+    ...logRoutes(services),
+    ...systemRoutes(services),
+  ];
+}
+
+/** Only chains middleware and mounts the routes; behaviour lives in the routes and services. */
+export function createApp(services: AppServices): Koa<AppState> {
+  const app = new Koa<AppState>({ proxy: false });
+  app.silent = true; // errors are logged by handleErrors, once
+  const router = mountRoutes(allRoutes(services), services.keys);
+  app.use(assignRequestId);
+  app.use(handleErrors(services.logger));
+  app.use(router.routes());
+  app.use(routeFallbacks(router));
+  app.use(routeNotFound);
+  return app;
+}

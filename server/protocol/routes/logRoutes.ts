@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { inferboxError } from '../../common/errors.js';
+import type { AppContext } from '../AppContext.js';
+import type { AppServices } from '../AppServices.js';
+import type { RouteSpec } from '../routeTable.js';
+
+const paging = {
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+};
+const isoTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString());
+
+const logQuerySchema = z.object({
+  model: z.string().optional(),
+  version: z.string().optional(),
+  key_id: z.string().optional(),
+  status: z.union([z.enum(['success', 'error']), z.coerce.number().int().min(100).max(599)]).optional(),
+  since: isoTime.optional(),
+  until: isoTime.optional(),
+  ...paging,
+});
+
+const auditQuerySchema = z.object({
+  action: z.string().optional(),
+  actor_id: z.string().optional(),
+  since: isoTime.optional(),
+  ...paging,
+});
+
+function parseQuery<T extends z.ZodType>(schema: T, ctx: AppContext): z.infer<T> {
+  const parsed = schema.safeParse(ctx.query);
+  if (!parsed.success) throw inferboxError('IBX_ERR_INVALID_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
+/** The request log and the audit trail, newest first, with filters and paging. */
+export function logRoutes(services: AppServices): RouteSpec[] {
+  return [
+    {
+      method: 'GET',
+      path: '/api/logs',
+      access: 'admin',
+      handler: (ctx) => {
+        const query = parseQuery(logQuerySchema, ctx);
+        const { rows, total } = services.store.requestLog.query(query);
+        ctx.body = { logs: rows, total, limit: query.limit, offset: query.offset };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/audit',
+      access: 'admin',
+      handler: (ctx) => {
+        const query = parseQuery(auditQuerySchema, ctx);
+        const { entries, total } = services.store.audit.query(query);
+        ctx.body = { entries, total, limit: query.limit, offset: query.offset };
+      },
+    },
+  ];
+}

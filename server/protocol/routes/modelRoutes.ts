@@ -1,0 +1,67 @@
+import { inferboxError } from '../../common/errors.js';
+import { assertModelName, assertVersion } from '../../common/names.js';
+import type { AppContext } from '../AppContext.js';
+import type { AppServices } from '../AppServices.js';
+import { auditAction } from '../auditAction.js';
+import type { RouteSpec } from '../routeTable.js';
+
+const ONNX_TYPES = ['application/octet-stream', 'application/onnx', 'application/x-onnx'];
+
+/** Model management under /api/models: upload versions, list, activate, load/unload, delete. */
+export function modelRoutes(services: AppServices): RouteSpec[] {
+  const { registry } = services;
+  const params = (ctx: AppContext) => ({ name: assertModelName(ctx.params.model!), version: assertVersion(ctx.params.version!) });
+  const flag = (ctx: AppContext, name: string) => ctx.query[name] === 'true' || ctx.query[name] === '1';
+
+  const upload = async (ctx: AppContext) => {
+    const name = assertModelName(ctx.params.model!);
+    const type = ctx.request.type;
+    if (!ONNX_TYPES.includes(type)) throw inferboxError('IBX_ERR_UNSUPPORTED_MEDIA_TYPE', type || '(none)', 'the ONNX file as application/octet-stream');
+    const limit = services.settings.current.max_model_bytes;
+    const declared = Number(ctx.get('content-length'));
+    if (declared > limit) throw inferboxError('IBX_ERR_BODY_TOO_LARGE', String(limit));
+    const view = await registry.addVersion({
+      name,
+      source: ctx.req,
+      maxBytes: limit,
+      activate: flag(ctx, 'activate'),
+      createdBy: ctx.state.principal?.name ?? null,
+    });
+    auditAction(services, ctx, 'model.upload', `${name}/${view.version}`, { sha256: view.sha256, size_bytes: view.size_bytes, active: view.active });
+    ctx.status = 201;
+    ctx.body = view;
+  };
+
+  return [
+    { method: 'GET', path: '/api/models', access: 'admin', handler: (ctx) => { ctx.body = { models: registry.listModels() }; } },
+    { method: 'GET', path: '/api/models/:model', access: 'admin', handler: (ctx) => { ctx.body = registry.getModel(assertModelName(ctx.params.model!)); } },
+    { method: 'POST', path: '/api/models/:model/versions', access: 'admin', handler: upload },
+    {
+      method: 'GET',
+      path: '/api/models/:model/versions/:version',
+      access: 'admin',
+      handler: (ctx) => { const p = params(ctx); ctx.body = registry.getVersion(p.name, p.version); },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/models/:model/versions/:version',
+      access: 'admin',
+      handler: async (ctx) => {
+        const p = params(ctx);
+        const result = await registry.deleteVersion(p.name, p.version);
+        auditAction(services, ctx, 'model.delete_version', `${p.name}/${p.version}`, { model_deleted: result.modelDeleted });
+        ctx.body = { deleted: true, model_deleted: result.modelDeleted };
+      },
+    },
+    ...(['activate', 'load', 'unload'] as const).map((action): RouteSpec => ({
+      method: 'POST',
+      path: `/api/models/:model/versions/:version/${action}`,
+      access: 'admin',
+      handler: async (ctx) => {
+        const p = params(ctx);
+        ctx.body = await registry[action](p.name, p.version);
+        auditAction(services, ctx, `model.${action}`, `${p.name}/${p.version}`);
+      },
+    })),
+  ];
+}

@@ -1,0 +1,95 @@
+import { performance } from 'node:perf_hooks';
+import { InferboxError, messageOf } from '../../common/errors.js';
+import { assertVersion } from '../../common/names.js';
+import type { AppContext } from '../AppContext.js';
+import type { AppServices } from '../AppServices.js';
+import { readJsonBody } from '../readBody.js';
+import type { RouteSpec } from '../routeTable.js';
+
+/** KServe Open Inference Protocol v2, REST: server and model metadata, model readiness, inference. */
+export function oipRoutes(services: AppServices): RouteSpec[] {
+  const versionParam = (ctx: AppContext) => (ctx.params.version === undefined ? undefined : assertVersion(ctx.params.version));
+
+  /** The named version, else the active one (a model always has at least one version). */
+  const modelMetadata = (ctx: AppContext) => {
+    const model = services.registry.getModel(ctx.params.model!);
+    const version = versionParam(ctx) ?? model.active_version ?? model.versions.at(-1)!.version;
+    const chosen = services.registry.getVersion(model.name, version);
+    ctx.body = {
+      name: model.name,
+      versions: model.versions.map((v) => v.version),
+      platform: 'onnxruntime_onnx',
+      inputs: chosen.inputs,
+      outputs: chosen.outputs,
+    };
+  };
+
+  const modelReady = (ctx: AppContext) => {
+    const name = ctx.params.model!;
+    const version = versionParam(ctx);
+    const model = services.registry.getModel(name);
+    const chosen = version ?? model.active_version;
+    const view = chosen === null ? undefined : services.registry.getVersion(name, chosen);
+    const ready = view?.state === 'ready';
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { name, ...(chosen ? { version: chosen } : {}), ready };
+  };
+
+  /** Inference; every request, answered or refused, is counted and logged once. */
+  const infer = async (ctx: AppContext) => {
+    const started = performance.now();
+    const model = ctx.params.model!;
+    let version: string | null = ctx.params.version ?? null;
+    let bytesIn = 0;
+    let timing: { queueMs?: number; inferMs?: number } = {};
+    let status = 500;
+    let error: string | null = null;
+    let bytesOut = 0;
+    try {
+      const body = await readJsonBody(ctx, services.settings.current.max_infer_body_bytes);
+      bytesIn = body.bytes;
+      const outcome = await services.inference.infer(model, versionParam(ctx), body.value);
+      version = outcome.response.model_version;
+      timing = outcome.timing;
+      const json = JSON.stringify(outcome.response);
+      bytesOut = Buffer.byteLength(json);
+      status = 200;
+      ctx.type = 'application/json';
+      ctx.set('Server-Timing', `queue;dur=${outcome.timing.queueMs.toFixed(3)}, infer;dur=${outcome.timing.inferMs.toFixed(3)}`);
+      ctx.body = json;
+    } catch (caught) {
+      status = caught instanceof InferboxError ? caught.status : 500;
+      error = messageOf(caught);
+      throw caught;
+    } finally {
+      services.recorder.record({
+        requestId: ctx.state.requestId,
+        model,
+        version,
+        keyId: ctx.state.principal?.keyId ?? null,
+        status,
+        error,
+        totalMs: performance.now() - started,
+        queueMs: timing.queueMs,
+        inferMs: timing.inferMs,
+        bytesIn: bytesIn || Number(ctx.get('content-length')) || 0,
+        bytesOut,
+      });
+    }
+  };
+
+  return [
+    {
+      method: 'GET',
+      path: '/v2',
+      access: 'infer',
+      handler: (ctx) => { ctx.body = { name: 'inferbox', version: services.serverVersion, extensions: [] }; },
+    },
+    { method: 'GET', path: '/v2/models/:model', access: 'infer', handler: modelMetadata },
+    { method: 'GET', path: '/v2/models/:model/versions/:version', access: 'infer', handler: modelMetadata },
+    { method: 'GET', path: '/v2/models/:model/ready', access: 'infer', handler: modelReady },
+    { method: 'GET', path: '/v2/models/:model/versions/:version/ready', access: 'infer', handler: modelReady },
+    { method: 'POST', path: '/v2/models/:model/infer', access: 'infer', handler: infer },
+    { method: 'POST', path: '/v2/models/:model/versions/:version/infer', access: 'infer', handler: infer },
+  ];
+}

@@ -1,0 +1,23 @@
+import type { AppServices } from '../AppServices.js';
+import { auditAction } from '../auditAction.js';
+import { readJsonBody } from '../readBody.js';
+import type { RouteSpec } from '../routeTable.js';
+
+/** Hardware, execution plan, TLS fingerprint and addresses; saved settings. */
+export function systemRoutes(services: AppServices): RouteSpec[] {
+  return [
+    { method: 'GET', path: '/api/system', access: 'admin', handler: (ctx) => { ctx.body = services.systemInfo(); } },
+    { method: 'GET', path: '/api/settings', access: 'admin', handler: (ctx) => { ctx.body = services.settings.view(); } },
+    {
+      method: 'PUT',
+      path: '/api/settings',
+      access: 'admin',
+      handler: async (ctx) => {
+        const { value } = await readJsonBody(ctx, 64 * 1024);
+        const result = services.settings.update(value);
+        auditAction(services, ctx, 'settings.update', null, { changes: value as Record<string, unknown> });
+        ctx.body = { ...services.settings.view(), ...result };
+      },
+    },
+  ];
+}

@@ -1,0 +1,296 @@
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import type { TensorSpec } from '../common/datatypes.js';
+import { inferboxError, messageOf } from '../common/errors.js';
+import { assertModelName, assertVersion } from '../common/names.js';
+import { isInsideModelFolder, readOnnxInfo } from '../onnx/readOnnxInfo.js';
+import type { InferenceWorkerPool } from '../runtime/InferenceWorkerPool.js';
+import type { ModelRepository, ModelVersionRow } from '../store/ModelRepository.js';
+import { signatureFromMetadata } from './signatureFromMetadata.js';
+import { writeUploadToFile } from './writeUploadToFile.js';
+
+/** Lifecycle of a version in this process (what the admin asked for is `desired_state` in the store). */
+export type VersionState = 'loading' | 'ready' | 'unloading' | 'unloaded' | 'failed';
+
+/** A version that can take inference requests right now. */
+export interface ServedVersion {
+  name: string;
+  version: string;
+  /** The runtime's key for its sessions. */
+  key: string;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+interface RuntimeStatus {
+  state: VersionState;
+  provider?: string | undefined;
+  fallbackReason?: string | undefined;
+  error?: string | undefined;
+}
+
+export interface VersionView extends Omit<ModelVersionRow, 'model_name' | 'file_path'> {
+  name: string;
+  state: VersionState;
+  active: boolean;
+  platform: 'onnxruntime_onnx';
+  execution_provider: string | null;
+  fallback_reason: string | null;
+  error: string | null;
+}
+
+export interface ModelView {
+  name: string;
+  active_version: string | null;
+  created_at: string;
+  versions: VersionView[];
+}
+
+export interface RegistryDeps {
+  models: ModelRepository;
+  pool: InferenceWorkerPool;
+  dataDir: string;
+  now?: () => Date;
+}
+
+const keyOf = (name: string, version: string) => `${name}/${version}`;
+const MODEL_FILE = 'model.onnx';
+
+/**
+ * Models on disk (`<data-dir>/models/<name>/<version>/model.onnx`), their rows in SQLite and their
+ * sessions in the runtime, kept in step. Changes to one model are serialized, so two uploads
+ * never get the same version number and a delete never races a load.
+ */
+export class ModelRegistry {
+  private readonly status = new Map<string, RuntimeStatus>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: RegistryDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  private get modelsDir(): string {
+    return join(this.deps.dataDir, 'models');
+  }
+
+  /** Runs `task` after every earlier change to the same model has finished. */
+  private serialize<T>(name: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(name) ?? Promise.resolve();
+    const next = previous.then(task, task);
+    const settled = next.then(() => undefined, () => undefined);
+    this.locks.set(name, settled);
+    void settled.then(() => { if (this.locks.get(name) === settled) this.locks.delete(name); });
+    return next;
+  }
+
+  /** Loads every version the admin left loaded; one that fails is marked failed, the rest still serve. */
+  async restore(): Promise<void> {
+    const rows = this.deps.models.listAllVersions();
+    for (const row of rows) this.status.set(keyOf(row.model_name, row.version), { state: row.desired_state === 'loaded' ? 'loading' : 'unloaded' });
+    await Promise.all(rows.filter((r) => r.desired_state === 'loaded').map((row) => this.loadRow(row).catch(() => undefined)));
+  }
+
+  private async loadRow(row: ModelVersionRow): Promise<void> {
+    const key = keyOf(row.model_name, row.version);
+    this.status.set(key, { state: 'loading' });
+    try {
+      const result = await this.deps.pool.load(key, join(this.deps.dataDir, row.file_path));
+      this.status.set(key, { state: 'ready', provider: result.provider, fallbackReason: result.fallbackReason });
+    } catch (error) {
+      this.status.set(key, { state: 'failed', error: messageOf(error) });
+      throw error;
+    }
+  }
+
+  /**
+   * Stores a new version from a stream of ONNX bytes. It is accepted only if onnxruntime loads
+   * it; otherwise nothing is left on disk, in the database or in the runtime. The first version
+   * of a model becomes active; later ones only when `activate` is set.
+   */
+  addVersion(input: { name: string; source: Readable; maxBytes: number; activate?: boolean; createdBy?: string | null }): Promise<VersionView> {
+    const name = assertModelName(input.name);
+    return this.serialize(name, async () => {
+      const tempDir = join(this.modelsDir, '.incoming');
+      await mkdir(tempDir, { recursive: true });
+      const tempFile = join(tempDir, `${randomBytes(8).toString('hex')}.onnx`);
+      const { sha256, sizeBytes } = await writeUploadToFile(input.source, tempFile, input.maxBytes);
+      const version = this.deps.models.nextVersion(name);
+      const versionDir = join(this.modelsDir, name, version);
+      const key = keyOf(name, version);
+      try {
+        const info = readOnnxInfo(await readFile(tempFile));
+        const outside = info.externalDataLocations.find((location) => !isInsideModelFolder(location));
+        if (outside !== undefined) throw inferboxError('IBX_ERR_EXTERNAL_DATA_REFUSED', outside);
+        await mkdir(versionDir, { recursive: true });
+        const filePath = join(versionDir, MODEL_FILE);
+        await rename(tempFile, filePath);
+        this.status.set(key, { state: 'loading' });
+        const loaded = await this.deps.pool.load(key, filePath);
+        const row: ModelVersionRow = {
+          model_name: name,
+          version,
+          desired_state: 'loaded',
+          file_path: join('models', name, version, MODEL_FILE),
+          sha256,
+          size_bytes: sizeBytes,
+          opset: info.opset,
+          ir_version: info.irVersion,
+          producer: info.producer,
+          inputs: signatureFromMetadata(loaded.inputs, 'input'),
+          outputs: signatureFromMetadata(loaded.outputs, 'output'),
+          created_at: this.now().toISOString(),
+          created_by: input.createdBy ?? null,
+        };
+        const first = this.deps.models.getModel(name) === undefined;
+        this.deps.models.insertVersion(row, first || input.activate === true);
+        this.status.set(key, { state: 'ready', provider: loaded.provider, fallbackReason: loaded.fallbackReason });
+        return this.viewOf(name, version);
+      } catch (error) {
+        this.status.delete(key);
+        await this.deps.pool.unload(key);
+        await rm(tempFile, { force: true });
+        await rm(versionDir, { recursive: true, force: true });
+        throw error;
+      }
+    });
+  }
+
+  listModels(): ModelView[] {
+    return this.deps.models.listModels().map((m) => this.modelView(m.name)!);
+  }
+
+  getModel(name: string): ModelView {
+    const view = this.modelView(name);
+    if (!view) throw inferboxError('IBX_ERR_MODEL_NOT_FOUND', name);
+    return view;
+  }
+
+  getVersion(name: string, version: string): VersionView {
+    this.getModel(name);
+    if (!this.deps.models.getVersion(name, version)) throw inferboxError('IBX_ERR_VERSION_NOT_FOUND', name, version);
+    return this.viewOf(name, version);
+  }
+
+  private modelView(name: string): ModelView | undefined {
+    const model = this.deps.models.getModel(name);
+    if (!model) return undefined;
+    const versions = this.deps.models.listVersions(name).map((row) => this.toView(row, model.active_version));
+    return { name, active_version: model.active_version, created_at: model.created_at, versions };
+  }
+
+  private viewOf(name: string, version: string): VersionView {
+    const model = this.deps.models.getModel(name);
+    const row = this.deps.models.getVersion(name, version);
+    if (!model || !row) throw inferboxError('IBX_ERR_VERSION_NOT_FOUND', name, version);
+    return this.toView(row, model.active_version);
+  }
+
+  private toView(row: ModelVersionRow, activeVersion: string | null): VersionView {
+    const { model_name, file_path: _path, ...rest } = row;
+    const status = this.status.get(keyOf(model_name, row.version)) ?? { state: 'unloaded' as const };
+    return {
+      name: model_name,
+      ...rest,
+      state: status.state,
+      active: activeVersion === row.version,
+      platform: 'onnxruntime_onnx',
+      execution_provider: status.provider ?? null,
+      fallback_reason: status.fallbackReason ?? null,
+      error: status.error ?? null,
+    };
+  }
+
+  private requireRow(name: string, version: string): ModelVersionRow {
+    assertModelName(name);
+    assertVersion(version);
+    if (!this.deps.models.getModel(name)) throw inferboxError('IBX_ERR_MODEL_NOT_FOUND', name);
+    const row = this.deps.models.getVersion(name, version);
+    if (!row) throw inferboxError('IBX_ERR_VERSION_NOT_FOUND', name, version);
+    return row;
+  }
+
+  /** Makes a version the default for unversioned requests, loading it first if needed. */
+  activate(name: string, version: string): Promise<VersionView> {
+    return this.serialize(name, async () => {
+      const row = this.requireRow(name, version);
+      if (this.status.get(keyOf(name, version))?.state !== 'ready') {
+        await this.loadRow(row);
+        this.deps.models.setDesiredState(name, version, 'loaded');
+      }
+      this.deps.models.setActiveVersion(name, version);
+      return this.viewOf(name, version);
+    });
+  }
+
+  load(name: string, version: string): Promise<VersionView> {
+    return this.serialize(name, async () => {
+      const row = this.requireRow(name, version);
+      if (this.status.get(keyOf(name, version))?.state !== 'ready') await this.loadRow(row);
+      this.deps.models.setDesiredState(name, version, 'loaded');
+      return this.viewOf(name, version);
+    });
+  }
+
+  unload(name: string, version: string): Promise<VersionView> {
+    return this.serialize(name, async () => {
+      this.requireRow(name, version);
+      await this.unloadKey(keyOf(name, version));
+      this.deps.models.setDesiredState(name, version, 'unloaded');
+      return this.viewOf(name, version);
+    });
+  }
+
+  private async unloadKey(key: string): Promise<void> {
+    // New requests see 'unloading' (503) at once; sessions go when the workers release them.
+    this.status.set(key, { state: 'unloading' });
+    await this.deps.pool.unload(key);
+    this.status.set(key, { state: 'unloaded' });
+  }
+
+  /**
+   * Deletes a version's sessions, row and files. The active version of a model that has other
+   * versions cannot be deleted (activate another first); the last version takes the model with it.
+   */
+  deleteVersion(name: string, version: string): Promise<{ modelDeleted: boolean }> {
+    return this.serialize(name, async () => {
+      const row = this.requireRow(name, version);
+      const model = this.deps.models.getModel(name)!;
+      const others = this.deps.models.listVersions(name).length - 1;
+      if (model.active_version === version && others > 0) {
+        throw inferboxError('IBX_ERR_CONFLICT', `version ${version} is the active version of '${name}'; activate another version before deleting it`);
+      }
+      const key = keyOf(name, version);
+      await this.unloadKey(key);
+      const result = this.deps.models.deleteVersion(name, version);
+      this.status.delete(key);
+      await rm(join(this.deps.dataDir, row.file_path, '..'), { recursive: true, force: true });
+      if (result.modelDeleted) await rm(join(this.modelsDir, name), { recursive: true, force: true });
+      return result;
+    });
+  }
+
+  /** The version that answers a request: the named one, or the model's active version. */
+  resolve(name: string, version?: string): ServedVersion {
+    const model = this.deps.models.getModel(name);
+    if (!model) throw inferboxError('IBX_ERR_MODEL_NOT_FOUND', name);
+    const chosen = version ?? model.active_version;
+    if (chosen === null) throw inferboxError('IBX_ERR_NO_ACTIVE_VERSION', name);
+    const row = this.deps.models.getVersion(name, chosen);
+    if (!row) throw inferboxError('IBX_ERR_VERSION_NOT_FOUND', name, chosen);
+    const state = this.status.get(keyOf(name, chosen))?.state ?? 'unloaded';
+    if (state !== 'ready') throw inferboxError('IBX_ERR_MODEL_NOT_READY', name, chosen, state);
+    return { name, version: chosen, key: keyOf(name, chosen), inputs: row.inputs, outputs: row.outputs };
+  }
+
+  /** Server readiness: every version the admin wants loaded is ready. */
+  readiness(): { ready: boolean; not_ready: string[] } {
+    const notReady = this.deps.models
+      .listAllVersions()
+      .filter((row) => row.desired_state === 'loaded' && this.status.get(keyOf(row.model_name, row.version))?.state !== 'ready')
+      .map((row) => keyOf(row.model_name, row.version));
+    return { ready: notReady.length === 0, not_ready: notReady };
+  }
+}

@@ -1,0 +1,29 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+/** Which onnxruntime execution providers this installation can use (names as onnxruntime-node uses them). */
+export interface ProviderAvailability {
+  cpu: true;
+  cuda: boolean;
+  dml: boolean;
+  coreml: boolean;
+}
+
+/**
+ * Found without loading onnxruntime on the main thread: DirectML and CoreML ship inside the
+ * Windows and macOS builds; CUDA only when its provider library was installed (the opt-in GPU
+ * install step; `npm ci` here skips it). Whether the GPU really works is learnt when a session loads.
+ */
+export function detectProviders(platform: NodeJS.Platform = process.platform, arch: string = process.arch): ProviderAvailability {
+  const require = createRequire(import.meta.url);
+  const packageDir = dirname(require.resolve('onnxruntime-node/package.json'));
+  const binDir = join(packageDir, 'bin', 'napi-v6', platform, arch);
+  const cudaLibrary = platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  return {
+    cpu: true,
+    cuda: (platform === 'linux' || platform === 'win32') && existsSync(join(binDir, cudaLibrary)),
+    dml: platform === 'win32',
+    coreml: platform === 'darwin',
+  };
+}

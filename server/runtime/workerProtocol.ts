@@ -1,0 +1,45 @@
+import type { RuntimeTensor } from '../common/datatypes.js';
+
+/** How a session is built; the same for every instance of a model (from the hardware plan). */
+export interface SessionSettings {
+  /** ORT execution providers in order of preference; 'cpu' last as the fallback. */
+  executionProviders: string[];
+  intraOpThreads: number;
+  interOpThreads: number;
+}
+
+/** Input/output metadata as ORT reports it: symbolic dims are strings, unknown dims -1. */
+export interface RawTensorMetadata {
+  name: string;
+  type: string;
+  shape: (number | string)[];
+}
+
+export interface LoadResult {
+  inputs: RawTensorMetadata[];
+  outputs: RawTensorMetadata[];
+  /** The provider that really runs the session. */
+  provider: string;
+  /** Why a preferred provider was not used, when it failed and CPU took over. */
+  fallbackReason?: string;
+}
+
+export interface RunResult {
+  outputs: Record<string, RuntimeTensor>;
+  /** Wall-clock ms (epoch based, comparable across threads) when the worker started the run. */
+  startedAt: number;
+  inferMs: number;
+}
+
+export type WorkerRequest =
+  | { kind: 'load'; id: number; key: string; path: string; settings: SessionSettings }
+  | { kind: 'run'; id: number; key: string; feeds: Record<string, RuntimeTensor>; outputNames: string[] }
+  | { kind: 'unload'; id: number; key: string };
+
+export type WorkerReply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: string };
+
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}

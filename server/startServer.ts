@@ -1,0 +1,152 @@
+import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { ApiKeyService } from './auth/ApiKeyService.js';
+import { ensureAdminKey } from './auth/ensureAdminKey.js';
+import { packageRoot, packageVersion } from './config/packageRoot.js';
+import { resolveSettings, type ServerSettings } from './config/serverSettings.js';
+import { SettingsService } from './config/SettingsService.js';
+import { probeHardware, type HardwareProfile } from './hardware/probeHardware.js';
+import { planExecution, type ExecutionPlan } from './hardware/planExecution.js';
+import { InferenceRecorder } from './inference/InferenceRecorder.js';
+import { InferenceService } from './inference/InferenceService.js';
+import { RequestLogWriter } from './logging/RequestLogWriter.js';
+import { InferenceMetrics } from './metrics/InferenceMetrics.js';
+import { createApp } from './protocol/createApp.js';
+import { listen } from './protocol/listen.js';
+import { serverUrls } from './protocol/serverUrls.js';
+import { ModelRegistry } from './registry/ModelRegistry.js';
+import { detectProviders } from './runtime/detectProviders.js';
+import { InferenceWorkerPool } from './runtime/InferenceWorkerPool.js';
+import { Store } from './store/Store.js';
+import { ensureCertificate } from './tls/ensureCertificate.js';
+import { lanAddresses, machineHostname } from './tls/lanAddresses.js';
+
+export interface StartOptions {
+  dataDir: string;
+  /** Values from flags or environment variables: they win over saved settings for this run. */
+  overrides?: Partial<Pick<ServerSettings, 'host' | 'port' | 'tls'>>;
+  /** Where the bundled default model lives (default: the package's models/). */
+  bundledModelsDir?: string;
+  /** Worker instances and intra-op threads, instead of the hardware plan's. */
+  execution?: { instances?: number; intraOpThreads?: number };
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  urls: string[];
+  port: number;
+  dataDir: string;
+  adminKeyPath: string;
+  /** The admin key, only on the start that created it (for the CLI to show once on a terminal). */
+  createdAdminKey: string | null;
+  tlsFingerprint: string | null;
+  plan: ExecutionPlan;
+  close(): Promise<void>;
+}
+
+const DATABASE_FILE = 'inferbox.db';
+const DEFAULT_MODEL = { name: 'mlp', file: join('mlp', 'model.onnx') };
+const DEFAULT_MODEL_INSTALLED = 'bootstrap.default_model_installed';
+const HOUR_MS = 3_600_000;
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
+
+/** Waits for the hardware probe only as long as the plan needs: a GPU matters only if its provider is installed. */
+async function planFromHardware(options: StartOptions): Promise<{ profile: HardwareProfile; plan: ExecutionPlan }> {
+  const providers = detectProviders();
+  const profile = await probeHardware({ timeoutMs: providers.cuda ? 3000 : 1000 });
+  return { profile, plan: planExecution(profile, providers, options.execution) };
+}
+
+/**
+ * The composition root: opens the store, makes the keys, plans the runtime from the hardware,
+ * restores the models, and serves OIP v2 and the admin API on one port.
+ */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const logger = options.logger ?? pino({ level: process.env.INFERBOX_LOG_LEVEL ?? 'info' });
+  const { dataDir } = options;
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const hardware = planFromHardware(options);
+
+  const store = Store.open(join(dataDir, DATABASE_FILE));
+  const settings = resolveSettings(store.settings.getAll(), options.overrides ?? {});
+  const settingsService = new SettingsService(store.settings, settings);
+  const keys = new ApiKeyService(store.keys);
+  const admin = await ensureAdminKey(keys, dataDir);
+
+  const useTls = settings.tls === 'on' || (settings.tls === 'auto' && !isLoopback(settings.host));
+  const tls = useTls ? await ensureCertificate(dataDir, { hostname: machineHostname(), addresses: lanAddresses() }) : null;
+
+  const { profile, plan } = await hardware;
+  for (const reason of plan.reasons) logger.debug({ plan: reason }, 'execution plan');
+  const pool = new InferenceWorkerPool(
+    { instances: plan.instances, executionProviders: plan.executionProviders, intraOpThreads: plan.intraOpThreads, interOpThreads: plan.interOpThreads },
+    (reason) => logger.error(reason),
+  );
+  const registry = new ModelRegistry({ models: store.models, pool, dataDir });
+  await registry.restore();
+  if (store.settings.getAll()[DEFAULT_MODEL_INSTALLED] !== true) {
+    const bundled = join(options.bundledModelsDir ?? join(packageRoot(), 'models'), DEFAULT_MODEL.file);
+    await registry.addVersion({ name: DEFAULT_MODEL.name, source: createReadStream(bundled), maxBytes: settings.max_model_bytes, createdBy: 'bundled' });
+    store.settings.setMany({ [DEFAULT_MODEL_INSTALLED]: true }, new Date().toISOString());
+  }
+
+  const metrics = new InferenceMetrics();
+  const logWriter = new RequestLogWriter(store.requestLog, (error, dropped) => logger.error({ err: error, dropped }, 'request log write failed'));
+  const startedAt = new Date();
+  let urls: string[] = [];
+  const app = createApp({
+    logger,
+    store,
+    keys,
+    registry,
+    inference: new InferenceService({ registry, pool }),
+    recorder: new InferenceRecorder(metrics, logWriter),
+    settings: settingsService,
+    serverVersion: packageVersion(),
+    systemInfo: () => ({
+      name: 'inferbox',
+      version: packageVersion(),
+      started_at: startedAt.toISOString(),
+      uptime_s: Math.round((Date.now() - startedAt.getTime()) / 1000),
+      data_dir: dataDir,
+      urls,
+      tls: { enabled: tls !== null, fingerprint_sha256: tls?.fingerprint256 ?? null },
+      hardware: profile,
+      execution_plan: plan,
+      providers: detectProviders(),
+    }),
+  });
+  const { server, port } = await listen(app, { host: settings.host, port: settings.port, tls });
+  urls = serverUrls({ host: settings.host, port, https: tls !== null });
+
+  const purge = () => {
+    const before = new Date(Date.now() - settingsService.current.log_retention_days * 24 * HOUR_MS).toISOString();
+    store.requestLog.purgeBefore(before);
+  };
+  purge();
+  const maintenance = setInterval(purge, HOUR_MS);
+  const keyFlush = setInterval(() => keys.flushLastUsed(), 5000);
+  maintenance.unref();
+  keyFlush.unref();
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(maintenance);
+      clearInterval(keyFlush);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      });
+      await pool.close();
+      logWriter.close();
+      keys.flushLastUsed();
+      store.close();
+    })());
+
+  return { urls, port, dataDir, adminKeyPath: admin.path, createdAdminKey: admin.createdKey, tlsFingerprint: tls?.fingerprint256 ?? null, plan, close };
+}

@@ -1,0 +1,60 @@
+import type { SqliteDatabase } from './openDatabase.js';
+
+export interface ApiKeyRow {
+  id: string;
+  name: string;
+  /** SHA-256 of the whole key, hex. The raw key is never stored. */
+  key_hash: string;
+  scopes: string[];
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+interface ApiKeyRecord extends Omit<ApiKeyRow, 'scopes'> {
+  scopes_json: string;
+}
+
+const fromRecord = ({ scopes_json, ...rest }: ApiKeyRecord): ApiKeyRow => ({ ...rest, scopes: JSON.parse(scopes_json) as string[] });
+
+export class ApiKeyRepository {
+  private readonly byId;
+
+  constructor(private readonly db: SqliteDatabase) {
+    // Looked up on every authenticated request: keep the statement prepared.
+    this.byId = db.prepare('SELECT * FROM api_keys WHERE id = ?');
+  }
+
+  insert(row: ApiKeyRow): void {
+    const { scopes, ...rest } = row;
+    this.db
+      .prepare(
+        `INSERT INTO api_keys (id, name, key_hash, scopes_json, created_at, last_used_at, expires_at, revoked_at)
+         VALUES (@id, @name, @key_hash, @scopes_json, @created_at, @last_used_at, @expires_at, @revoked_at)`,
+      )
+      .run({ ...rest, scopes_json: JSON.stringify(scopes) });
+  }
+
+  findById(id: string): ApiKeyRow | undefined {
+    const row = this.byId.get(id) as ApiKeyRecord | undefined;
+    return row ? fromRecord(row) : undefined;
+  }
+
+  list(): ApiKeyRow[] {
+    return (this.db.prepare('SELECT * FROM api_keys ORDER BY created_at, id').all() as ApiKeyRecord[]).map(fromRecord);
+  }
+
+  /** Marks a key revoked; returns false when there is no such key. Revoking twice keeps the first time. */
+  revoke(id: string, at: string): boolean {
+    return this.db.prepare('UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(at, id).changes > 0;
+  }
+
+  /** Writes last-used times collected in memory, in one transaction (keeps writes off the hot path). */
+  touchLastUsed(times: ReadonlyMap<string, string>): void {
+    const update = this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?');
+    this.db.transaction(() => {
+      for (const [id, at] of times) update.run(at, id);
+    })();
+  }
+}

@@ -1,0 +1,106 @@
+import type { TensorSpec } from '../common/datatypes.js';
+import type { SqliteDatabase } from './openDatabase.js';
+
+export type DesiredState = 'loaded' | 'unloaded';
+
+export interface ModelRow {
+  name: string;
+  active_version: string | null;
+  created_at: string;
+}
+
+export interface ModelVersionRow {
+  model_name: string;
+  version: string;
+  desired_state: DesiredState;
+  /** Relative to the data directory, so the data directory can move. */
+  file_path: string;
+  sha256: string;
+  size_bytes: number;
+  opset: number | null;
+  ir_version: number | null;
+  producer: string | null;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  created_at: string;
+  created_by: string | null;
+}
+
+interface VersionRecord extends Omit<ModelVersionRow, 'inputs' | 'outputs'> {
+  inputs_json: string;
+  outputs_json: string;
+}
+
+function fromRecord({ inputs_json, outputs_json, ...rest }: VersionRecord): ModelVersionRow {
+  return { ...rest, inputs: JSON.parse(inputs_json) as TensorSpec[], outputs: JSON.parse(outputs_json) as TensorSpec[] };
+}
+
+/** Versions sort as integers ("10" after "9"). */
+const BY_VERSION = 'ORDER BY CAST(version AS INTEGER)';
+
+export class ModelRepository {
+  constructor(private readonly db: SqliteDatabase) {}
+
+  listModels(): ModelRow[] {
+    return this.db.prepare('SELECT * FROM models ORDER BY name').all() as ModelRow[];
+  }
+
+  getModel(name: string): ModelRow | undefined {
+    return this.db.prepare('SELECT * FROM models WHERE name = ?').get(name) as ModelRow | undefined;
+  }
+
+  listVersions(name: string): ModelVersionRow[] {
+    const rows = this.db.prepare(`SELECT * FROM model_versions WHERE model_name = ? ${BY_VERSION}`).all(name) as VersionRecord[];
+    return rows.map(fromRecord);
+  }
+
+  listAllVersions(): ModelVersionRow[] {
+    const rows = this.db.prepare(`SELECT * FROM model_versions ORDER BY model_name, CAST(version AS INTEGER)`).all() as VersionRecord[];
+    return rows.map(fromRecord);
+  }
+
+  getVersion(name: string, version: string): ModelVersionRow | undefined {
+    const row = this.db.prepare('SELECT * FROM model_versions WHERE model_name = ? AND version = ?').get(name, version) as VersionRecord | undefined;
+    return row ? fromRecord(row) : undefined;
+  }
+
+  /** The next version number: one above the highest ever stored for this model. */
+  nextVersion(name: string): string {
+    const row = this.db.prepare('SELECT MAX(CAST(version AS INTEGER)) AS v FROM model_versions WHERE model_name = ?').get(name) as { v: number | null };
+    return String((row.v ?? 0) + 1);
+  }
+
+  /** Adds a version (creating the model on its first one); `activate` makes it the default. */
+  insertVersion(row: ModelVersionRow, activate: boolean): void {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT OR IGNORE INTO models (name, active_version, created_at) VALUES (?, NULL, ?)').run(row.model_name, row.created_at);
+      const { inputs, outputs, ...rest } = row;
+      this.db
+        .prepare(
+          `INSERT INTO model_versions (model_name, version, desired_state, file_path, sha256, size_bytes, opset, ir_version, producer, inputs_json, outputs_json, created_at, created_by)
+           VALUES (@model_name, @version, @desired_state, @file_path, @sha256, @size_bytes, @opset, @ir_version, @producer, @inputs_json, @outputs_json, @created_at, @created_by)`,
+        )
+        .run({ ...rest, inputs_json: JSON.stringify(inputs), outputs_json: JSON.stringify(outputs) });
+      if (activate) this.setActiveVersion(row.model_name, row.version);
+    })();
+  }
+
+  setActiveVersion(name: string, version: string | null): void {
+    this.db.prepare('UPDATE models SET active_version = ? WHERE name = ?').run(version, name);
+  }
+
+  setDesiredState(name: string, version: string, state: DesiredState): void {
+    this.db.prepare('UPDATE model_versions SET desired_state = ? WHERE model_name = ? AND version = ?').run(state, name, version);
+  }
+
+  /** Removes a version; the model goes with its last version. Returns whether the model is gone. */
+  deleteVersion(name: string, version: string): { modelDeleted: boolean } {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM model_versions WHERE model_name = ? AND version = ?').run(name, version);
+      this.db.prepare('UPDATE models SET active_version = NULL WHERE name = ? AND active_version = ?').run(name, version);
+      const left = this.db.prepare('SELECT COUNT(*) AS n FROM model_versions WHERE model_name = ?').get(name) as { n: number };
+      if (left.n === 0) this.db.prepare('DELETE FROM models WHERE name = ?').run(name);
+      return { modelDeleted: left.n === 0 };
+    })();
+  }
+}

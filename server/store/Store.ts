@@ -1,0 +1,31 @@
+import { ApiKeyRepository } from './ApiKeyRepository.js';
+import { AuditRepository } from './AuditRepository.js';
+import { ModelRepository } from './ModelRepository.js';
+import { openDatabase, type SqliteDatabase } from './openDatabase.js';
+import { RequestLogRepository } from './RequestLogRepository.js';
+import { SettingsRepository } from './SettingsRepository.js';
+
+/** The appliance's SQLite database and its repositories; the only owner of better-sqlite3. */
+export class Store {
+  readonly models: ModelRepository;
+  readonly keys: ApiKeyRepository;
+  readonly requestLog: RequestLogRepository;
+  readonly audit: AuditRepository;
+  readonly settings: SettingsRepository;
+
+  private constructor(private readonly db: SqliteDatabase) {
+    this.models = new ModelRepository(db);
+    this.keys = new ApiKeyRepository(db);
+    this.requestLog = new RequestLogRepository(db);
+    this.audit = new AuditRepository(db);
+    this.settings = new SettingsRepository(db);
+  }
+
+  static open(path: string): Store {
+    return new Store(openDatabase(path));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,5 @@
+import type { Migration } from './Migration.js';
+import { migration001Initial } from './001_initial.js';
+
+/** Every migration in order; a new one is appended here and gets its own test with an older database. */
+export const MIGRATIONS: readonly Migration[] = [migration001Initial];

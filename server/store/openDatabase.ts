@@ -1,0 +1,18 @@
+import Database from 'better-sqlite3';
+import { migrate } from './migrate.js';
+
+export type SqliteDatabase = Database.Database;
+
+/**
+ * Opens (creating if needed) the appliance database and migrates it. WAL lets the CLI read and
+ * write while the server runs; busy_timeout covers the short write locks that causes.
+ */
+export function openDatabase(path: string): SqliteDatabase {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
