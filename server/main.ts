@@ -6,22 +6,21 @@ import { keysCommand } from './cli/keysCommand.js';
 import { UsageError } from './cli/parseServeOptions.js';
 import { serveCommand } from './cli/serveCommand.js';
 
+const OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'data-dir': { type: 'string' },
+  tls: { type: 'string' },
+  instances: { type: 'string' },
+  threads: { type: 'string' },
+  name: { type: 'string' },
+  scopes: { type: 'string' },
+  'expires-at': { type: 'string' },
+} as const;
+
 function parseCommandLine() {
   try {
-    return parseArgs({
-  allowPositionals: true,
-  options: {
-    host: { type: 'string' },
-    port: { type: 'string' },
-    'data-dir': { type: 'string' },
-    tls: { type: 'string' },
-    instances: { type: 'string' },
-    threads: { type: 'string' },
-    name: { type: 'string' },
-    scopes: { type: 'string' },
-    'expires-at': { type: 'string' },
-      },
-    });
+    return parseArgs({ allowPositionals: true, options: OPTIONS });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -43,6 +43,8 @@ export interface RunningServer {
   createdAdminKey: string | null;
   tlsFingerprint: string | null;
   plan: ExecutionPlan;
+  /** The serving numbers (the same registry /metrics and the console read). */
+  metrics: InferenceMetrics;
   close(): Promise<void>;
 }
 
@@ -148,5 +150,5 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       store.close();
     })());
 
-  return { urls, port, dataDir, adminKeyPath: admin.path, createdAdminKey: admin.createdKey, tlsFingerprint: tls?.fingerprint256 ?? null, plan, close };
+  return { urls, port, dataDir, adminKeyPath: admin.path, createdAdminKey: admin.createdKey, tlsFingerprint: tls?.fingerprint256 ?? null, plan, metrics, close };
 }

@@ -1,6 +1,10 @@
 import { posix, win32 } from 'node:path';
-import { onnx } from 'onnx-proto';
+import onnxProto from 'onnx-proto';
+import type { onnx as Onnx } from 'onnx-proto';
 import { inferboxError, messageOf } from '../common/errors.js';
+
+// onnx-proto is CommonJS and replaces module.exports wholesale: Node exposes it only as a default import.
+const { onnx } = onnxProto;
 
 export interface OnnxInfo {
   irVersion: number | null;
@@ -13,7 +17,7 @@ export interface OnnxInfo {
 
 const toNumber = (value: number | Long | null | undefined): number | null => (value == null ? null : Number(value));
 
-function* allTensors(graph: onnx.IGraphProto | null | undefined): Generator<onnx.ITensorProto> {
+function* allTensors(graph: Onnx.IGraphProto | null | undefined): Generator<Onnx.ITensorProto> {
   if (!graph) return;
   yield* graph.initializer ?? [];
   for (const node of graph.node ?? []) {
@@ -32,7 +36,7 @@ function* allTensors(graph: onnx.IGraphProto | null | undefined): Generator<onnx
  * location, so a file that points outside its own folder can be refused before onnxruntime reads it.
  */
 export function readOnnxInfo(bytes: Uint8Array): OnnxInfo {
-  let model: onnx.ModelProto;
+  let model: Onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (error) {

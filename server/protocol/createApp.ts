@@ -30,8 +30,8 @@ export function createApp(services: AppServices): Koa<AppState> {
   const router = mountRoutes(allRoutes(services), services.keys);
   app.use(assignRequestId);
   app.use(handleErrors(services.logger));
+  app.use(routeNotFound);
   app.use(router.routes());
   app.use(routeFallbacks(router));
-  app.use(routeNotFound);
   return app;
 }

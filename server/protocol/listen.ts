@@ -2,9 +2,10 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
+import type { AppState } from './AppContext.js';
 
 /** One listener, one port: HTTPS when TLS material is given, plain HTTP otherwise. */
-export async function listen(app: Koa<never> | Koa<any>, options: { host: string; port: number; tls: { key: string; cert: string } | null }): Promise<{ server: Server; port: number }> {
+export async function listen(app: Koa<AppState>, options: { host: string; port: number; tls: { key: string; cert: string } | null }): Promise<{ server: Server; port: number }> {
   const handler = app.callback();
   const server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : createHttpServer(handler);
   // Keep-alive longer than common LAN proxies' idle timeouts, so they never reuse a closed socket.

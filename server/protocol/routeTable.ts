@@ -45,6 +45,8 @@ export function routeFallbacks(router: Router<AppState>) {
   });
 }
 
-export function routeNotFound(ctx: AppContext): never {
-  throw inferboxError('IBX_ERR_ROUTE_NOT_FOUND', ctx.method, ctx.path);
+/** Wraps the router: a request no route answered is a 404 in the OIP error shape. */
+export async function routeNotFound(ctx: AppContext, next: () => Promise<unknown>): Promise<void> {
+  await next();
+  if (ctx.status === 404 && ctx.body == null) throw inferboxError('IBX_ERR_ROUTE_NOT_FOUND', ctx.method, ctx.path);
 }

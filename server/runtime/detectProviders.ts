@@ -2,13 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-/** Which onnxruntime execution providers this installation can use (names as onnxruntime-node uses them). */
-export interface ProviderAvailability {
-  cpu: true;
-  cuda: boolean;
-  dml: boolean;
-  coreml: boolean;
-}
+import type { ProviderAvailability } from '../hardware/planExecution.js';
 
 /**
  * Found without loading onnxruntime on the main thread: DirectML and CoreML ship inside the

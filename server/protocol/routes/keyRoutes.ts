@@ -29,6 +29,7 @@ export function keyRoutes(services: AppServices): RouteSpec[] {
           throw inferboxError('IBX_ERR_INVALID_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
         }
         const expiresAt = parsed.data.expires_at ? new Date(parsed.data.expires_at).toISOString() : null;
+        if (expiresAt && Date.parse(expiresAt) <= Date.now()) throw inferboxError('IBX_ERR_INVALID_REQUEST', 'expires_at: must be in the future');
         const { row, key } = services.keys.createApiKey({ name: parsed.data.name, scopes: parsed.data.scopes, expiresAt });
         auditAction(services, ctx, 'key.create', row.id, { name: row.name, scopes: row.scopes, expires_at: row.expires_at });
         const { key_hash: _hash, ...visible } = row;

@@ -1,0 +1,22 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ESLint } from 'eslint';
+
+const eslint = new ESLint({ cwd: new URL('../..', import.meta.url).pathname });
+
+async function problems(filePath: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? []).map((m) => `${m.ruleId}: ${m.message}`);
+}
+
+test('onnxruntime-node, better-sqlite3 and koa are refused outside their home folder', async () => {
+  const found = await problems('server/registry/probe.ts', "import * as ort from 'onnxruntime-node';\nimport Database from 'better-sqlite3';\nimport Koa from 'koa';\nexport const all = [ort, Database, Koa];\n");
+  assert.equal(found.filter((p) => p.startsWith('no-restricted-imports')).length, 3, found.join('\n'));
+  assert.deepEqual(await problems('server/runtime/probe.ts', "import * as ort from 'onnxruntime-node';\nexport const o = ort;\n"), []);
+});
+
+test('the module map refuses an import against the layering', async () => {
+  const found = await problems('server/common/probe.ts', "import { Store } from '../store/Store.js';\nexport const s = Store;\n");
+  assert.ok(found.some((p) => p.startsWith('import-x/no-restricted-paths')), found.join('\n'));
+  assert.deepEqual(await problems('server/store/probe.ts', "import { inferboxError } from '../common/errors.js';\nexport const e = inferboxError;\n"), []);
+});

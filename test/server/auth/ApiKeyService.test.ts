@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { ApiKeyService, hashKey } from '../../../server/auth/ApiKeyService.js';
+import { allows } from '../../../server/auth/scopes.js';
+import { Store } from '../../../server/store/Store.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'inferbox-keys-'));
+const store = Store.open(join(dir, 'keys.db'));
+after(async () => { store.close(); await rm(dir, { recursive: true, force: true }); });
+
+let clock = new Date('2026-06-01T00:00:00.000Z');
+const keys = new ApiKeyService(store.keys, () => clock);
+
+test('a created key authenticates, and only its SHA-256 hash is stored', () => {
+  const { row, key } = keys.createApiKey({ name: 'crm', scopes: ['infer:mlp'] });
+  assert.match(key, /^ibx_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
+  const stored = store.keys.findById(row.id)!;
+  assert.equal(stored.key_hash, hashKey(key));
+  assert.ok(!JSON.stringify(stored).includes(key.split('_')[2]!), 'the secret is not stored');
+  assert.deepEqual(keys.authenticate(key), { keyId: row.id, name: 'crm', scopes: ['infer:mlp'] });
+});
+
+test('missing, malformed, unknown and tampered keys are refused', () => {
+  const { key } = keys.createApiKey({ name: 'x', scopes: ['infer'] });
+  assert.throws(() => keys.authenticate(undefined), /API key is required/);
+  assert.throws(() => keys.authenticate('nope'), /not valid/);
+  assert.throws(() => keys.authenticate(`${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`), /not valid/);
+  assert.throws(() => keys.authenticate(key.replace(/^ibx_[a-z0-9]{12}/, 'ibx_000000000000')), /not valid/);
+});
+
+test('revocation applies to the very next request', () => {
+  const { row, key } = keys.createApiKey({ name: 'temp', scopes: ['infer'] });
+  keys.authenticate(key);
+  keys.revoke(row.id);
+  assert.throws(() => keys.authenticate(key), /revoked/);
+  assert.throws(() => keys.revoke('nosuchkey000'), /not found/);
+});
+
+test('expiry is checked on every request', () => {
+  const { key } = keys.createApiKey({ name: 'short', scopes: ['infer'], expiresAt: '2026-06-01T01:00:00.000Z' });
+  keys.authenticate(key);
+  clock = new Date('2026-06-01T01:00:00.000Z');
+  assert.throws(() => keys.authenticate(key), /expired/);
+});
+
+test('last-used times are written in batches, not per request', () => {
+  const { row, key } = keys.createApiKey({ name: 'busy', scopes: ['infer'] });
+  keys.authenticate(key);
+  assert.equal(store.keys.findById(row.id)!.last_used_at, null);
+  keys.flushLastUsed();
+  assert.equal(store.keys.findById(row.id)!.last_used_at, clock.toISOString());
+});
+
+test('scopes: admin reaches everything, infer every model, infer:<m> only m', () => {
+  assert.ok(allows(['admin'], { kind: 'admin' }));
+  assert.ok(allows(['admin'], { kind: 'infer', model: 'a' }));
+  assert.ok(!allows(['infer'], { kind: 'admin' }));
+  assert.ok(allows(['infer'], { kind: 'infer', model: 'a' }));
+  assert.ok(allows(['infer:a'], { kind: 'infer', model: 'a' }));
+  assert.ok(!allows(['infer:a'], { kind: 'infer', model: 'b' }));
+  assert.ok(!allows(['infer:a'], { kind: 'infer' }), 'a model-scoped key cannot reach routes that name no model');
+});

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseServeOptions, UsageError } from '../../../server/cli/parseServeOptions.js';
+import { defaultDataDir } from '../../../server/config/defaultDataDir.js';
+import { resolveSettings } from '../../../server/config/serverSettings.js';
+
+describe('settings precedence: flag > environment > saved > default', () => {
+  test('defaults: LAN bind on 8000, TLS auto', () => {
+    assert.deepEqual({ ...resolveSettings() }, { host: '0.0.0.0', port: 8000, tls: 'auto', log_retention_days: 30, max_infer_body_bytes: 67108864, max_model_bytes: 4294967296 });
+  });
+
+  test('a flag beats the environment, which beats a saved setting', () => {
+    const fromEnv = parseServeOptions({}, { INFERBOX_PORT: '9001', INFERBOX_HOST: '127.0.0.1', INFERBOX_TLS: 'off', INFERBOX_DATA_DIR: '/d' });
+    assert.deepEqual(fromEnv.overrides, { host: '127.0.0.1', port: 9001, tls: 'off' });
+    assert.equal(fromEnv.dataDir, '/d');
+    const fromFlag = parseServeOptions({ port: '9002', 'data-dir': '/f' }, { INFERBOX_PORT: '9001', INFERBOX_DATA_DIR: '/d' });
+    assert.equal(fromFlag.overrides?.port, 9002);
+    assert.equal(fromFlag.dataDir, '/f');
+    assert.equal(resolveSettings({ port: 7000 }, fromFlag.overrides ?? {}).port, 9002);
+    assert.equal(resolveSettings({ port: 7000 }, {}).port, 7000);
+  });
+
+  test('bad values are usage errors that name the flag', () => {
+    assert.throws(() => parseServeOptions({ port: 'eighty' }, {}), (e: unknown) => e instanceof UsageError && /--port/.test(e.message));
+    assert.throws(() => parseServeOptions({ tls: 'maybe' }, {}), /--tls/);
+    assert.throws(() => parseServeOptions({}, { INFERBOX_PORT: '70000' }), /INFERBOX_PORT/);
+  });
+});
+
+test('data directory per platform', () => {
+  assert.equal(defaultDataDir('linux', {}, '/home/a'), '/home/a/.local/share/inferbox');
+  assert.equal(defaultDataDir('linux', { XDG_DATA_HOME: '/x' }, '/home/a'), '/x/inferbox');
+  assert.equal(defaultDataDir('darwin', {}, '/Users/a'), '/Users/a/Library/Application Support/Inferbox');
+  assert.match(defaultDataDir('win32', { APPDATA: 'C:\\Users\\a\\AppData\\Roaming' }, 'C:\\Users\\a'), /Roaming.Inferbox$/);
+});

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { migrate, SchemaTooNewError } from '../../../server/store/migrate.js';
+import { MIGRATIONS } from '../../../server/store/migrations/index.js';
+import { Store } from '../../../server/store/Store.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'inferbox-store-'));
+after(() => rm(dir, { recursive: true, force: true }));
+
+test('001_initial creates every table on an empty database and records the schema version', () => {
+  const db = new Database(join(dir, 'empty.db'));
+  assert.deepEqual(migrate(db), { from: 0, to: 1 });
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+  assert.deepEqual(tables, ['api_keys', 'audit_log', 'model_versions', 'models', 'request_log', 'settings']);
+  assert.equal(db.pragma('user_version', { simple: true }), 1);
+  db.close();
+});
+
+test('migrating again keeps the data (idempotent) and opens in WAL mode', () => {
+  const path = join(dir, 'data.db');
+  const store = Store.open(path);
+  store.settings.setMany({ port: 9000 }, '2026-01-01T00:00:00.000Z');
+  store.close();
+  const db = new Database(path);
+  assert.deepEqual(migrate(db), { from: 1, to: 1 });
+  assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  db.close();
+  const reopened = Store.open(path);
+  assert.deepEqual(reopened.settings.getAll(), { port: 9000 });
+  reopened.close();
+});
+
+test('a database from a newer Inferbox is refused and left untouched', () => {
+  const db = new Database(join(dir, 'newer.db'));
+  db.pragma(`user_version = ${MIGRATIONS.length + 5}`);
+  assert.throws(() => migrate(db), SchemaTooNewError);
+  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length + 5);
+  db.close();
+});
+
+test('a failing migration rolls back with its version bump', () => {
+  const db = new Database(join(dir, 'broken.db'));
+  const broken = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'broken', up: 'CREATE TABLE half (x); SELECT * FROM no_such_table;' }];
+  assert.throws(() => migrate(db, broken), /no such table/);
+  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+  const half = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'half'").get() as { n: number };
+  assert.equal(half.n, 0);
+  db.close();
+});
