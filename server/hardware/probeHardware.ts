@@ -109,13 +109,22 @@ function checkMem(mem: SiMem): string | undefined {
 
 function cpuFromSi(cpu: SiCpu): Omit<CpuProfile, 'flags'> {
   return {
-    // systeminformation splits "Intel® Xeon® Gold 6426Y" into manufacturer "Intel" and brand "Xeon® Gold 6426Y".
-    brand: [cpu.manufacturer, cpu.brand].filter(Boolean).join(' '),
+    brand: fullBrand(cpu.manufacturer, cpu.brand),
     vendor: cpu.manufacturer || cpu.vendor,
     physicalCores: cpu.physicalCores,
     logicalCores: Math.max(cpu.cores, cpu.physicalCores),
     speedGHz: positiveOrNull(cpu.speed),
   };
+}
+
+/**
+ * systeminformation takes the first word of the model name as the manufacturer and drops it:
+ * "Intel® Xeon® Gold 6426Y" becomes "Intel" + "Xeon® Gold 6426Y", but "12th Gen Intel® Core™
+ * i7-12700H" becomes "Intel" + "Gen Intel® Core™ i7-12700H".
+ */
+function fullBrand(manufacturer: string, brand: string): string {
+  const rest = brand.replace(/^Gen\s+/, '');
+  return rest.toLowerCase().includes(manufacturer.toLowerCase()) ? rest : `${manufacturer} ${rest}`.trim();
 }
 
 /**

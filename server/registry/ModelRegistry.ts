@@ -153,6 +153,7 @@ export class ModelRegistry {
         await this.deps.pool.unload(key);
         await rm(tempFile, { force: true });
         await rm(versionDir, { recursive: true, force: true });
+        if (!this.deps.models.getModel(name)) await rm(join(this.modelsDir, name), { recursive: true, force: true });
         throw error;
       }
     });
