@@ -1,9 +1,12 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { HardwareProbeError } from './HardwareProbeError.js';
 import type { SystemInformation, SystemInformationCall } from './SystemInformation.js';
 
 const SYSTEMINFORMATION_PATH = createRequire(import.meta.url).resolve('systeminformation');
+
+/** Windows has no process groups to signal; there only the child itself is killed. */
+const GROUP_KILL = process.platform !== 'win32';
 
 /** Longest stderr excerpt kept in an error message. */
 const STDERR_LIMIT = 300;
@@ -26,7 +29,8 @@ require(modulePath)[call]().then(
  * synchronous exec cannot be terminated, and process exit waits for it. A child process can be
  * killed outright, and one process per call keeps a stuck call from delaying the others.
  *
- * Aborting `signal` SIGKILLs the children still running (the probe aborts when it is done).
+ * Aborting `signal` SIGKILLs the children still running and the commands they started (the
+ * probe aborts when it is done).
  */
 export function isolatedSystemInformation(signal: AbortSignal): SystemInformation {
   // The results are systeminformation's own return values, serialized as JSON.
@@ -44,16 +48,19 @@ function runInChild(call: SystemInformationCall, signal: AbortSignal): Promise<u
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', CHILD_SCRIPT, SYSTEMINFORMATION_PATH, call], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      signal,
-      killSignal: 'SIGKILL',
+      // Its own process group on POSIX, so that killing it also kills the command it is stuck on.
+      detached: GROUP_KILL,
       windowsHide: true,
     });
+    const kill = () => killTree(child);
+    signal.addEventListener('abort', kill, { once: true });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.once('error', (error) => reject(new HardwareProbeError(call, 'failed', error.message, { cause: error })));
     child.once('close', (code, killedBy) => {
+      signal.removeEventListener('abort', kill);
       if (code !== 0) {
         const detail = stderr.trim().slice(0, STDERR_LIMIT) || `child process ended with ${killedBy ?? `code ${code}`}`;
         reject(new HardwareProbeError(call, 'failed', detail));
@@ -66,4 +73,16 @@ function runInChild(call: SystemInformationCall, signal: AbortSignal): Promise<u
       }
     });
   });
+}
+
+function killTree(child: ChildProcess): void {
+  if (!GROUP_KILL || child.pid === undefined) {
+    child.kill('SIGKILL');
+    return;
+  }
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // ESRCH: the group has already exited.
+  }
 }

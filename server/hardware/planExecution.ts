@@ -70,11 +70,12 @@ interface AcceleratorRule {
 const ACCELERATOR_RULES: readonly AcceleratorRule[] = [
   // CUDA first: on an NVIDIA GPU its kernels cover more ops and run faster than DirectML's,
   // including on Windows where both may be installed.
-  { provider: 'cuda', hardware: (profile) => describeGpu(profile.gpus.find((gpu) => gpu.vendor === 'nvidia')) },
+  { provider: 'cuda', hardware: (profile) => describeGpus(profile.gpus.filter((gpu) => gpu.vendor === 'nvidia')) },
   // DirectML is Windows-only (DirectX 12) and drives any vendor's GPU, integrated ones included.
+  // All are listed: unless told otherwise it runs on DXGI adapter 0, which on laptops is usually the iGPU.
   {
     provider: 'dml',
-    hardware: (profile) => (profile.os.platform === 'win32' ? describeGpu(profile.gpus.find((gpu) => DIRECTML_VENDORS.has(gpu.vendor))) : undefined),
+    hardware: (profile) => (profile.os.platform === 'win32' ? describeGpus(profile.gpus.filter((gpu) => DIRECTML_VENDORS.has(gpu.vendor))) : undefined),
   },
   // CoreML reaches the Neural Engine and GPU of Apple silicon; on Intel Macs it has neither and
   // falls back to CPU kernels that are slower than onnxruntime's own.
@@ -138,7 +139,8 @@ function chooseProvider(profile: HardwareProfile, providers: ProviderAvailabilit
     const hardware = rule.hardware(profile);
     if (hardware === undefined) continue;
     if (providers[rule.provider] === true) {
-      return { provider: rule.provider, reason: `provider ${rule.provider}: ${hardware}, and this onnxruntime build has the ${rule.provider} provider` };
+      const passedOver = missing.map((note) => ` (${note})`).join('');
+      return { provider: rule.provider, reason: `provider ${rule.provider}: ${hardware}, and this onnxruntime build has the ${rule.provider} provider${passedOver}` };
     }
     missing.push(`${hardware} found, but this onnxruntime build has no ${rule.provider} provider`);
   }
@@ -156,7 +158,7 @@ function overriddenProvider(provider: ExecutionProviderName, providers: Provider
 function sizingReason(onCpu: boolean, cores: number, instances: number, threads: number): string {
   const shape = `${instances} instance${instances === 1 ? '' : 's'} × ${threads} intra-op thread${threads === 1 ? '' : 's'} on ${cores} physical cores`;
   if (!onCpu) {
-    return `${shape}: the GPU serializes requests, so at most ${MAX_ACCELERATOR_INSTANCES} instances overlap host-side work, and the CPU only runs the ops the provider leaves it`;
+    return `${shape}: the accelerator serializes requests, so at most ${MAX_ACCELERATOR_INSTANCES} instances overlap host-side work, and the CPU only runs the ops the provider leaves it`;
   }
   if (cores <= MAX_CPU_INSTANCES) {
     // Measured on 2 cores at batch 1: two 1-thread instances beat one 2-thread session by 2.4–2.7×. A batch-1
@@ -166,10 +168,10 @@ function sizingReason(onCpu: boolean, cores: number, instances: number, threads:
   return `${shape}: instances are capped at ${MAX_CPU_INSTANCES} because each holds its own copy of every model, and the remaining cores become intra-op threads`;
 }
 
-function describeGpu(gpu: GpuProfile | undefined): string | undefined {
-  if (gpu === undefined) return undefined;
-  const memory = gpu.vramMB === null ? '' : ` with ${gpu.vramMB} MB`;
-  return `${gpu.model || `${gpu.vendor} GPU`}${memory}`;
+/** "NVIDIA RTX A6000 with 49140 MB and ..."; undefined when there is none. */
+function describeGpus(gpus: GpuProfile[]): string | undefined {
+  if (gpus.length === 0) return undefined;
+  return gpus.map((gpu) => `${gpu.model || `${gpu.vendor} GPU`}${gpu.vramMB === null ? '' : ` with ${gpu.vramMB} MB`}`).join(' and ');
 }
 
 function positiveIntegerOrUndefined(setting: CountSetting, value: number | undefined): number | undefined {

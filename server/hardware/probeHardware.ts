@@ -54,8 +54,8 @@ export async function probeHardware({ timeoutMs = 3000, si }: ProbeOptions = {})
       gpus: graphics.ok ? graphics.value.controllers.map(gpuFromController) : [],
       os: {
         platform,
-        arch,
         ...(osInfo.ok ? { distro: osInfo.value.distro, release: osInfo.value.release } : { distro: os.type(), release: os.release() }),
+        arch,
       },
       probe: { status: statusOf(errors.length, outcomes.length), durationMs: Math.round(performance.now() - started), errors },
     };

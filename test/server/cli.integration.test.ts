@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { promisify } from 'node:util';
+import { test } from 'node:test';
+import { GENTOO_FEATURES, makeDataDir } from '../helpers/testServer.js';
+
+const MAIN = new URL('../../server/main.ts', import.meta.url).pathname;
+const cli = (args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { ...process.env, INFERBOX_LOG_LEVEL: 'silent' } });
+const inferBody = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: GENTOO_FEATURES }] });
+
+test('the headless CLI: serve prints its URLs, keys are managed from the command line, SIGTERM stops it', async () => {
+  const dataDir = await makeDataDir();
+  const server = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, INFERBOX_LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    let output = '';
+    server.stdout.setEncoding('utf8');
+    server.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    while (!/Admin key/.test(output)) {
+      const [chunk] = (await Promise.race([once(server.stdout, 'data'), once(server, 'exit').then(() => { throw new Error(`server exited: ${output}`); })])) as [string];
+      output += chunk;
+    }
+    const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    assert.ok(url, output);
+    assert.match(output, /Inferbox is ready in \d+ ms/);
+    const adminKey = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();
+    assert.match(output, new RegExp(`Admin key file: ${join(dataDir, 'admin.key').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.ok(!output.includes(adminKey), 'the key itself is not printed when stdout is not a terminal');
+
+    const created = await cli(['keys', 'create', '--name', 'shop', '--scopes', 'infer:mlp', '--data-dir', dataDir]);
+    const key = /^(ibx_\S+)$/m.exec(created.stdout)?.[1];
+    const id = /Created key (\w+)/.exec(created.stdout)?.[1];
+    assert.ok(key && id, created.stdout);
+    const infer = () => fetch(`${url}/v2/models/mlp/infer`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: inferBody });
+    assert.equal((await infer()).status, 200, 'a key made by the CLI works on the running server at once');
+    const listed = await cli(['keys', 'list', '--data-dir', dataDir]);
+    assert.match(listed.stdout, new RegExp(`${id}\\s+active\\s+shop`));
+    await cli(['keys', 'revoke', id, '--data-dir', dataDir]);
+    assert.equal((await infer()).status, 401, 'and its revocation applies to the next request');
+
+    const audit = await fetch(`${url}/api/audit?action=key.revoke`, { headers: { authorization: `Bearer ${adminKey}` } });
+    const entries = ((await audit.json()) as { entries: { actor_name: string; action: string }[] }).entries;
+    assert.ok(entries.some((e) => e.actor_name === 'cli' && e.action === 'key.revoke'));
+
+    await assert.rejects(cli(['keys', 'create', '--name', 'x', '--scopes', 'root', '--data-dir', dataDir]), /unknown scope 'root'/);
+    await assert.rejects(cli(['serve', '--port', 'eighty', '--data-dir', dataDir]), /--port/);
+    await assert.rejects(cli(['serve', '--bogus']), /Unknown option '--bogus'/);
+
+    server.kill('SIGTERM');
+    const [code] = await once(server, 'exit');
+    assert.equal(code, 0);
+  } finally {
+    server.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { AppServices } from '../../../server/protocol/AppServices.js';
+import { allRoutes } from '../../../server/protocol/createApp.js';
+import { GENTOO_FEATURES, startTestServer, type TestServer } from '../../helpers/testServer.js';
+
+let server: TestServer;
+before(async () => { server = await startTestServer(); });
+after(() => server.cleanup());
+
+const ROUTES = allRoutes({} as AppServices);
+/** Route paths with their parameters filled in. */
+const concrete = (path: string) => path.replace(':model', 'mlp').replace(':version', '1').replace(':id', 'nosuchkey000');
+const inferBody = { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: GENTOO_FEATURES }] };
+
+async function createKey(body: Record<string, unknown>): Promise<{ id: string; key: string }> {
+  const response = await server.request('POST', '/api/keys', { json: body });
+  assert.equal(response.status, 201, await response.clone().text());
+  return (await response.json()) as { id: string; key: string };
+}
+
+describe('the route table', () => {
+  test('every route declares an access rule; the public ones are exactly the health probes', () => {
+    for (const route of ROUTES) assert.ok(['public', 'admin', 'infer'].includes(route.access), `${route.method} ${route.path}`);
+    const publicRoutes = ROUTES.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.path}`);
+    assert.deepEqual(publicRoutes.sort(), ['GET /v2/health/live', 'GET /v2/health/ready']);
+    assert.ok(ROUTES.filter((r) => r.path.startsWith('/api')).every((r) => r.access === 'admin'), 'the admin API is admin-only');
+  });
+
+  test('every non-public route answers 401 without a key and with a wrong one', async () => {
+    for (const route of ROUTES.filter((r) => r.access !== 'public')) {
+      for (const key of [null, 'ibx_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'garbage']) {
+        const response = await server.request(route.method, concrete(route.path), { key });
+        assert.equal(response.status, 401, `${route.method} ${route.path} with ${key ?? 'no key'}`);
+        assert.match(((await response.json()) as { error: string }).error, /API key/);
+      }
+    }
+  });
+});
+
+describe('the key matrix', () => {
+  test('an infer key can infer on every model but reaches no admin route (403)', async () => {
+    const { key } = await createKey({ name: 'app', scopes: ['infer'] });
+    assert.equal((await server.request('POST', '/v2/models/mlp/infer', { key, json: inferBody })).status, 200);
+    assert.equal((await server.request('GET', '/v2/models/mlp', { key })).status, 200);
+    for (const route of ROUTES.filter((r) => r.access === 'admin')) {
+      const response = await server.request(route.method, concrete(route.path), { key });
+      assert.equal(response.status, 403, `${route.method} ${route.path}`);
+      assert.match(((await response.json()) as { error: string }).error, /does not have the 'admin' scope/);
+    }
+  });
+
+  test('a model-scoped key reaches its model only', async () => {
+    const { key } = await createKey({ name: 'crm', scopes: ['infer:mlp'] });
+    assert.equal((await server.request('POST', '/v2/models/mlp/infer', { key, json: inferBody })).status, 200);
+    assert.equal((await server.request('POST', '/v2/models/other/infer', { key, json: inferBody })).status, 403);
+    assert.equal((await server.request('GET', '/v2', { key })).status, 403, 'server-wide routes need the plain infer scope');
+  });
+
+  test('a revoked key is refused on the next request', async () => {
+    const { id, key } = await createKey({ name: 'leaving', scopes: ['infer'] });
+    assert.equal((await server.request('POST', '/v2/models/mlp/infer', { key, json: inferBody })).status, 200);
+    assert.equal((await server.request('DELETE', `/api/keys/${id}`)).status, 200);
+    const refused = await server.request('POST', '/v2/models/mlp/infer', { key, json: inferBody });
+    assert.equal(refused.status, 401);
+    assert.match(((await refused.json()) as { error: string }).error, /revoked/);
+    assert.equal((await server.request('DELETE', '/api/keys/nosuchkey000')).status, 404);
+  });
+
+  test('an expired key is refused', async () => {
+    const expiresAt = new Date(Date.now() + 1500).toISOString();
+    const { key } = await createKey({ name: 'short', scopes: ['infer'], expires_at: expiresAt });
+    assert.equal((await server.request('GET', '/v2/models/mlp', { key })).status, 200);
+    while (Date.now() <= Date.parse(expiresAt)) await new Promise((resolve) => setTimeout(resolve, 100));
+    const refused = await server.request('GET', '/v2/models/mlp', { key });
+    assert.equal(refused.status, 401);
+    assert.match(((await refused.json()) as { error: string }).error, /expired/);
+  });
+
+  test('key creation is validated; listing never shows secrets or hashes', async () => {
+    for (const body of [{}, { name: 'x', scopes: [] }, { name: 'x', scopes: ['root'] }, { name: 'x', scopes: ['infer'], expires_at: 'tomorrow' }, { name: 'x', scopes: ['infer'], expires_at: '2000-01-01T00:00:00Z' }]) {
+      assert.equal((await server.request('POST', '/api/keys', { json: body })).status, 400, JSON.stringify(body));
+    }
+    const listing = await (await server.request('GET', '/api/keys')).text();
+    assert.doesNotMatch(listing, /key_hash|ibx_[a-z0-9]{12}_/);
+    const keys = (JSON.parse(listing) as { keys: { name: string; scopes: string[]; revoked_at: string | null }[] }).keys;
+    assert.ok(keys.some((k) => k.name === 'admin' && k.scopes.includes('admin')));
+    assert.ok(keys.some((k) => k.name === 'leaving' && k.revoked_at !== null));
+  });
+
+  test('key actions are audited', async () => {
+    const entries = ((await (await server.request('GET', '/api/audit?limit=1000')).json()) as { entries: { action: string }[] }).entries;
+    assert.ok(entries.filter((e) => e.action === 'key.create').length >= 4);
+    assert.ok(entries.some((e) => e.action === 'key.revoke'));
+  });
+});
