@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { ApiKeyService } from './auth/ApiKeyService.js';
+import { snakeCaseKeys } from './common/snakeCaseKeys.js';
 import { ensureAdminKey } from './auth/ensureAdminKey.js';
 import { packageRoot, packageVersion } from './config/packageRoot.js';
 import { resolveSettings, type ServerSettings } from './config/serverSettings.js';
@@ -90,9 +91,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const registry = new ModelRegistry({ models: store.models, pool, dataDir });
   await registry.restore();
   if (store.settings.getAll()[DEFAULT_MODEL_INSTALLED] !== true) {
+    // Installed once: a default model the admin deleted stays deleted. A missing bundled file
+    // (a broken package) is logged and retried on the next start; the server still serves.
     const bundled = join(options.bundledModelsDir ?? join(packageRoot(), 'models'), DEFAULT_MODEL.file);
-    await registry.addVersion({ name: DEFAULT_MODEL.name, source: createReadStream(bundled), maxBytes: settings.max_model_bytes, createdBy: 'bundled' });
-    store.settings.setMany({ [DEFAULT_MODEL_INSTALLED]: true }, new Date().toISOString());
+    try {
+      await registry.addVersion({ name: DEFAULT_MODEL.name, source: createReadStream(bundled), maxBytes: settings.max_model_bytes, createdBy: 'bundled' });
+      store.settings.setMany({ [DEFAULT_MODEL_INSTALLED]: true }, new Date().toISOString());
+    } catch (error) {
+      logger.error({ err: error, path: bundled }, 'could not install the bundled default model');
+    }
   }
 
   const metrics = new InferenceMetrics();
@@ -116,8 +123,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       data_dir: dataDir,
       urls,
       tls: { enabled: tls !== null, fingerprint_sha256: tls?.fingerprint256 ?? null },
-      hardware: profile,
-      execution_plan: plan,
+      hardware: snakeCaseKeys(profile),
+      execution_plan: snakeCaseKeys(plan),
       providers: detectProviders(),
     }),
   });

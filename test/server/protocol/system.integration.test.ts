@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startTestServer, type TestServer } from '../../helpers/testServer.js';
+
+let server: TestServer;
+before(async () => { server = await startTestServer(); });
+after(() => server.cleanup());
+
+test('GET /api/system describes hardware and plan in snake_case', async () => {
+  const info = (await (await server.request('GET', '/api/system')).json()) as Record<string, Record<string, unknown>>;
+  const cpu = info.hardware!.cpu as Record<string, unknown>;
+  assert.ok(typeof cpu.physical_cores === 'number' && cpu.physical_cores >= 1);
+  assert.ok(typeof (cpu.flags as Record<string, unknown>).avx2 === 'boolean');
+  assert.deepEqual(info.execution_plan!.execution_providers, ['cpu']);
+  assert.equal(info.execution_plan!.intra_op_threads, 1);
+  assert.equal(info.providers!.cpu, true);
+  assert.doesNotMatch(JSON.stringify(info), /"[a-z]+[A-Z]\w*":/, 'no camelCase keys');
+});
+
+
+test('settings: validated partial updates, saved, and the restart-only ones are named', async () => {
+  const bad = await server.request('PUT', '/api/settings', { json: { port: 'x', colour: 'blue' } });
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: string }).error, /port/);
+  const put = await server.request('PUT', '/api/settings', { json: { port: 9100, log_retention_days: 10 } });
+  assert.equal(put.status, 200);
+  const body = (await put.json()) as { restart_required: string[]; saved: Record<string, unknown>; effective: Record<string, unknown> };
+  assert.deepEqual(body.restart_required, ['port']);
+  assert.deepEqual(body.saved, { port: 9100, log_retention_days: 10 });
+  assert.equal(body.effective.log_retention_days, 10, 'takes effect at once');
+  assert.equal(body.effective.port, 0, 'the running port stays until a restart');
+  const reset = (await (await server.request('PUT', '/api/settings', { json: { port: null } })).json()) as { saved: Record<string, unknown> };
+  assert.deepEqual(reset.saved, { log_retention_days: 10 });
+});
