@@ -1,6 +1,6 @@
 import type { SettingsRepository } from '../store/SettingsRepository.js';
 import { RESTART_SETTINGS, resolveSettings, serverSettingsSchema, settingsUpdateSchema, type ServerSettings, type SettingName } from './serverSettings.js';
-import { inferboxError } from '../common/errors.js';
+import { parseRequest } from '../common/parseRequest.js';
 
 export interface SettingsView {
   /** What this process runs with (flags and environment included). */
@@ -29,11 +29,8 @@ export class SettingsService {
    * Settings read while running (log retention, body limits) take effect at once.
    */
   update(body: unknown): { changed: SettingName[]; restart_required: SettingName[] } {
-    const parsed = settingsUpdateSchema.safeParse(body);
-    if (!parsed.success) {
-      throw inferboxError('IBX_ERR_INVALID_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
-    }
-    const values = Object.fromEntries(Object.entries(parsed.data).map(([k, v]) => [k, v ?? undefined]));
+    const update = parseRequest(settingsUpdateSchema, body);
+    const values = Object.fromEntries(Object.entries(update).map(([k, v]) => [k, v ?? undefined]));
     this.repository.setMany(values, this.now().toISOString());
     const changed = Object.keys(values) as SettingName[];
     for (const name of changed) {

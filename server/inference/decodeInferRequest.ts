@@ -1,7 +1,8 @@
 import { inferboxError } from '../common/errors.js';
+import { parseRequest } from '../common/parseRequest.js';
 import { isOipDatatype, OIP_DATATYPES, type RuntimeTensor, type TensorSpec } from '../common/datatypes.js';
 import { decodeInputTensor } from './decodeInputTensor.js';
-import { describeZodError, inferRequestSchema, type InferRequest } from './oipSchemas.js';
+import { inferRequestSchema, type InferRequest } from './oipSchemas.js';
 
 export interface ModelSignature {
   name: string;
@@ -28,9 +29,7 @@ function shapeFits(shape: number[], modelShape: number[]): boolean {
  * tensors. Every error names the input (or output) it is about; nothing is kept on failure.
  */
 export function decodeInferRequest(body: unknown, model: ModelSignature): DecodedInferRequest {
-  const parsed = inferRequestSchema.safeParse(body);
-  if (!parsed.success) throw inferboxError('IBX_ERR_INVALID_REQUEST', describeZodError(parsed.error));
-  const request: InferRequest = parsed.data;
+  const request: InferRequest = parseRequest(inferRequestSchema, body);
 
   const feeds: Record<string, RuntimeTensor> = {};
   for (const input of request.inputs) {

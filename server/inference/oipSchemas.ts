@@ -24,10 +24,3 @@ export const inferRequestSchema = z.object({
 
 export type InferRequest = z.infer<typeof inferRequestSchema>;
 export type InferInput = z.infer<typeof inferInputSchema>;
-
-/** One line per problem, with the path, so the caller sees which field is wrong. */
-export function describeZodError(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(body)'}: ${issue.message}`)
-    .join('; ');
-}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { inferboxError } from '../../common/errors.js';
+import { parseRequest } from '../../common/parseRequest.js';
 import { scopeSchema } from '../../auth/scopes.js';
 import type { AppServices } from '../AppServices.js';
 import { auditAction } from '../auditAction.js';
@@ -24,13 +25,10 @@ export function keyRoutes(services: AppServices): RouteSpec[] {
       access: 'admin',
       handler: async (ctx) => {
         const { value } = await readJsonBody(ctx, 64 * 1024);
-        const parsed = createKeySchema.safeParse(value);
-        if (!parsed.success) {
-          throw inferboxError('IBX_ERR_INVALID_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
-        }
-        const expiresAt = parsed.data.expires_at ? new Date(parsed.data.expires_at).toISOString() : null;
+        const request = parseRequest(createKeySchema, value);
+        const expiresAt = request.expires_at ? new Date(request.expires_at).toISOString() : null;
         if (expiresAt && Date.parse(expiresAt) <= Date.now()) throw inferboxError('IBX_ERR_INVALID_REQUEST', 'expires_at: must be in the future');
-        const { row, key } = services.keys.createApiKey({ name: parsed.data.name, scopes: parsed.data.scopes, expiresAt });
+        const { row, key } = services.keys.createApiKey({ name: request.name, scopes: request.scopes, expiresAt });
         auditAction(services, ctx, 'key.create', row.id, { name: row.name, scopes: row.scopes, expires_at: row.expires_at });
         const { key_hash: _hash, ...visible } = row;
         ctx.status = 201;

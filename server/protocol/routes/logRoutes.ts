@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { inferboxError } from '../../common/errors.js';
-import type { AppContext } from '../AppContext.js';
+import { parseRequest } from '../../common/parseRequest.js';
 import type { AppServices } from '../AppServices.js';
 import type { RouteSpec } from '../routeTable.js';
 
@@ -27,12 +26,6 @@ const auditQuerySchema = z.object({
   ...paging,
 });
 
-function parseQuery<T extends z.ZodType>(schema: T, ctx: AppContext): z.infer<T> {
-  const parsed = schema.safeParse(ctx.query);
-  if (!parsed.success) throw inferboxError('IBX_ERR_INVALID_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  return parsed.data;
-}
-
 /** The request log and the audit trail, newest first, with filters and paging. */
 export function logRoutes(services: AppServices): RouteSpec[] {
   return [
@@ -41,7 +34,7 @@ export function logRoutes(services: AppServices): RouteSpec[] {
       path: '/api/logs',
       access: 'admin',
       handler: (ctx) => {
-        const query = parseQuery(logQuerySchema, ctx);
+        const query = parseRequest(logQuerySchema, ctx.query);
         const { rows, total } = services.store.requestLog.query(query);
         ctx.body = { logs: rows, total, limit: query.limit, offset: query.offset };
       },
@@ -51,7 +44,7 @@ export function logRoutes(services: AppServices): RouteSpec[] {
       path: '/api/audit',
       access: 'admin',
       handler: (ctx) => {
-        const query = parseQuery(auditQuerySchema, ctx);
+        const query = parseRequest(auditQuerySchema, ctx.query);
         const { entries, total } = services.store.audit.query(query);
         ctx.body = { entries, total, limit: query.limit, offset: query.offset };
       },
