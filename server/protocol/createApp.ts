@@ -3,7 +3,7 @@ import type { AppState } from './AppContext.js';
 import type { AppServices } from './AppServices.js';
 import { assignRequestId } from './middleware/assignRequestId.js';
 import { handleErrors } from './middleware/handleErrors.js';
-import { mountRoutes, routeFallbacks, routeNotFound, type RouteSpec } from './routeTable.js';
+import { mountRoutes, routeFallbacks, answerUnrouted, type RouteSpec } from './routeTable.js';
 import { healthRoutes } from './routes/healthRoutes.js';
 import { keyRoutes } from './routes/keyRoutes.js';
 import { logRoutes } from './routes/logRoutes.js';
@@ -30,7 +30,7 @@ export function createApp(services: AppServices): Koa<AppState> {
   const router = mountRoutes(allRoutes(services), services.keys);
   app.use(assignRequestId);
   app.use(handleErrors(services.logger));
-  app.use(routeNotFound);
+  app.use(answerUnrouted);
   app.use(router.routes());
   app.use(routeFallbacks(router));
   return app;

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { inferboxError } from '../common/errors.js';
+import { InferboxError, inferboxError } from '../common/errors.js';
 import type { AccessRule } from '../auth/scopes.js';
 import type { AppContext, AppState } from './AppContext.js';
 import { authorize } from './middleware/authorize.js';
@@ -36,17 +36,18 @@ export function mountRoutes(routes: readonly RouteSpec[], keys: ApiKeyService): 
   return router;
 }
 
-/** 405 with the allowed methods, 404 for unknown paths, both in the OIP error shape. */
+/** Lets the router mark 405 (with an Allow header) and 501; `answerUnrouted` turns them into OIP errors. */
 export function routeFallbacks(router: Router<AppState>) {
-  return router.allowedMethods({
-    throw: true,
-    methodNotAllowed: () => inferboxError('IBX_ERR_METHOD_NOT_ALLOWED', 'this method', 'this path', 'see the Allow header'),
-    notImplemented: () => inferboxError('IBX_ERR_METHOD_NOT_ALLOWED', 'this method', 'this server', 'GET, POST, PUT, DELETE'),
-  });
+  return router.allowedMethods({ throw: false });
 }
 
-/** Wraps the router: a request no route answered is a 404 in the OIP error shape. */
-export async function routeNotFound(ctx: AppContext, next: () => Promise<unknown>): Promise<void> {
+/** Wraps the router: a request no route answered gets a 404/405 in the OIP error shape. */
+export async function answerUnrouted(ctx: AppContext, next: () => Promise<unknown>): Promise<void> {
   await next();
-  if (ctx.status === 404 && ctx.body == null) throw inferboxError('IBX_ERR_ROUTE_NOT_FOUND', ctx.method, ctx.path);
+  if (ctx.body != null) return;
+  if (ctx.status === 404) throw inferboxError('IBX_ERR_ROUTE_NOT_FOUND', ctx.method, ctx.path);
+  if (ctx.status === 405 || ctx.status === 501) {
+    const allowed = ctx.response.get('Allow') || 'GET, POST, PUT, DELETE';
+    throw new InferboxError('IBX_ERR_METHOD_NOT_ALLOWED', [ctx.method, ctx.path, allowed], { headers: { Allow: allowed } });
+  }
 }

@@ -101,7 +101,9 @@ describe('inference', () => {
     await expectError(await server.request('POST', '/v2/models/nope/infer', { json: { inputs: [features()] } }), 404, /model 'nope' not found/);
     await expectError(await inferMlp({ inputs: [features()] }, '/v2/models/mlp/versions/9/infer'), 404, /model 'mlp' has no version '9'/);
     await expectError(await server.request('GET', '/v2/nothing-here'), 404, /no route for GET \/v2\/nothing-here/);
-    await expectError(await server.request('DELETE', '/v2/health/live'), 405, /not allowed/);
+    const wrongMethod = await server.request('DELETE', '/v2/health/live');
+    assert.equal(wrongMethod.headers.get('allow'), 'HEAD, GET');
+    await expectError(wrongMethod, 405, /DELETE is not allowed on \/v2\/health\/live; allowed: HEAD, GET/);
     const after = await inferMlp({ inputs: [features()] });
     assert.equal(after.status, 200);
   });
