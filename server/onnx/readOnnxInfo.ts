@@ -1,10 +1,5 @@
 import { posix, win32 } from 'node:path';
-import onnxProto from 'onnx-proto';
-import type { onnx as Onnx } from 'onnx-proto';
-import { inferboxError, messageOf } from '../common/errors.js';
-
-// onnx-proto is CommonJS and replaces module.exports wholesale: Node exposes it only as a default import.
-const { onnx } = onnxProto;
+import { decodeModel, defaultOpset, onnx, toNumber, type GraphProto, type TensorProto } from './onnxModel.js';
 
 export interface OnnxInfo {
   irVersion: number | null;
@@ -15,9 +10,7 @@ export interface OnnxInfo {
   externalDataLocations: string[];
 }
 
-const toNumber = (value: number | Long | null | undefined): number | null => (value == null ? null : Number(value));
-
-function* allTensors(graph: Onnx.IGraphProto | null | undefined): Generator<Onnx.ITensorProto> {
+function* allTensors(graph: GraphProto | null | undefined): Generator<TensorProto> {
   if (!graph) return;
   yield* graph.initializer ?? [];
   for (const node of graph.node ?? []) {
@@ -36,14 +29,7 @@ function* allTensors(graph: Onnx.IGraphProto | null | undefined): Generator<Onnx
  * location, so a file that points outside its own folder can be refused before onnxruntime reads it.
  */
 export function readOnnxInfo(bytes: Uint8Array): OnnxInfo {
-  let model: Onnx.ModelProto;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch (error) {
-    throw inferboxError('IBX_ERR_MALFORMED_ONNX', messageOf(error));
-  }
-  if (!model.graph) throw inferboxError('IBX_ERR_MALFORMED_ONNX', 'it has no graph');
-  const opset = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
+  const model = decodeModel(bytes);
   const externalDataLocations: string[] = [];
   for (const tensor of allTensors(model.graph)) {
     if (tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
@@ -51,7 +37,7 @@ export function readOnnxInfo(bytes: Uint8Array): OnnxInfo {
     externalDataLocations.push(location ?? '');
   }
   const producer = [model.producerName, model.producerVersion].filter(Boolean).join(' ');
-  return { irVersion: toNumber(model.irVersion), opset: toNumber(opset?.version), producer: producer || null, externalDataLocations };
+  return { irVersion: toNumber(model.irVersion), opset: defaultOpset(model), producer: producer || null, externalDataLocations };
 }
 
 /** A location stays inside the model's folder when it is relative and never climbs out. */

@@ -1,0 +1,154 @@
+import { DataType, decodeModel, defaultOpset, dimsOf, encodeModel, floatTensor, int8Tensor, intAttribute, numericAttribute, readFloatTensor, type NodeProto, type TensorProto } from '../onnx/onnxModel.js';
+import { quantizeWeightsPerColumn, transpose } from './quantizeWeights.js';
+
+export interface SkippedNode {
+  node: string;
+  op: string;
+  reason: string;
+}
+
+export interface DynamicQuantization {
+  /** The int8 model, or null when nothing was worth quantizing (see `reason`). */
+  bytes: Uint8Array | null;
+  quantized: string[];
+  skipped: SkippedNode[];
+  reason: string | null;
+}
+
+/** DynamicQuantizeLinear and MatMulInteger (uint8 × int8) are in the default domain from opset 11 and 10. */
+const MIN_OPSET = 11;
+
+interface WeightPlan {
+  /** Quantized initializer names, shared when several MatMuls use one weight. */
+  quantized: string;
+  scale: string;
+  zeroPoint: string;
+}
+
+interface Candidate {
+  node: NodeProto;
+  activation: string;
+  weight: TensorProto;
+  transposeWeight: boolean;
+  bias: string | null;
+}
+
+/**
+ * Why a MatMul or Gemm cannot take the dynamic int8 path, or the pieces it needs if it can:
+ * a constant float32 2-D weight, an activation computed at run time, and for Gemm plain
+ * alpha = beta = 1 and no transposed A (the fused kernel has no such options).
+ */
+function examine(node: NodeProto, initializers: Map<string, TensorProto>): Candidate | string {
+  const [activation, weightName, biasName] = node.input ?? [];
+  if (!activation || !weightName) return 'missing inputs';
+  if (initializers.has(activation)) return 'both operands are constants';
+  const weight = initializers.get(weightName);
+  if (!weight) return 'the weight is computed at run time, not a constant initializer';
+  if (weight.dataType !== DataType.FLOAT) return 'the weight is not float32';
+  if (dimsOf(weight).length !== 2) return `the weight has ${dimsOf(weight).length} dimensions, not 2`;
+  if (!readFloatTensor(weight)) return 'the weight data is external or malformed';
+  if (node.opType === 'MatMul') return { node, activation, weight, transposeWeight: false, bias: null };
+  if (numericAttribute(node, 'alpha', 1) !== 1 || numericAttribute(node, 'beta', 1) !== 1) return 'Gemm with alpha or beta other than 1';
+  if (numericAttribute(node, 'transA', 0) !== 0) return 'Gemm with transA';
+  return { node, activation, weight, transposeWeight: numericAttribute(node, 'transB', 0) === 1, bias: biasName || null };
+}
+
+/** Every tensor name the nodes read, looking into control-flow subgraphs too. */
+function namesRead(nodes: readonly NodeProto[]): Set<string> {
+  const names = new Set<string>();
+  const visit = (list: readonly NodeProto[]) => {
+    for (const node of list) {
+      for (const input of node.input ?? []) names.add(input);
+      for (const attribute of node.attribute ?? []) {
+        if (attribute.g) visit(attribute.g.node ?? []);
+        for (const g of attribute.graphs ?? []) visit(g.node ?? []);
+      }
+    }
+  };
+  visit(nodes);
+  return names;
+}
+
+/**
+ * Rewrites every MatMul/Gemm with a constant weight into ORT's dynamic int8 pattern:
+ * DynamicQuantizeLinear(x) → MatMulInteger(x_q, W_q, x_zp, W_zp) → Cast(float) → Mul(x_scale · W_scale) [→ Add(bias)].
+ * ORT fuses this chain into DynamicQuantizeMatMul at the extended optimization level. Weights are
+ * int8 symmetric per output column; a weight shared by several nodes is quantized once, and an
+ * activation feeding several nodes is quantized once. The graph stays topologically sorted: new
+ * nodes take the place of the node they replace.
+ */
+export function quantizeDynamicMatMul(bytes: Uint8Array): DynamicQuantization {
+  const model = decodeModel(bytes);
+  const graph = model.graph!;
+  const opset = defaultOpset(model) ?? 0;
+  if (opset < MIN_OPSET) {
+    return { bytes: null, quantized: [], skipped: [], reason: `opset ${opset} is below ${MIN_OPSET}, which dynamic int8 quantization needs` };
+  }
+  const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const skipped: SkippedNode[] = [];
+  const quantized: string[] = [];
+  const weights = new Map<string, WeightPlan>();
+  const activations = new Map<string, { q: string; scale: string; zeroPoint: string }>();
+  const newInitializers: TensorProto[] = [];
+  const nodes: NodeProto[] = [];
+
+  const planWeight = (candidate: Candidate): WeightPlan => {
+    const name = candidate.weight.name ?? '';
+    const key = `${name}${candidate.transposeWeight ? ':T' : ''}`;
+    const existing = weights.get(key);
+    if (existing) return existing;
+    const [rows, cols] = dimsOf(candidate.weight) as [number, number];
+    const values = readFloatTensor(candidate.weight)!;
+    const [k, n, matrix] = candidate.transposeWeight ? [cols, rows, transpose(values, rows, cols)] : [rows, cols, values];
+    const { values: q, scales } = quantizeWeightsPerColumn(matrix, k, n);
+    const plan = { quantized: `${key}_quantized`, scale: `${key}_scale`, zeroPoint: `${key}_zero_point` };
+    newInitializers.push(int8Tensor(plan.quantized, [k, n], q), floatTensor(plan.scale, [n], scales), int8Tensor(plan.zeroPoint, [n], new Int8Array(n)));
+    weights.set(key, plan);
+    return plan;
+  };
+
+  for (const node of graph.node ?? []) {
+    const isCandidateOp = (node.opType === 'MatMul' || node.opType === 'Gemm') && (!node.domain || node.domain === 'ai.onnx');
+    if (!isCandidateOp) {
+      nodes.push(node);
+      continue;
+    }
+    const candidate = examine(node, initializers);
+    if (typeof candidate === 'string') {
+      skipped.push({ node: node.name ?? '', op: node.opType ?? '', reason: candidate });
+      nodes.push(node);
+      continue;
+    }
+    const output = node.output![0]!;
+    const base = node.name || output;
+    let dq = activations.get(candidate.activation);
+    if (!dq) {
+      dq = { q: `${candidate.activation}_quantized`, scale: `${candidate.activation}_scale`, zeroPoint: `${candidate.activation}_zero_point` };
+      activations.set(candidate.activation, dq);
+      nodes.push({ name: `${candidate.activation}_DynamicQuantizeLinear`, opType: 'DynamicQuantizeLinear', input: [candidate.activation], output: [dq.q, dq.scale, dq.zeroPoint] });
+    }
+    const weight = planWeight(candidate);
+    const product = candidate.bias ? `${base}_unbiased` : output;
+    nodes.push(
+      { name: `${base}_MatMulInteger`, opType: 'MatMulInteger', input: [dq.q, weight.quantized, dq.zeroPoint, weight.zeroPoint], output: [`${base}_int32`] },
+      { name: `${base}_Cast`, opType: 'Cast', input: [`${base}_int32`], output: [`${base}_float`], attribute: [intAttribute('to', DataType.FLOAT)] },
+      { name: `${base}_scale_Mul`, opType: 'Mul', input: [dq.scale, weight.scale], output: [`${base}_scale`] },
+      { name: `${base}_Mul`, opType: 'Mul', input: [`${base}_float`, `${base}_scale`], output: [product] },
+    );
+    if (candidate.bias) nodes.push({ name: `${base}_bias_Add`, opType: 'Add', input: [product, candidate.bias], output: [output] });
+    quantized.push(base);
+  }
+
+  if (quantized.length === 0) {
+    const reason = skipped.length > 0 ? `no MatMul/Gemm could be quantized (${skipped[0]!.reason})` : 'the model has no MatMul or Gemm with constant weights';
+    return { bytes: null, quantized, skipped, reason };
+  }
+  // Float weights that no node (subgraphs included) reads any more are dropped, so the file
+  // really shrinks; old-style models also list initializers as graph inputs, which go with them.
+  const stillRead = namesRead(nodes);
+  const dropped = new Set((graph.initializer ?? []).map((t) => t.name ?? '').filter((name) => !stillRead.has(name)));
+  graph.node = nodes;
+  graph.initializer = [...(graph.initializer ?? []).filter((t) => !dropped.has(t.name ?? '')), ...newInitializers];
+  graph.input = (graph.input ?? []).filter((i) => !dropped.has(i.name ?? ''));
+  return { bytes: encodeModel(model), quantized, skipped, reason: null };
+}

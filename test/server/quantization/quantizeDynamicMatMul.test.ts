@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { buildMlpStack } from '../../../models/lib/mlpStack.js';
+import { attr, buildModel } from '../../../models/lib/onnxGraph.js';
+import { mulberry32 } from '../../../models/lib/random.js';
+import { decodeModel, encodeModel } from '../../../server/onnx/onnxModel.js';
+import { quantizeDynamicMatMul } from '../../../server/quantization/quantizeDynamicMatMul.js';
+import { quantizeWeightsPerColumn } from '../../../server/quantization/quantizeWeights.js';
+import { addModel } from '../../fixtures/onnxModels.js';
+
+let dir: string;
+before(async () => { dir = await mkdtemp(join(tmpdir(), 'inferbox-quant-')); });
+after(() => rm(dir, { recursive: true, force: true }));
+
+const SMALL_STACK = { layers: 2, hidden: 64, inner: 256, tokens: 8, seed: 3 };
+
+async function session(bytes: Uint8Array, name: string, optimizedPath?: string): Promise<ort.InferenceSession> {
+  const path = join(dir, name);
+  await writeFile(path, bytes);
+  return ort.InferenceSession.create(path, { intraOpNumThreads: 1, graphOptimizationLevel: 'all', ...(optimizedPath ? { optimizedModelFilePath: optimizedPath } : {}) });
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) { dot += a[i]! * b[i]!; na += a[i]! ** 2; nb += b[i]! ** 2; }
+  return dot / Math.sqrt(na * nb);
+}
+
+const opsOf = (bytes: Uint8Array) => (decodeModel(bytes).graph!.node ?? []).map((n) => n.opType);
+
+describe('quantizeWeightsPerColumn', () => {
+  test('symmetric per column: the largest magnitude of each column maps to ±127', () => {
+    const w = new Float32Array([1, -0.5, -2, 0.25, 0.5, 0]); // [3, 2]
+    const { values, scales } = quantizeWeightsPerColumn(w, 3, 2);
+    assert.deepEqual(Array.from(scales), [2 / 127, 0.5 / 127].map((s) => Math.fround(s)));
+    assert.deepEqual(Array.from(values), [64, -127, -127, 64, 32, 0]);
+  });
+});
+
+describe('quantizeDynamicMatMul', () => {
+  test('MatMuls become the ORT dynamic pattern, ORT fuses it, outputs stay within the gate', async () => {
+    const fp32 = buildMlpStack(SMALL_STACK);
+    const result = quantizeDynamicMatMul(fp32);
+    assert.equal(result.reason, null);
+    assert.equal(result.quantized.length, 4);
+    const ops = opsOf(result.bytes!);
+    assert.equal(ops.filter((op) => op === 'MatMul').length, 0);
+    assert.equal(ops.filter((op) => op === 'MatMulInteger').length, 4);
+    assert.equal(ops.filter((op) => op === 'DynamicQuantizeLinear').length, 4);
+    assert.ok(result.bytes!.length < fp32.length / 3.5, `int8 file ${result.bytes!.length} vs fp32 ${fp32.length}`);
+
+    const optimized = join(dir, 'stack.int8.optimized.onnx');
+    const [a, b] = [await session(fp32, 'stack.onnx'), await session(result.bytes!, 'stack.int8.onnx', optimized)];
+    const fusedOps = opsOf(await readFile(optimized));
+    assert.equal(fusedOps.filter((op) => op === 'DynamicQuantizeMatMul').length, 4, `ORT fused the pattern: ${fusedOps.join(',')}`);
+
+    const random = mulberry32(11);
+    const x = new ort.Tensor('float32', Float32Array.from({ length: 8 * 64 }, () => random() * 2 - 1), [1, 8, 64]);
+    const [ya, yb] = [(await a.run({ x })).y!.data as Float32Array, (await b.run({ x })).y!.data as Float32Array];
+    assert.ok(cosine(ya, yb) >= 0.995, `cosine ${cosine(ya, yb)}`);
+  });
+
+  test('Gemm with transB and bias, and one weight shared by two MatMuls', async () => {
+    const random = mulberry32(5);
+    const w = Float32Array.from({ length: 6 * 4 }, () => random() - 0.5);
+    const fp32 = buildModel({
+      inputs: [{ name: 'x', type: 'float32', shape: ['n', 4] }],
+      outputs: [{ name: 'g', type: 'float32', shape: ['n', 6] }, { name: 'm2', type: 'float32', shape: ['n', 4] }],
+      initializers: [
+        { name: 'wt', type: 'float32', dims: [6, 4], data: w },
+        { name: 'c', type: 'float32', dims: [6], data: Float32Array.from({ length: 6 }, () => random()) },
+        { name: 'shared', type: 'float32', dims: [4, 4], data: Float32Array.from({ length: 16 }, () => random() - 0.5) },
+      ],
+      nodes: [
+        { op: 'Gemm', inputs: ['x', 'wt', 'c'], outputs: ['g'], attributes: { transB: attr.int(1) } },
+        { op: 'MatMul', inputs: ['x', 'shared'], outputs: ['m1'] },
+        { op: 'MatMul', inputs: ['m1', 'shared'], outputs: ['m2'] },
+      ],
+    });
+    const result = quantizeDynamicMatMul(fp32);
+    assert.deepEqual(result.quantized.length, 3);
+    const model = decodeModel(result.bytes!);
+    const names = (model.graph!.initializer ?? []).map((t) => t.name);
+    assert.equal(names.filter((n) => n === 'shared_quantized').length, 1, 'a shared weight is quantized once');
+    assert.ok(!names.includes('wt') && !names.includes('shared'), 'float weights are dropped');
+    assert.equal(opsOf(result.bytes!).filter((op) => op === 'DynamicQuantizeLinear').length, 2, 'x is quantized once for its two consumers');
+    const [a, b] = [await session(fp32, 'gemm.onnx'), await session(result.bytes!, 'gemm.int8.onnx')];
+    const x = new ort.Tensor('float32', Float32Array.from({ length: 3 * 4 }, () => random() * 2 - 1), [3, 4]);
+    const [ra, rb] = [await a.run({ x }), await b.run({ x })];
+    for (const name of ['g', 'm2']) assert.ok(cosine(ra[name]!.data as Float32Array, rb[name]!.data as Float32Array) > 0.995, name);
+  });
+
+  test('nothing to quantize, too old an opset, and odd Gemms are skipped with reasons', () => {
+    assert.match(quantizeDynamicMatMul(addModel()).reason ?? '', /no MatMul or Gemm/);
+    const old = buildMlpStack(SMALL_STACK);
+    const model = decodeModel(old);
+    model.opsetImport = [{ domain: '', version: 9 }];
+    assert.match(quantizeDynamicMatMul(encodeModel(model)).reason ?? '', /opset 9 is below 11/);
+    const scaled = buildModel({
+      inputs: [{ name: 'x', type: 'float32', shape: ['n', 2] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['n', 2] }, { name: 'z', type: 'float32', shape: ['n', 2] }],
+      initializers: [{ name: 'w', type: 'float32', dims: [2, 2], data: new Float32Array([1, 2, 3, 4]) }],
+      nodes: [
+        { op: 'Gemm', inputs: ['x', 'w'], outputs: ['y'], attributes: { alpha: attr.float(2) } },
+        { op: 'MatMul', inputs: ['x', 'x2'], outputs: ['z'] },
+      ],
+    });
+    const result = quantizeDynamicMatMul(scaled);
+    assert.equal(result.bytes, null);
+    assert.deepEqual(result.skipped.map((s) => s.reason), ['Gemm with alpha or beta other than 1', 'the weight is computed at run time, not a constant initializer']);
+  });
+
+  test('a model the quantizer does not change can round-trip through decode/encode unchanged', () => {
+    const bytes = addModel();
+    assert.deepEqual(encodeModel(decodeModel(bytes)), bytes);
+  });
+});
