@@ -19,9 +19,10 @@ const MODULES = {
   auth: ['common', 'store'],
   config: ['common', 'store'],
   tls: ['common'],
+  quantization: ['common', 'store', 'runtime', 'onnx'],
   registry: ['common', 'store', 'runtime', 'onnx'],
   inference: ['common', 'registry', 'runtime', 'logging', 'metrics'],
-  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'registry', 'inference'],
+  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'inference'],
 };
 
 const PACKAGE_HOMES = { 'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol' };

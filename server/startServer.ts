@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { ApiKeyService } from './auth/ApiKeyService.js';
@@ -10,6 +10,7 @@ import { resolveSettings, type ServerSettings } from './config/serverSettings.js
 import { SettingsService } from './config/SettingsService.js';
 import { probeHardware, type HardwareProfile } from './hardware/probeHardware.js';
 import { planExecution, type ExecutionPlan } from './hardware/planExecution.js';
+import { decodeInputs } from './inference/decodeInputs.js';
 import { InferenceRecorder } from './inference/InferenceRecorder.js';
 import { InferenceService } from './inference/InferenceService.js';
 import { RequestLogWriter } from './logging/RequestLogWriter.js';
@@ -17,6 +18,7 @@ import { InferenceMetrics } from './metrics/InferenceMetrics.js';
 import { createApp } from './protocol/createApp.js';
 import { listen } from './protocol/listen.js';
 import { serverUrls } from './protocol/serverUrls.js';
+import { QuantizationJobs } from './quantization/QuantizationJobs.js';
 import { ModelRegistry } from './registry/ModelRegistry.js';
 import { detectProviders } from './runtime/detectProviders.js';
 import { InferenceWorkerPool } from './runtime/InferenceWorkerPool.js';
@@ -50,7 +52,7 @@ export interface RunningServer {
 }
 
 const DATABASE_FILE = 'inferbox.db';
-const DEFAULT_MODEL = { name: 'mlp', file: join('mlp', 'model.onnx') };
+const DEFAULT_MODEL = { name: 'mlp', file: join('mlp', 'model.onnx'), samples: join('mlp', 'samples.json') };
 const DEFAULT_MODEL_INSTALLED = 'bootstrap.default_model_installed';
 const HOUR_MS = 3_600_000;
 
@@ -61,6 +63,26 @@ async function planFromHardware(options: StartOptions): Promise<{ profile: Hardw
   const providers = detectProviders();
   const profile = await probeHardware({ timeoutMs: providers.cuda ? 3000 : 1000 });
   return { profile, plan: planExecution(profile, providers, options.execution) };
+}
+
+/**
+ * Installs the bundled default model once (a default model the admin deleted stays deleted) with
+ * its validation samples, and queues its int8 candidate through the same gate as any upload. A
+ * missing bundled file (a broken package) is logged and retried on the next start; the server
+ * still serves.
+ */
+async function installDefaultModel(deps: { registry: ModelRegistry; store: Store; quantization: QuantizationJobs; logger: Logger; maxBytes: number; modelsDir: string }): Promise<void> {
+  const path = join(deps.modelsDir, DEFAULT_MODEL.file);
+  try {
+    const view = await deps.registry.addVersion({ name: DEFAULT_MODEL.name, source: createReadStream(path), maxBytes: deps.maxBytes, createdBy: 'bundled' });
+    const { samples } = JSON.parse(await readFile(join(deps.modelsDir, DEFAULT_MODEL.samples), 'utf8')) as { samples: { inputs: unknown[] }[] };
+    const now = new Date().toISOString();
+    deps.store.quantization.addSamples(DEFAULT_MODEL.name, 'uploaded', samples.map((s) => s.inputs), now);
+    deps.store.settings.setMany({ [DEFAULT_MODEL_INSTALLED]: true }, now);
+    void deps.quantization.enqueue(view.name, view.version);
+  } catch (error) {
+    deps.logger.error({ err: error, path }, 'could not install the bundled default model');
+  }
 }
 
 /**
@@ -90,16 +112,25 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   );
   const registry = new ModelRegistry({ models: store.models, pool, dataDir });
   await registry.restore();
+  const quantization = new QuantizationJobs({
+    repository: store.quantization,
+    target: (name, version) => {
+      const view = registry.getVersion(name, version);
+      return { inputs: view.inputs, outputs: view.outputs, files: registry.filesOf(name, version), precisionOverride: view.precision_override };
+    },
+    serve: async (name, version, precision) => { await registry.setServedPrecision(name, version, precision); },
+    decodeInputs,
+    thresholds: () => ({
+      minTop1: settingsService.current.int8_min_top1_agreement,
+      minCosine: settingsService.current.int8_min_cosine,
+      minSpeedup: settingsService.current.int8_min_speedup,
+    }),
+    execution: { executionProviders: plan.executionProviders, intraOpThreads: plan.intraOpThreads },
+    onError: (error, job) => logger.error({ err: error, job }, 'int8 candidate failed; the version keeps serving fp32'),
+  });
+  quantization.resume();
   if (store.settings.getAll()[DEFAULT_MODEL_INSTALLED] !== true) {
-    // Installed once: a default model the admin deleted stays deleted. A missing bundled file
-    // (a broken package) is logged and retried on the next start; the server still serves.
-    const bundled = join(options.bundledModelsDir ?? join(packageRoot(), 'models'), DEFAULT_MODEL.file);
-    try {
-      await registry.addVersion({ name: DEFAULT_MODEL.name, source: createReadStream(bundled), maxBytes: settings.max_model_bytes, createdBy: 'bundled' });
-      store.settings.setMany({ [DEFAULT_MODEL_INSTALLED]: true }, new Date().toISOString());
-    } catch (error) {
-      logger.error({ err: error, path: bundled }, 'could not install the bundled default model');
-    }
+    await installDefaultModel({ registry, store, quantization, logger, maxBytes: settings.max_model_bytes, modelsDir: options.bundledModelsDir ?? join(packageRoot(), 'models') });
   }
 
   const metrics = new InferenceMetrics();
@@ -114,6 +145,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     inference: new InferenceService({ registry, pool }),
     recorder: new InferenceRecorder(metrics, logWriter),
     settings: settingsService,
+    quantization,
+    decodeInputs,
     serverVersion: packageVersion(),
     systemInfo: () => ({
       name: 'inferbox',
@@ -151,6 +184,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       });
+      await quantization.close();
       await pool.close();
       logWriter.close();
       keys.flushLastUsed();

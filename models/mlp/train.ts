@@ -338,6 +338,10 @@ export async function writeDefaultModel(dir: URL = MODEL_DIR): Promise<{ heldout
     sha256: sha256(readFileSync(onnxPath)),
   };
   writeFileSync(fileURLToPath(new URL('model.json', dir)), `${JSON.stringify(card, null, 2)}\n`);
+  // The held-out rows double as the appliance's validation samples for the int8 gate (the same
+  // body POST /api/models/{m}/samples takes): real inputs the model never trained on.
+  const samples = split.heldout.map((i) => ({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: dataset.features[i]! }] }));
+  writeFileSync(fileURLToPath(new URL('samples.json', dir)), `${JSON.stringify({ samples })}\n`);
   return { heldoutAccuracy, split };
 }
 

@@ -18,6 +18,12 @@ export const serverSettingsSchema = z.object({
   max_infer_body_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
   /** Largest ONNX upload; files are streamed to disk, never held in memory. */
   max_model_bytes: z.number().int().min(1024).default(4 * 1024 * 1024 * 1024),
+  /** int8 gate: share of rows whose top-1 class must agree with fp32 (classifier-like outputs). */
+  int8_min_top1_agreement: z.number().min(0).max(1).default(0.99),
+  /** int8 gate: mean cosine similarity to fp32 outputs (other outputs). */
+  int8_min_cosine: z.number().min(0).max(1).default(0.995),
+  /** int8 gate: fp32 latency / int8 latency must be above this (int8 must be faster). */
+  int8_min_speedup: z.number().min(0).default(1),
 });
 
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;

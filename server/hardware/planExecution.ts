@@ -77,8 +77,8 @@ const ACCELERATOR_RULES: readonly AcceleratorRule[] = [
     provider: 'dml',
     hardware: (profile) => (profile.os.platform === 'win32' ? describeGpus(profile.gpus.filter((gpu) => DIRECTML_VENDORS.has(gpu.vendor))) : undefined),
   },
-  // CoreML reaches the Neural Engine and GPU of Apple silicon; on Intel Macs it has neither and
-  // falls back to CPU kernels that are slower than onnxruntime's own.
+  // CoreML reaches the Neural Engine and GPU of Apple silicon. Intel Macs have no Neural Engine,
+  // and CoreML's CPU path there is rarely faster than onnxruntime's own kernels.
   {
     provider: 'coreml',
     hardware: (profile) => (profile.os.platform === 'darwin' && profile.os.arch === 'arm64' ? `Apple silicon (${profile.cpu.brand})` : undefined),

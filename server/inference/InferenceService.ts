@@ -9,6 +9,8 @@ export interface InferResponse {
   model_name: string;
   model_version: string;
   id?: string;
+  /** Which precision answered: the original (fp32) or its int8 candidate. */
+  parameters: { precision: 'fp32' | 'int8' };
   outputs: OutputTensorJson[];
 }
 
@@ -46,6 +48,7 @@ export class InferenceService {
       model_name: served.name,
       model_version: served.version,
       ...(request.id !== undefined ? { id: request.id } : {}),
+      parameters: { precision: served.precision },
       outputs,
     };
     return { response, timing: { queueMs: result.queueMs, inferMs: result.inferMs } };

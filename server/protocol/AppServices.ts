@@ -4,6 +4,8 @@ import type { SettingsService } from '../config/SettingsService.js';
 import type { InferenceRecorder } from '../inference/InferenceRecorder.js';
 import type { InferenceService } from '../inference/InferenceService.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
+import type { QuantizationJobs } from '../quantization/QuantizationJobs.js';
+import type { DecodeInputs } from '../quantization/decodeSample.js';
 import type { Store } from '../store/Store.js';
 
 /** What the HTTP layer needs, built once in the composition root (startServer) and passed in. */
@@ -15,6 +17,9 @@ export interface AppServices {
   inference: InferenceService;
   recorder: InferenceRecorder;
   settings: SettingsService;
+  quantization: QuantizationJobs;
+  /** Checks OIP inputs against a signature (validation samples use the inference path's rules). */
+  decodeInputs: DecodeInputs;
   /** GET /api/system body; computed on demand (the hardware probe may finish after start). */
   systemInfo: () => Record<string, unknown>;
   serverVersion: string;

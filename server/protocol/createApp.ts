@@ -9,6 +9,7 @@ import { keyRoutes } from './routes/keyRoutes.js';
 import { logRoutes } from './routes/logRoutes.js';
 import { modelRoutes } from './routes/modelRoutes.js';
 import { oipRoutes } from './routes/oipRoutes.js';
+import { quantizationRoutes } from './routes/quantizationRoutes.js';
 import { systemRoutes } from './routes/systemRoutes.js';
 
 /** Every route the server has; each declares its access rule (see routeTable.ts). */
@@ -17,6 +18,7 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...healthRoutes(services),
     ...oipRoutes(services),
     ...modelRoutes(services),
+    ...quantizationRoutes(services),
     ...keyRoutes(services),
     ...logRoutes(services),
     ...systemRoutes(services),

@@ -1,5 +1,5 @@
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { TensorSpec } from '../common/datatypes.js';
@@ -7,7 +7,7 @@ import { inferboxError, messageOf } from '../common/errors.js';
 import { assertModelName, assertVersion } from '../common/names.js';
 import { isInsideModelFolder, readOnnxInfo } from '../onnx/readOnnxInfo.js';
 import type { InferenceWorkerPool } from '../runtime/InferenceWorkerPool.js';
-import type { ModelRepository, ModelVersionRow } from '../store/ModelRepository.js';
+import type { ModelRepository, ModelVersionRow, Precision } from '../store/ModelRepository.js';
 import { signatureFromMetadata } from './signatureFromMetadata.js';
 import { writeUploadToFile } from './writeUploadToFile.js';
 
@@ -18,6 +18,7 @@ export type VersionState = 'loading' | 'ready' | 'unloading' | 'unloaded' | 'fai
 export interface ServedVersion {
   name: string;
   version: string;
+  precision: Precision;
   /** The runtime's key for its sessions. */
   key: string;
   inputs: TensorSpec[];
@@ -26,6 +27,8 @@ export interface ServedVersion {
 
 interface RuntimeStatus {
   state: VersionState;
+  /** The precision whose sessions are loaded (or loading). */
+  precision?: Precision | undefined;
   provider?: string | undefined;
   fallbackReason?: string | undefined;
   error?: string | undefined;
@@ -56,7 +59,11 @@ export interface RegistryDeps {
 }
 
 const keyOf = (name: string, version: string) => `${name}/${version}`;
+/** Sessions are keyed by precision too, so an int8 swap loads beside the fp32 sessions before they go. */
+const runtimeKey = (name: string, version: string, precision: Precision) => `${name}/${version}@${precision}`;
 const MODEL_FILE = 'model.onnx';
+/** The int8 candidate lives beside the original: a second precision of the same version, not a new version. */
+const INT8_FILE = 'model.int8.onnx';
 
 /**
  * Models on disk (`<data-dir>/models/<name>/<version>/model.onnx`), their rows in SQLite and their
@@ -93,12 +100,25 @@ export class ModelRegistry {
     await Promise.all(rows.filter((r) => r.desired_state === 'loaded').map((row) => this.loadRow(row).catch(() => undefined)));
   }
 
+  /** Where a version's files are: the original and its int8 candidate (which may not exist). */
+  filesOf(name: string, version: string): { fp32: string; int8: string } {
+    const row = this.requireRow(name, version);
+    const fp32 = join(this.deps.dataDir, row.file_path);
+    return { fp32, int8: join(dirname(fp32), INT8_FILE) };
+  }
+
+  private pathFor(row: ModelVersionRow, precision: Precision): string {
+    const fp32 = join(this.deps.dataDir, row.file_path);
+    return precision === 'int8' ? join(dirname(fp32), INT8_FILE) : fp32;
+  }
+
   private async loadRow(row: ModelVersionRow): Promise<void> {
     const key = keyOf(row.model_name, row.version);
-    this.status.set(key, { state: 'loading' });
+    const precision = row.served_precision;
+    this.status.set(key, { state: 'loading', precision });
     try {
-      const result = await this.deps.pool.load(key, join(this.deps.dataDir, row.file_path));
-      this.status.set(key, { state: 'ready', provider: result.provider, fallbackReason: result.fallbackReason });
+      const result = await this.deps.pool.load(runtimeKey(row.model_name, row.version, precision), this.pathFor(row, precision));
+      this.status.set(key, { state: 'ready', precision, provider: result.provider, fallbackReason: result.fallbackReason });
     } catch (error) {
       this.status.set(key, { state: 'failed', error: messageOf(error) });
       throw error;
@@ -127,8 +147,8 @@ export class ModelRegistry {
         await mkdir(versionDir, { recursive: true });
         const filePath = join(versionDir, MODEL_FILE);
         await rename(tempFile, filePath);
-        this.status.set(key, { state: 'loading' });
-        const loaded = await this.deps.pool.load(key, filePath);
+        this.status.set(key, { state: 'loading', precision: 'fp32' });
+        const loaded = await this.deps.pool.load(runtimeKey(name, version, 'fp32'), filePath);
         const row: ModelVersionRow = {
           model_name: name,
           version,
@@ -143,14 +163,16 @@ export class ModelRegistry {
           outputs: signatureFromMetadata(loaded.outputs, 'output'),
           created_at: this.now().toISOString(),
           created_by: input.createdBy ?? null,
+          served_precision: 'fp32',
+          precision_override: null,
         };
         const first = this.deps.models.getModel(name) === undefined;
         this.deps.models.insertVersion(row, first || input.activate === true);
-        this.status.set(key, { state: 'ready', provider: loaded.provider, fallbackReason: loaded.fallbackReason });
+        this.status.set(key, { state: 'ready', precision: 'fp32', provider: loaded.provider, fallbackReason: loaded.fallbackReason });
         return this.viewOf(name, version);
       } catch (error) {
         this.status.delete(key);
-        await this.deps.pool.unload(key);
+        await this.deps.pool.unload(runtimeKey(name, version, 'fp32'));
         await rm(tempFile, { force: true });
         await rm(versionDir, { recursive: true, force: true });
         if (!this.deps.models.getModel(name)) await rm(join(this.modelsDir, name), { recursive: true, force: true });
@@ -238,17 +260,39 @@ export class ModelRegistry {
   unload(name: string, version: string): Promise<VersionView> {
     return this.serialize(name, async () => {
       this.requireRow(name, version);
-      await this.unloadKey(keyOf(name, version));
+      await this.unloadVersion(name, version);
       this.deps.models.setDesiredState(name, version, 'unloaded');
       return this.viewOf(name, version);
     });
   }
 
-  private async unloadKey(key: string): Promise<void> {
-    // New requests see 'unloading' (503) at once; sessions go when the workers release them.
+  private async unloadVersion(name: string, version: string): Promise<void> {
+    const key = keyOf(name, version);
+    const precision = this.status.get(key)?.precision;
+    // New requests see 'unloading' (503) at once; the pool lets runs in flight finish first.
     this.status.set(key, { state: 'unloading' });
-    await this.deps.pool.unload(key);
+    if (precision) await this.deps.pool.unload(runtimeKey(name, version, precision));
     this.status.set(key, { state: 'unloaded' });
+  }
+
+  /**
+   * Switches the precision a version serves. When it is loaded, the new sessions load first, then
+   * requests move over in one step, then the old sessions go once their runs finish: no request
+   * fails for the swap. `override` records (or with null clears) the admin's choice.
+   */
+  setServedPrecision(name: string, version: string, precision: Precision, override?: Precision | null): Promise<VersionView> {
+    return this.serialize(name, async () => {
+      const row = this.requireRow(name, version);
+      const key = keyOf(name, version);
+      const status = this.status.get(key);
+      if (status?.state === 'ready' && status.precision !== precision) {
+        const loaded = await this.deps.pool.load(runtimeKey(name, version, precision), this.pathFor(row, precision));
+        this.status.set(key, { state: 'ready', precision, provider: loaded.provider, fallbackReason: loaded.fallbackReason });
+        await this.deps.pool.unload(runtimeKey(name, version, status.precision ?? 'fp32'));
+      }
+      this.deps.models.setPrecision(name, version, { served: precision, ...(override !== undefined ? { override } : {}) });
+      return this.viewOf(name, version);
+    });
   }
 
   /**
@@ -264,7 +308,7 @@ export class ModelRegistry {
         throw inferboxError('IBX_ERR_CONFLICT', `version ${version} is the active version of '${name}'; activate another version before deleting it`);
       }
       const key = keyOf(name, version);
-      await this.unloadKey(key);
+      await this.unloadVersion(name, version);
       const result = this.deps.models.deleteVersion(name, version);
       this.status.delete(key);
       await rm(join(this.deps.dataDir, row.file_path, '..'), { recursive: true, force: true });
@@ -281,9 +325,18 @@ export class ModelRegistry {
     if (chosen === null) throw inferboxError('IBX_ERR_NO_ACTIVE_VERSION', name);
     const row = this.deps.models.getVersion(name, chosen);
     if (!row) throw inferboxError('IBX_ERR_VERSION_NOT_FOUND', name, chosen);
-    const state = this.status.get(keyOf(name, chosen))?.state ?? 'unloaded';
-    if (state !== 'ready') throw inferboxError('IBX_ERR_MODEL_NOT_READY', name, chosen, state);
-    return { name, version: chosen, key: keyOf(name, chosen), inputs: row.inputs, outputs: row.outputs };
+    const status = this.status.get(keyOf(name, chosen));
+    if (status?.state !== 'ready') throw inferboxError('IBX_ERR_MODEL_NOT_READY', name, chosen, status?.state ?? 'unloaded');
+    const precision = status.precision ?? 'fp32';
+    return { name, version: chosen, precision, key: runtimeKey(name, chosen, precision), inputs: row.inputs, outputs: row.outputs };
+  }
+
+  /** The signature of the model's active version (the newest when none is active), for checking samples. */
+  resolveSignature(name: string): { name: string; inputs: TensorSpec[]; outputs: TensorSpec[] } {
+    const model = this.getModel(name);
+    const version = model.active_version ?? model.versions.at(-1)!.version;
+    const row = this.requireRow(name, version);
+    return { name, inputs: row.inputs, outputs: row.outputs };
   }
 
   /** Server readiness: every version the admin wants loaded is ready. */

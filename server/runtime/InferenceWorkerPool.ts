@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { InferboxError, inferboxError } from '../common/errors.js';
-import { spawnSessionWorker } from './spawnSessionWorker.js';
+import { siblingModule, spawnWorker } from '../common/spawnWorker.js';
 import { SessionRunError } from './SessionRunError.js';
 import { transferablesOf, type RuntimeTensor } from '../common/datatypes.js';
 import { epochMs, type LoadResult, type RunResult, type SessionSettings, type WorkerReply, type WorkerRequest } from './workerProtocol.js';
@@ -71,6 +71,9 @@ export class InferenceWorkerPool {
   private readonly slots: WorkerSlot[] = [];
   /** Models to (re)load into any new worker. */
   private readonly models = new Map<string, string>();
+  /** Runs in flight per model key, and who waits for a key to go idle before unloading it. */
+  private readonly inflight = new Map<string, number>();
+  private readonly idleWaiters = new Map<string, (() => void)[]>();
   private closing = false;
 
   constructor(private readonly settings: PoolSettings, private readonly onWorkerLost: (reason: string) => void = () => undefined) {
@@ -82,7 +85,7 @@ export class InferenceWorkerPool {
   }
 
   private spawn(): WorkerSlot {
-    return new WorkerSlot(spawnSessionWorker(), (slot, code) => this.replace(slot, code));
+    return new WorkerSlot(spawnWorker(siblingModule(import.meta.url, 'sessionWorker')), (slot, code) => this.replace(slot, code));
   }
 
   private replace(slot: WorkerSlot, code: number): void {
@@ -113,9 +116,24 @@ export class InferenceWorkerPool {
     return (results[0] as PromiseFulfilledResult<unknown>).value as LoadResult;
   }
 
+  /** Unloads once the runs already dispatched for this key have finished, so none of them fails for it. */
   async unload(key: string): Promise<void> {
     this.models.delete(key);
+    if ((this.inflight.get(key) ?? 0) > 0) {
+      await new Promise<void>((resolve) => this.idleWaiters.set(key, [...(this.idleWaiters.get(key) ?? []), resolve]));
+    }
     await this.unloadEverywhere(key);
+  }
+
+  private track(key: string, delta: 1 | -1): void {
+    const count = (this.inflight.get(key) ?? 0) + delta;
+    if (count > 0) {
+      this.inflight.set(key, count);
+      return;
+    }
+    this.inflight.delete(key);
+    for (const resolve of this.idleWaiters.get(key) ?? []) resolve();
+    this.idleWaiters.delete(key);
   }
 
   private async unloadEverywhere(key: string): Promise<void> {
@@ -125,14 +143,17 @@ export class InferenceWorkerPool {
   async run(key: string, feeds: Record<string, RuntimeTensor>, outputNames: string[]): Promise<PoolRunResult> {
     if (this.closing) throw inferboxError('IBX_ERR_SHUTTING_DOWN');
     const slot = this.leastBusy();
-    await slot.ready;
+    this.track(key, 1);
     const dispatchedAt = epochMs();
     try {
+      await slot.ready;
       const result = (await slot.send({ kind: 'run', key, feeds, outputNames }, transferablesOf(Object.values(feeds)))) as RunResult;
       return { outputs: result.outputs, queueMs: Math.max(0, result.startedAt - dispatchedAt), inferMs: result.inferMs };
     } catch (error) {
       if (error instanceof InferboxError) throw error;
       throw new SessionRunError((error as Error).message);
+    } finally {
+      this.track(key, -1);
     }
   }
 

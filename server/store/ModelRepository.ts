@@ -2,6 +2,7 @@ import type { TensorSpec } from '../common/datatypes.js';
 import type { SqliteDatabase } from './openDatabase.js';
 
 export type DesiredState = 'loaded' | 'unloaded';
+export type Precision = 'fp32' | 'int8';
 
 export interface ModelRow {
   name: string;
@@ -24,6 +25,10 @@ export interface ModelVersionRow {
   outputs: TensorSpec[];
   created_at: string;
   created_by: string | null;
+  /** Which file answers requests: the original, or the int8 candidate the gate (or the admin) chose. */
+  served_precision: Precision;
+  /** The admin's choice, which the gate never overrides; null = follow the gate. */
+  precision_override: Precision | null;
 }
 
 interface VersionRecord extends Omit<ModelVersionRow, 'inputs' | 'outputs'> {
@@ -77,8 +82,8 @@ export class ModelRepository {
       const { inputs, outputs, ...rest } = row;
       this.db
         .prepare(
-          `INSERT INTO model_versions (model_name, version, desired_state, file_path, sha256, size_bytes, opset, ir_version, producer, inputs_json, outputs_json, created_at, created_by)
-           VALUES (@model_name, @version, @desired_state, @file_path, @sha256, @size_bytes, @opset, @ir_version, @producer, @inputs_json, @outputs_json, @created_at, @created_by)`,
+          `INSERT INTO model_versions (model_name, version, desired_state, file_path, sha256, size_bytes, opset, ir_version, producer, inputs_json, outputs_json, created_at, created_by, served_precision, precision_override)
+           VALUES (@model_name, @version, @desired_state, @file_path, @sha256, @size_bytes, @opset, @ir_version, @producer, @inputs_json, @outputs_json, @created_at, @created_by, @served_precision, @precision_override)`,
         )
         .run({ ...rest, inputs_json: JSON.stringify(inputs), outputs_json: JSON.stringify(outputs) });
       if (activate) this.setActiveVersion(row.model_name, row.version);
@@ -87,6 +92,15 @@ export class ModelRepository {
 
   setActiveVersion(name: string, version: string | null): void {
     this.db.prepare('UPDATE models SET active_version = ? WHERE name = ?').run(version, name);
+  }
+
+  setPrecision(name: string, version: string, precision: { served?: Precision; override?: Precision | null }): void {
+    if (precision.served !== undefined) {
+      this.db.prepare('UPDATE model_versions SET served_precision = ? WHERE model_name = ? AND version = ?').run(precision.served, name, version);
+    }
+    if (precision.override !== undefined) {
+      this.db.prepare('UPDATE model_versions SET precision_override = ? WHERE model_name = ? AND version = ?').run(precision.override, name, version);
+    }
   }
 
   setDesiredState(name: string, version: string, state: DesiredState): void {

@@ -2,6 +2,7 @@ import { ApiKeyRepository } from './ApiKeyRepository.js';
 import { AuditRepository } from './AuditRepository.js';
 import { ModelRepository } from './ModelRepository.js';
 import { openDatabase, type SqliteDatabase } from './openDatabase.js';
+import { QuantizationRepository } from './QuantizationRepository.js';
 import { RequestLogRepository } from './RequestLogRepository.js';
 import { SettingsRepository } from './SettingsRepository.js';
 
@@ -12,6 +13,7 @@ export class Store {
   readonly requestLog: RequestLogRepository;
   readonly audit: AuditRepository;
   readonly settings: SettingsRepository;
+  readonly quantization: QuantizationRepository;
 
   private constructor(private readonly db: SqliteDatabase) {
     this.models = new ModelRepository(db);
@@ -19,6 +21,7 @@ export class Store {
     this.requestLog = new RequestLogRepository(db);
     this.audit = new AuditRepository(db);
     this.settings = new SettingsRepository(db);
+    this.quantization = new QuantizationRepository(db);
   }
 
   static open(path: string): Store {

@@ -28,6 +28,8 @@ export function modelRoutes(services: AppServices): RouteSpec[] {
       createdBy: ctx.state.principal?.name ?? null,
     });
     auditAction(services, ctx, 'model.upload', `${name}/${view.version}`, { sha256: view.sha256, size_bytes: view.size_bytes, active: view.active });
+    // The int8 candidate is made and judged in the background; the fp32 version serves meanwhile.
+    if (ctx.query.quantize !== 'false') void services.quantization.enqueue(name, view.version);
     ctx.status = 201;
     ctx.body = view;
   };

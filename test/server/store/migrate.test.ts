@@ -13,7 +13,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 test('001_initial creates every table on an empty database and records the schema version', () => {
   const db = new Database(join(dir, 'empty.db'));
-  assert.deepEqual(migrate(db), { from: 0, to: 1 });
+  assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 1)), { from: 0, to: 1 });
   const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
   assert.deepEqual(tables, ['api_keys', 'audit_log', 'model_versions', 'models', 'request_log', 'settings']);
   assert.equal(db.pragma('user_version', { simple: true }), 1);
@@ -26,7 +26,7 @@ test('migrating again keeps the data (idempotent) and opens in WAL mode', () => 
   store.settings.setMany({ port: 9000 }, '2026-01-01T00:00:00.000Z');
   store.close();
   const db = new Database(path);
-  assert.deepEqual(migrate(db), { from: 1, to: 1 });
+  assert.deepEqual(migrate(db), { from: MIGRATIONS.length, to: MIGRATIONS.length });
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   db.close();
   const reopened = Store.open(path);
@@ -49,5 +49,25 @@ test('a failing migration rolls back with its version bump', () => {
   assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
   const half = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'half'").get() as { n: number };
   assert.equal(half.n, 0);
+  db.close();
+});
+
+test('002_quantization migrates a version-1 database holding models, keeping them as fp32', () => {
+  const db = new Database(join(dir, 'v1.db'));
+  db.pragma('foreign_keys = ON');
+  migrate(db, MIGRATIONS.slice(0, 1));
+  db.prepare("INSERT INTO models (name, active_version, created_at) VALUES ('mlp', '1', '2026-01-01T00:00:00Z')").run();
+  db.prepare(
+    `INSERT INTO model_versions (model_name, version, desired_state, file_path, sha256, size_bytes, opset, ir_version, producer, inputs_json, outputs_json, created_at, created_by)
+     VALUES ('mlp', '1', 'loaded', 'models/mlp/1/model.onnx', 'abc', 10, 17, 8, 'p', '[]', '[]', '2026-01-01T00:00:00Z', 'admin')`,
+  ).run();
+  assert.deepEqual(migrate(db), { from: 1, to: 2 });
+  const row = db.prepare('SELECT served_precision, precision_override, sha256 FROM model_versions').get();
+  assert.deepEqual(row, { served_precision: 'fp32', precision_override: null, sha256: 'abc' });
+  db.prepare("INSERT INTO quantization_reports (model_name, version, status, updated_at) VALUES ('mlp', '1', 'queued', 'now')").run();
+  db.prepare("INSERT INTO model_samples (model_name, source, inputs_json, created_at) VALUES ('mlp', 'uploaded', '[]', 'now')").run();
+  db.prepare("DELETE FROM models WHERE name = 'mlp'").run();
+  const left = db.prepare('SELECT (SELECT COUNT(*) FROM quantization_reports) AS reports, (SELECT COUNT(*) FROM model_samples) AS samples').get();
+  assert.deepEqual(left, { reports: 0, samples: 0 }, 'reports and samples go with their model');
   db.close();
 });

@@ -1,0 +1,95 @@
+import type { RuntimeTensor } from '../common/datatypes.js';
+
+export type GateMetric = 'top1' | 'cosine';
+
+export interface GateThresholds {
+  /** Share of rows whose arg-max must agree, for classifier-like outputs. */
+  minTop1: number;
+  /** Mean cosine similarity the int8 outputs must reach, for other outputs. */
+  minCosine: number;
+  /** fp32 median latency / int8 median latency must exceed this: int8 must be faster. */
+  minSpeedup: number;
+}
+
+export const DEFAULT_GATE: GateThresholds = { minTop1: 0.99, minCosine: 0.995, minSpeedup: 1 };
+
+export interface Agreement {
+  metric: GateMetric;
+  /** The metric's value: top-1 agreement share or mean cosine, 0–1. */
+  agreement: number;
+  cosine: number;
+  maxAbsError: number;
+}
+
+const isFloat = (t: RuntimeTensor) => t.type === 'float32' || t.type === 'float64' || t.type === 'float16';
+
+/** Classifier-like: a float output whose last dimension holds two or more class scores. */
+export function isClassifierLike(tensor: RuntimeTensor): boolean {
+  return isFloat(tensor) && tensor.dims.length >= 2 && (tensor.dims.at(-1) ?? 0) >= 2;
+}
+
+function values(t: RuntimeTensor): ArrayLike<number> {
+  return t.data as unknown as ArrayLike<number>;
+}
+
+function argmaxRows(t: RuntimeTensor): number[] {
+  const width = t.dims.at(-1)!;
+  const v = values(t);
+  const rows: number[] = [];
+  for (let start = 0; start < v.length; start += width) {
+    let best = start;
+    for (let i = start + 1; i < start + width; i++) if (v[i]! > v[best]!) best = i;
+    rows.push(best - start);
+  }
+  return rows;
+}
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) { dot += a[i]! * b[i]!; na += a[i]! ** 2; nb += b[i]! ** 2; }
+  if (na === 0 && nb === 0) return 1;
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}
+
+/**
+ * Compares the primary output of fp32 and int8 over all samples (same inputs, same run). Top-1
+ * agreement for classifier-like outputs (every row: batch rows, or sequence positions), mean
+ * cosine similarity otherwise; both, and the largest absolute error, are always reported.
+ */
+export function measureAgreement(baseline: RuntimeTensor[], candidate: RuntimeTensor[]): Agreement {
+  if (baseline.length === 0 || baseline.length !== candidate.length) throw new Error('the gate needs the same, non-empty set of outputs from both models');
+  const classifier = baseline.every(isClassifierLike);
+  let agreeing = 0, rows = 0, cosineSum = 0, maxAbsError = 0;
+  baseline.forEach((b, i) => {
+    const c = candidate[i]!;
+    const [vb, vc] = [values(b), values(c)];
+    cosineSum += isFloat(b) ? cosine(vb, vc) : Array.from(vb).every((x, j) => x === vc[j]) ? 1 : 0;
+    for (let j = 0; j < vb.length; j++) maxAbsError = Math.max(maxAbsError, Math.abs(Number(vb[j]) - Number(vc[j])));
+    if (classifier) {
+      const [rb, rc] = [argmaxRows(b), argmaxRows(c)];
+      rows += rb.length;
+      agreeing += rb.filter((r, j) => r === rc[j]).length;
+    }
+  });
+  const meanCosine = cosineSum / baseline.length;
+  return classifier
+    ? { metric: 'top1', agreement: agreeing / rows, cosine: meanCosine, maxAbsError }
+    : { metric: 'cosine', agreement: meanCosine, cosine: meanCosine, maxAbsError };
+}
+
+export interface GateDecision {
+  decision: 'int8' | 'fp32';
+  reasons: string[];
+}
+
+/** int8 is served only when it keeps the answers (agreement over its threshold) and is faster. */
+export function decidePrecision(agreement: Agreement, speedup: number, thresholds: GateThresholds = DEFAULT_GATE): GateDecision {
+  const needed = agreement.metric === 'top1' ? thresholds.minTop1 : thresholds.minCosine;
+  const keepsAnswers = agreement.agreement >= needed;
+  const faster = speedup > thresholds.minSpeedup;
+  const reasons = [
+    `${agreement.metric} agreement ${agreement.agreement.toFixed(4)} ${keepsAnswers ? '≥' : '<'} ${needed}`,
+    `speed-up ${speedup.toFixed(2)}× ${faster ? '>' : '≤'} ${thresholds.minSpeedup}×`,
+  ];
+  return { decision: keepsAnswers && faster ? 'int8' : 'fp32', reasons };
+}

@@ -1,0 +1,39 @@
+import { siblingModule, spawnWorker } from '../common/spawnWorker.js';
+import type { RuntimeTensor } from '../common/datatypes.js';
+
+export interface EvaluationRequest {
+  baselinePath: string;
+  candidatePath: string;
+  samples: Record<string, RuntimeTensor>[];
+  outputNames: string[];
+  executionProviders: string[];
+  /** The serving workers' thread count, so the latencies compare what will really be served. */
+  intraOpThreads: number;
+  /** How many samples are timed (all are compared) and how often each is run per model. */
+  timedSamples: number;
+  timingRepeats: number;
+}
+
+export interface ModelRuns {
+  /** Per sample, its outputs by name. */
+  outputs: Record<string, RuntimeTensor>[];
+  medianMs: number;
+}
+
+export interface EvaluationResult {
+  baseline: ModelRuns;
+  candidate: ModelRuns;
+}
+
+/** Runs baseline and candidate on the same samples in a worker thread of its own; rejects with ORT's reason. */
+export function compareModels(request: EvaluationRequest): Promise<EvaluationResult> {
+  const worker = spawnWorker(siblingModule(import.meta.url, 'evaluationWorker'), { workerData: request });
+  return new Promise<EvaluationResult>((resolve, reject) => {
+    worker.once('message', (reply: { ok: true; result: EvaluationResult } | { ok: false; error: string }) => {
+      if (reply.ok) resolve(reply.result);
+      else reject(new Error(reply.error));
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the evaluation worker stopped (code ${code})`)));
+  }).finally(() => void worker.terminate());
+}

@@ -1,0 +1,34 @@
+import type { Migration } from './Migration.js';
+
+/**
+ * Quantized defaults (issue 3): which precision each version serves and whether the admin fixed
+ * it, the int8 gate's report per version, and validation samples per model.
+ */
+export const migration002Quantization: Migration = {
+  version: 2,
+  name: 'quantization',
+  up: `
+    ALTER TABLE model_versions ADD COLUMN served_precision TEXT NOT NULL DEFAULT 'fp32' CHECK (served_precision IN ('fp32', 'int8'));
+    ALTER TABLE model_versions ADD COLUMN precision_override TEXT CHECK (precision_override IN ('fp32', 'int8'));
+    CREATE TABLE quantization_reports (
+      model_name  TEXT NOT NULL,
+      version     TEXT NOT NULL,
+      -- queued, running, done, failed
+      status      TEXT NOT NULL,
+      stage       TEXT,
+      progress    REAL NOT NULL DEFAULT 0,
+      report_json TEXT,
+      updated_at  TEXT NOT NULL,
+      PRIMARY KEY (model_name, version),
+      FOREIGN KEY (model_name, version) REFERENCES model_versions(model_name, version) ON DELETE CASCADE
+    );
+    CREATE TABLE model_samples (
+      id          INTEGER PRIMARY KEY AUTOINCREMENT,
+      model_name  TEXT NOT NULL REFERENCES models(name) ON DELETE CASCADE,
+      source      TEXT NOT NULL CHECK (source IN ('uploaded', 'live')),
+      inputs_json TEXT NOT NULL,
+      created_at  TEXT NOT NULL
+    );
+    CREATE INDEX model_samples_model ON model_samples(model_name, id);
+  `,
+};

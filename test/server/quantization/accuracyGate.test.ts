@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { RuntimeTensor, TensorSpec } from '../../../server/common/datatypes.js';
+import { decidePrecision, isClassifierLike, measureAgreement } from '../../../server/quantization/accuracyGate.js';
+import { generateInputs } from '../../../server/quantization/generateInputs.js';
+
+const f32 = (dims: number[], values: number[]): RuntimeTensor => ({ type: 'float32', dims, data: Float32Array.from(values) });
+
+test('classifier-like outputs are judged by top-1 agreement over every row', () => {
+  const fp32 = [f32([2, 3], [0.1, 0.7, 0.2, 0.5, 0.3, 0.2]), f32([1, 3], [0.3, 0.3, 0.4])];
+  const int8 = [f32([2, 3], [0.1, 0.6, 0.3, 0.2, 0.5, 0.3]), f32([1, 3], [0.3, 0.29, 0.41])];
+  const result = measureAgreement(fp32, int8);
+  assert.equal(result.metric, 'top1');
+  assert.equal(result.agreement, 2 / 3, 'rows 1 and 3 agree, row 2 flips');
+  assert.ok(Math.abs(result.maxAbsError - 0.3) < 1e-6);
+  assert.ok(isClassifierLike(fp32[0]!));
+  assert.ok(!isClassifierLike(f32([4], [1, 2, 3, 4])));
+});
+
+test('other outputs are judged by mean cosine similarity', () => {
+  const result = measureAgreement([f32([1, 1, 4], [1, 2, 3, 4])], [f32([1, 1, 4], [1, 2, 3, 4])]);
+  assert.equal(result.metric, 'top1', 'a trailing dim of 4 floats looks like class scores');
+  const vector = measureAgreement([f32([4], [1, 0, 0, 0])], [f32([4], [0, 1, 0, 0])]);
+  assert.deepEqual([vector.metric, vector.agreement], ['cosine', 0]);
+});
+
+test('int8 is chosen only when it keeps the answers and is faster', () => {
+  const good = { metric: 'top1' as const, agreement: 0.995, cosine: 0.999, maxAbsError: 0.01 };
+  assert.equal(decidePrecision(good, 1.5).decision, 'int8');
+  assert.equal(decidePrecision(good, 0.9).decision, 'fp32');
+  assert.equal(decidePrecision({ ...good, agreement: 0.98 }, 3).decision, 'fp32');
+  const cosine = { metric: 'cosine' as const, agreement: 0.994, cosine: 0.994, maxAbsError: 0.1 };
+  const decision = decidePrecision(cosine, 2);
+  assert.equal(decision.decision, 'fp32');
+  assert.deepEqual(decision.reasons, ['cosine agreement 0.9940 < 0.995', 'speed-up 2.00× > 1×']);
+});
+
+test('generated inputs follow the signature, repeat for a seed, and use 1 for a dynamic batch', () => {
+  const specs: TensorSpec[] = [
+    { name: 'x', datatype: 'FP32', shape: [-1, 3, -1] },
+    { name: 'ids', datatype: 'INT64', shape: [2] },
+    { name: 'flag', datatype: 'BOOL', shape: [1] },
+  ];
+  const [a] = generateInputs(specs, 1, 9);
+  const [b] = generateInputs(specs, 1, 9);
+  assert.deepEqual(a!.x!.dims, [1, 3, 32]);
+  assert.equal((a!.x!.data as Float32Array).length, 96);
+  assert.ok(a!.ids!.data instanceof BigInt64Array);
+  assert.ok(a!.flag!.data instanceof Uint8Array);
+  assert.deepEqual(a, b);
+});
