@@ -11,7 +11,8 @@ export interface GateThresholds {
   minSpeedup: number;
 }
 
-export const DEFAULT_GATE: GateThresholds = { minTop1: 0.99, minCosine: 0.995, minSpeedup: 1 };
+/** The same defaults as the settings (server/config/serverSettings.ts), for callers without settings (the benchmark). */
+export const DEFAULT_GATE: GateThresholds = { minTop1: 0.99, minCosine: 0.995, minSpeedup: 1.05 };
 
 export interface Agreement {
   metric: GateMetric;
@@ -23,9 +24,26 @@ export interface Agreement {
 
 const isFloat = (t: RuntimeTensor) => t.type === 'float32' || t.type === 'float64' || t.type === 'float16';
 
-/** Classifier-like: a float output whose last dimension holds two or more class scores. */
+/**
+ * Classifier-like: class scores along the last axis. Either a [batch, classes] float output
+ * (logits or probabilities), or rows that are probability distributions (non-negative, summing to
+ * 1), which covers per-position classifiers such as OCR recognisers ([batch, steps, alphabet]).
+ * A [1, 128, 768] hidden state is neither, and is judged by cosine similarity.
+ */
 export function isClassifierLike(tensor: RuntimeTensor): boolean {
-  return isFloat(tensor) && tensor.dims.length >= 2 && (tensor.dims.at(-1) ?? 0) >= 2;
+  const width = tensor.dims.at(-1) ?? 0;
+  if (!isFloat(tensor) || tensor.dims.length < 2 || width < 2) return false;
+  if (tensor.dims.length === 2) return true;
+  const v = values(tensor);
+  for (let start = 0; start < v.length; start += width) {
+    let sum = 0;
+    for (let i = start; i < start + width; i++) {
+      if (v[i]! < 0) return false;
+      sum += v[i]!;
+    }
+    if (Math.abs(sum - 1) > 1e-3) return false;
+  }
+  return true;
 }
 
 function values(t: RuntimeTensor): ArrayLike<number> {

@@ -15,8 +15,13 @@ export interface DynamicQuantization {
   reason: string | null;
 }
 
-/** DynamicQuantizeLinear and MatMulInteger (uint8 × int8) are in the default domain from opset 11 and 10. */
-const MIN_OPSET = 11;
+/**
+ * DynamicQuantizeLinear joined the default domain in opset 11. Older models (PaddleOCR's exports
+ * are opset 9) get ORT's fused contrib op com.microsoft.DynamicQuantizeMatMul directly instead:
+ * raising their opset would change the meaning of ops such as Clip and Pad.
+ */
+const PATTERN_MIN_OPSET = 11;
+const MICROSOFT_DOMAIN = 'com.microsoft';
 
 interface WeightPlan {
   /** Quantized initializer names, shared when several MatMuls use one weight. */
@@ -38,7 +43,7 @@ interface Candidate {
  * a constant float32 2-D weight, an activation computed at run time, and for Gemm plain
  * alpha = beta = 1 and no transposed A (the fused kernel has no such options).
  */
-function examine(node: NodeProto, initializers: Map<string, TensorProto>): Candidate | string {
+function examine(node: NodeProto, initializers: ReadonlyMap<string, TensorProto>): Candidate | string {
   const [activation, weightName, biasName] = node.input ?? [];
   if (!activation || !weightName) return 'missing inputs';
   if (initializers.has(activation)) return 'both operands are constants';
@@ -72,7 +77,8 @@ function namesRead(nodes: readonly NodeProto[]): Set<string> {
 /**
  * Rewrites every MatMul/Gemm with a constant weight into ORT's dynamic int8 pattern:
  * DynamicQuantizeLinear(x) → MatMulInteger(x_q, W_q, x_zp, W_zp) → Cast(float) → Mul(x_scale · W_scale) [→ Add(bias)].
- * ORT fuses this chain into DynamicQuantizeMatMul at the extended optimization level. Weights are
+ * ORT fuses this chain into DynamicQuantizeMatMul at the extended optimization level (models
+ * below opset 11 get that contrib op directly). Weights are
  * int8 symmetric per output column; a weight shared by several nodes is quantized once, and an
  * activation feeding several nodes is quantized once. The graph stays topologically sorted: new
  * nodes take the place of the node they replace.
@@ -80,11 +86,13 @@ function namesRead(nodes: readonly NodeProto[]): Set<string> {
 export function quantizeDynamicMatMul(bytes: Uint8Array): DynamicQuantization {
   const model = decodeModel(bytes);
   const graph = model.graph!;
-  const opset = defaultOpset(model) ?? 0;
-  if (opset < MIN_OPSET) {
-    return { bytes: null, quantized: [], skipped: [], reason: `opset ${opset} is below ${MIN_OPSET}, which dynamic int8 quantization needs` };
+  const useContribOp = (defaultOpset(model) ?? 0) < PATTERN_MIN_OPSET;
+  // Weights are initializers, or (in some exporters' output, PaddleOCR's among them) Constant nodes.
+  const initializers = new Map<string, TensorProto>((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  for (const node of graph.node ?? []) {
+    const value = node.opType === 'Constant' && !node.domain ? node.attribute?.find((a) => a.name === 'value')?.t : undefined;
+    if (value && node.output?.[0]) initializers.set(node.output[0], value);
   }
-  const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   const skipped: SkippedNode[] = [];
   const quantized: string[] = [];
   const weights = new Map<string, WeightPlan>();
@@ -121,13 +129,19 @@ export function quantizeDynamicMatMul(bytes: Uint8Array): DynamicQuantization {
     }
     const output = node.output![0]!;
     const base = node.name || output;
+    const weight = planWeight(candidate);
+    quantized.push(base);
+    if (useContribOp) {
+      const inputs = [candidate.activation, weight.quantized, weight.scale, weight.zeroPoint, ...(candidate.bias ? [candidate.bias] : [])];
+      nodes.push({ name: `${base}_DynamicQuantizeMatMul`, opType: 'DynamicQuantizeMatMul', domain: MICROSOFT_DOMAIN, input: inputs, output: [output] });
+      continue;
+    }
     let dq = activations.get(candidate.activation);
     if (!dq) {
       dq = { q: `${candidate.activation}_quantized`, scale: `${candidate.activation}_scale`, zeroPoint: `${candidate.activation}_zero_point` };
       activations.set(candidate.activation, dq);
       nodes.push({ name: `${candidate.activation}_DynamicQuantizeLinear`, opType: 'DynamicQuantizeLinear', input: [candidate.activation], output: [dq.q, dq.scale, dq.zeroPoint] });
     }
-    const weight = planWeight(candidate);
     const product = candidate.bias ? `${base}_unbiased` : output;
     nodes.push(
       { name: `${base}_MatMulInteger`, opType: 'MatMulInteger', input: [dq.q, weight.quantized, dq.zeroPoint, weight.zeroPoint], output: [`${base}_int32`] },
@@ -136,7 +150,6 @@ export function quantizeDynamicMatMul(bytes: Uint8Array): DynamicQuantization {
       { name: `${base}_Mul`, opType: 'Mul', input: [`${base}_float`, `${base}_scale`], output: [product] },
     );
     if (candidate.bias) nodes.push({ name: `${base}_bias_Add`, opType: 'Add', input: [product, candidate.bias], output: [output] });
-    quantized.push(base);
   }
 
   if (quantized.length === 0) {
@@ -147,7 +160,9 @@ export function quantizeDynamicMatMul(bytes: Uint8Array): DynamicQuantization {
   // really shrinks; old-style models also list initializers as graph inputs, which go with them.
   const stillRead = namesRead(nodes);
   const dropped = new Set((graph.initializer ?? []).map((t) => t.name ?? '').filter((name) => !stillRead.has(name)));
-  graph.node = nodes;
+  const graphOutputs = new Set((graph.output ?? []).map((o) => o.name));
+  graph.node = nodes.filter((n) => n.opType !== 'Constant' || (n.output ?? []).some((o) => stillRead.has(o) || graphOutputs.has(o)));
+  if (useContribOp && !model.opsetImport.some((o) => o.domain === MICROSOFT_DOMAIN)) model.opsetImport.push({ domain: MICROSOFT_DOMAIN, version: 1 });
   graph.initializer = [...(graph.initializer ?? []).filter((t) => !dropped.has(t.name ?? '')), ...newInitializers];
   graph.input = (graph.input ?? []).filter((i) => !dropped.has(i.name ?? ''));
   return { bytes: encodeModel(model), quantized, skipped, reason: null };

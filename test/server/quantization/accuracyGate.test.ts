@@ -18,8 +18,11 @@ test('classifier-like outputs are judged by top-1 agreement over every row', () 
 });
 
 test('other outputs are judged by mean cosine similarity', () => {
-  const result = measureAgreement([f32([1, 1, 4], [1, 2, 3, 4])], [f32([1, 1, 4], [1, 2, 3, 4])]);
-  assert.equal(result.metric, 'top1', 'a trailing dim of 4 floats looks like class scores');
+  const hidden = measureAgreement([f32([1, 2, 2], [1, -2, 3, 4])], [f32([1, 2, 2], [1, -2, 3, 4.1])]);
+  assert.equal(hidden.metric, 'cosine', 'a hidden state is not class scores');
+  assert.ok(hidden.agreement > 0.999);
+  const perPosition = measureAgreement([f32([1, 2, 2], [0.9, 0.1, 0.3, 0.7])], [f32([1, 2, 2], [0.8, 0.2, 0.6, 0.4])]);
+  assert.deepEqual([perPosition.metric, perPosition.agreement], ['top1', 0.5], 'probability rows per position are class scores');
   const vector = measureAgreement([f32([4], [1, 0, 0, 0])], [f32([4], [0, 1, 0, 0])]);
   assert.deepEqual([vector.metric, vector.agreement], ['cosine', 0]);
 });
@@ -32,7 +35,8 @@ test('int8 is chosen only when it keeps the answers and is faster', () => {
   const cosine = { metric: 'cosine' as const, agreement: 0.994, cosine: 0.994, maxAbsError: 0.1 };
   const decision = decidePrecision(cosine, 2);
   assert.equal(decision.decision, 'fp32');
-  assert.deepEqual(decision.reasons, ['cosine agreement 0.9940 < 0.995', 'speed-up 2.00× > 1×']);
+  assert.deepEqual(decision.reasons, ['cosine agreement 0.9940 < 0.995', 'speed-up 2.00× > 1.05×']);
+  assert.equal(decidePrecision(good, 1.03).decision, 'fp32', 'a gain within timing noise is not faster');
 });
 
 test('generated inputs follow the signature, repeat for a seed, and use 1 for a dynamic batch', () => {

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { buildMlpStack } from '../../../models/lib/mlpStack.js';
-import { attr, buildModel } from '../../../models/lib/onnxGraph.js';
+import { attr, buildModel, tensorBytes } from '../../../models/lib/onnxGraph.js';
 import { mulberry32 } from '../../../models/lib/random.js';
-import { decodeModel, encodeModel } from '../../../server/onnx/onnxModel.js';
+import { DataType, decodeModel, encodeModel, onnx } from '../../../server/onnx/onnxModel.js';
 import { quantizeDynamicMatMul } from '../../../server/quantization/quantizeDynamicMatMul.js';
 import { quantizeWeightsPerColumn } from '../../../server/quantization/quantizeWeights.js';
 import { addModel } from '../../fixtures/onnxModels.js';
@@ -94,12 +94,31 @@ describe('quantizeDynamicMatMul', () => {
     for (const name of ['g', 'm2']) assert.ok(cosine(ra[name]!.data as Float32Array, rb[name]!.data as Float32Array) > 0.995, name);
   });
 
-  test('nothing to quantize, too old an opset, and odd Gemms are skipped with reasons', () => {
+  test('opset < 11 with Constant-node weights (as PaddleOCR exports): the fused contrib op, com.microsoft imported', async () => {
+    const random = mulberry32(8);
+    const weights = Float32Array.from({ length: 8 * 5 }, () => random() - 0.5);
+    const old = decodeModel(buildModel({
+      opset: 9,
+      irVersion: 4,
+      inputs: [{ name: 'x', type: 'float32', shape: ['n', 8] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['n', 5] }],
+      nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
+    }));
+    old.graph!.node!.unshift({ opType: 'Constant', output: ['w'], attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dims: [8, 5], dataType: DataType.FLOAT, rawData: tensorBytes('float32', weights) } }] });
+    const fp32 = encodeModel(old);
+    const result = quantizeDynamicMatMul(fp32);
+    const model = decodeModel(result.bytes!);
+    assert.deepEqual(model.graph!.node!.map((n) => `${n.domain || 'ai.onnx'}.${n.opType}`), ['com.microsoft.DynamicQuantizeMatMul'], 'the Constant weight went with its MatMul');
+    assert.ok(model.opsetImport.some((o) => o.domain === 'com.microsoft'));
+    const [a, b] = [await session(fp32, 'old.onnx'), await session(result.bytes!, 'old.int8.onnx')];
+    const x = new ort.Tensor('float32', Float32Array.from({ length: 2 * 8 }, () => random() * 2 - 1), [2, 8]);
+    assert.ok(cosine((await a.run({ x })).y!.data as Float32Array, (await b.run({ x })).y!.data as Float32Array) > 0.995);
+  });
+
+  test('nothing to quantize and odd Gemms are skipped with reasons; com.microsoft only when used', () => {
     assert.match(quantizeDynamicMatMul(addModel()).reason ?? '', /no MatMul or Gemm/);
-    const old = buildMlpStack(SMALL_STACK);
-    const model = decodeModel(old);
-    model.opsetImport = [{ domain: '', version: 9 }];
-    assert.match(quantizeDynamicMatMul(encodeModel(model)).reason ?? '', /opset 9 is below 11/);
+    const modern = quantizeDynamicMatMul(buildMlpStack(SMALL_STACK));
+    assert.ok(!decodeModel(modern.bytes!).opsetImport.some((o) => o.domain === 'com.microsoft'));
     const scaled = buildModel({
       inputs: [{ name: 'x', type: 'float32', shape: ['n', 2] }],
       outputs: [{ name: 'y', type: 'float32', shape: ['n', 2] }, { name: 'z', type: 'float32', shape: ['n', 2] }],
