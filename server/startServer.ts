@@ -18,6 +18,7 @@ import { InferenceMetrics } from './metrics/InferenceMetrics.js';
 import { createApp } from './protocol/createApp.js';
 import { listen } from './protocol/listen.js';
 import { serverUrls } from './protocol/serverUrls.js';
+import { LiveSampleRecorder } from './quantization/LiveSampleRecorder.js';
 import { QuantizationJobs } from './quantization/QuantizationJobs.js';
 import { ModelRegistry } from './registry/ModelRegistry.js';
 import { detectProviders } from './runtime/detectProviders.js';
@@ -146,6 +147,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     recorder: new InferenceRecorder(metrics, logWriter),
     settings: settingsService,
     quantization,
+    liveSamples: new LiveSampleRecorder(store.quantization),
     decodeInputs,
     serverVersion: packageVersion(),
     systemInfo: () => ({

@@ -5,6 +5,7 @@ import type { InferenceRecorder } from '../inference/InferenceRecorder.js';
 import type { InferenceService } from '../inference/InferenceService.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import type { QuantizationJobs } from '../quantization/QuantizationJobs.js';
+import type { LiveSampleRecorder } from '../quantization/LiveSampleRecorder.js';
 import type { DecodeInputs } from '../quantization/decodeSample.js';
 import type { Store } from '../store/Store.js';
 
@@ -18,6 +19,7 @@ export interface AppServices {
   recorder: InferenceRecorder;
   settings: SettingsService;
   quantization: QuantizationJobs;
+  liveSamples: LiveSampleRecorder;
   /** Checks OIP inputs against a signature (validation samples use the inference path's rules). */
   decodeInputs: DecodeInputs;
   /** GET /api/system body; computed on demand (the hardware probe may finish after start). */

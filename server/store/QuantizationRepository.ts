@@ -71,6 +71,14 @@ export class QuantizationRepository {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM model_samples WHERE model_name = ? AND source = ?').get(name, source) as { n: number }).n;
   }
 
+  recordingLimit(name: string): number {
+    return (this.db.prepare('SELECT sample_recording_limit AS n FROM models WHERE name = ?').get(name) as { n: number } | undefined)?.n ?? 0;
+  }
+
+  setRecordingLimit(name: string, limit: number): void {
+    this.db.prepare('UPDATE models SET sample_recording_limit = ? WHERE name = ?').run(limit, name);
+  }
+
   deleteSamples(name: string): number {
     return this.db.prepare('DELETE FROM model_samples WHERE model_name = ?').run(name).changes;
   }

@@ -51,6 +51,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
       const outcome = await services.inference.infer(model, versionParam(ctx), body.value);
       version = outcome.response.model_version;
       timing = outcome.timing;
+      services.liveSamples.offer(outcome.response.model_name, (body.value as { inputs: unknown[] }).inputs);
       const json = JSON.stringify(outcome.response);
       bytesOut = Buffer.byteLength(json);
       status = 200;

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 
 const precisionSchema = z.object({ precision: z.enum(['int8', 'fp32', 'auto']) }).strict();
 const oipInput = z.object({ name: z.string().min(1), datatype: z.string(), shape: z.array(z.number().int().nonnegative()), data: z.array(z.unknown()) });
+const recordingSchema = z.object({ limit: z.number().int().min(0).max(10_000) }).strict();
 const samplesSchema = z.object({ samples: z.array(z.object({ inputs: z.array(oipInput).min(1) })).min(1).max(1000) }).strict();
 
 /** The int8 candidate: its report and progress, re-running it, the admin's precision override, validation samples. */
@@ -100,12 +101,24 @@ export function quantizationRoutes(services: AppServices): RouteSpec[] {
       },
     },
     {
+      method: 'PUT',
+      path: '/api/models/:model/samples/recording',
+      access: 'admin',
+      handler: async (ctx) => {
+        const name = registry.getModel(assertModelName(ctx.params.model!)).name;
+        const { limit } = parseRequest(recordingSchema, (await readJsonBody(ctx, 4096)).value);
+        ctx.body = services.liveSamples.setLimit(name, limit);
+        auditAction(services, ctx, 'model.samples_recording', name, { limit });
+      },
+    },
+    {
       method: 'DELETE',
       path: '/api/models/:model/samples',
       access: 'admin',
       handler: (ctx) => {
         const name = registry.getModel(assertModelName(ctx.params.model!)).name;
         const deleted = store.quantization.deleteSamples(name);
+        services.liveSamples.forget(name);
         auditAction(services, ctx, 'model.samples_delete', name, { count: deleted });
         ctx.body = { deleted };
       },

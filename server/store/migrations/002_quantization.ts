@@ -2,7 +2,7 @@ import type { Migration } from './Migration.js';
 
 /**
  * Quantized defaults (issue 3): which precision each version serves and whether the admin fixed
- * it, the int8 gate's report per version, and validation samples per model.
+ * it, the int8 gate's report per version, validation samples per model and their opt-in recording.
  */
 export const migration002Quantization: Migration = {
   version: 2,
@@ -22,6 +22,8 @@ export const migration002Quantization: Migration = {
       PRIMARY KEY (model_name, version),
       FOREIGN KEY (model_name, version) REFERENCES model_versions(model_name, version) ON DELETE CASCADE
     );
+    -- Opt-in recording of live request inputs as validation samples: how many to keep (0 = off).
+    ALTER TABLE models ADD COLUMN sample_recording_limit INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE model_samples (
       id          INTEGER PRIMARY KEY AUTOINCREMENT,
       model_name  TEXT NOT NULL REFERENCES models(name) ON DELETE CASCADE,

@@ -129,3 +129,25 @@ test('a job a stop interrupted resumes on the next start', async () => {
     await second.cleanup();
   }
 });
+
+test('opt-in recording keeps live inputs as samples up to the limit, and the gate uses them', async () => {
+  const server = await startTestServer();
+  try {
+    await server.request('POST', '/api/models/rec/versions?quantize=false', { body: buildMlpStack(STACK), headers: ONNX });
+    const infer = (seed: number) => server.request('POST', '/v2/models/rec/infer', { json: { inputs: [stackInput(seed)] } });
+    await infer(1);
+    assert.equal(((await (await server.request('GET', '/api/models/rec/samples')).json()) as { samples: unknown[] }).samples.length, 0, 'off by default');
+    const set = await server.request('PUT', '/api/models/rec/samples/recording', { json: { limit: 3 } });
+    assert.deepEqual(await set.json(), { limit: 3, recorded: 0 });
+    for (const seed of [2, 3, 4, 5, 6]) assert.equal((await infer(seed)).status, 200);
+    await server.request('POST', '/v2/models/rec/infer', { json: { inputs: [{ ...stackInput(7), shape: [9] }] } });
+    const samples = ((await (await server.request('GET', '/api/models/rec/samples')).json()) as { samples: { source: string; inputs: { data: number[] }[] }[] }).samples;
+    assert.deepEqual(samples.map((s) => s.source), ['live', 'live', 'live'], 'only successful requests, up to the limit');
+    assert.deepEqual(samples[0]!.inputs[0]!.data, stackInput(2).data.map((v) => v));
+    await server.request('POST', '/api/models/rec/versions/1/quantization');
+    const result = await finished(server, 'rec', '1');
+    assert.deepEqual([result.report.validation, result.report.samples], ['samples', 3]);
+  } finally {
+    await server.cleanup();
+  }
+});

@@ -1,0 +1,40 @@
+import type { QuantizationRepository } from '../store/QuantizationRepository.js';
+
+/**
+ * Opt-in per model: keeps the inputs of successful live requests as validation samples, up to
+ * the limit the admin set, so the int8 gate can judge on real traffic when no samples were
+ * uploaded. Off by default (payloads are kept only when asked). Counts are cached so a model that
+ * is full, or not recording, costs one map lookup per request.
+ */
+export class LiveSampleRecorder {
+  private readonly remaining = new Map<string, number>();
+
+  constructor(private readonly repository: QuantizationRepository) {}
+
+  private left(model: string): number {
+    let left = this.remaining.get(model);
+    if (left === undefined) {
+      left = Math.max(0, this.repository.recordingLimit(model) - this.repository.countSamples(model, 'live'));
+      this.remaining.set(model, left);
+    }
+    return left;
+  }
+
+  offer(model: string, inputs: unknown[]): void {
+    const left = this.left(model);
+    if (left === 0) return;
+    this.repository.addSamples(model, 'live', [inputs], new Date().toISOString());
+    this.remaining.set(model, left - 1);
+  }
+
+  setLimit(model: string, limit: number): { limit: number; recorded: number } {
+    this.repository.setRecordingLimit(model, limit);
+    this.remaining.delete(model);
+    return { limit, recorded: this.repository.countSamples(model, 'live') };
+  }
+
+  /** Samples were deleted: counts start again. */
+  forget(model: string): void {
+    this.remaining.delete(model);
+  }
+}
