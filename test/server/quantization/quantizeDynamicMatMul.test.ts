@@ -133,6 +133,22 @@ describe('quantizeDynamicMatMul', () => {
     assert.deepEqual(result.skipped.map((s) => s.reason), ['Gemm with alpha or beta other than 1', 'the weight is computed at run time, not a constant initializer']);
   });
 
+  test('opset 11 takes the standard pattern; a weight kept in external data is skipped with its reason', () => {
+    const at11 = decodeModel(buildMlpStack(SMALL_STACK));
+    at11.opsetImport = [{ domain: '', version: 11 }];
+    const result = quantizeDynamicMatMul(encodeModel(at11));
+    assert.equal(opsOf(result.bytes!).filter((op) => op === 'MatMulInteger').length, 4);
+    const external = buildModel({
+      inputs: [{ name: 'x', type: 'float32', shape: ['n', 3] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['n', 1] }],
+      initializers: [{ name: 'w', type: 'float32', dims: [3, 1], data: new Float32Array(3), external: { location: 'w.bin' } }],
+      nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
+    });
+    const skipped = quantizeDynamicMatMul(external);
+    assert.equal(skipped.bytes, null);
+    assert.deepEqual(skipped.skipped.map((s) => s.reason), ['the weight data is external or malformed']);
+  });
+
   test('a model the quantizer does not change can round-trip through decode/encode unchanged', () => {
     const bytes = addModel();
     assert.deepEqual(encodeModel(decodeModel(bytes)), bytes);
