@@ -13,6 +13,7 @@ const OPTIONS = {
   tls: { type: 'string' },
   instances: { type: 'string' },
   threads: { type: 'string' },
+  provider: { type: 'string' },
   name: { type: 'string' },
   scopes: { type: 'string' },
   'expires-at': { type: 'string' },

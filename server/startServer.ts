@@ -9,7 +9,7 @@ import { packageRoot, packageVersion } from './config/packageRoot.js';
 import { resolveSettings, type ServerSettings } from './config/serverSettings.js';
 import { SettingsService } from './config/SettingsService.js';
 import { probeHardware, type HardwareProfile } from './hardware/probeHardware.js';
-import { planExecution, type ExecutionPlan } from './hardware/planExecution.js';
+import { planExecution, type ExecutionPlan, type PlanOverrides } from './hardware/planExecution.js';
 import { decodeInputs } from './inference/decodeInputs.js';
 import { InferenceRecorder } from './inference/InferenceRecorder.js';
 import { InferenceService } from './inference/InferenceService.js';
@@ -20,7 +20,7 @@ import { listen } from './protocol/listen.js';
 import { serverUrls } from './protocol/serverUrls.js';
 import { LiveSampleRecorder } from './quantization/LiveSampleRecorder.js';
 import { QuantizationJobs } from './quantization/QuantizationJobs.js';
-import { ModelRegistry } from './registry/ModelRegistry.js';
+import { ModelRegistry, type VersionView } from './registry/ModelRegistry.js';
 import { detectProviders } from './runtime/detectProviders.js';
 import { InferenceWorkerPool } from './runtime/InferenceWorkerPool.js';
 import { Store } from './store/Store.js';
@@ -33,8 +33,8 @@ export interface StartOptions {
   overrides?: Partial<Pick<ServerSettings, 'host' | 'port' | 'tls'>>;
   /** Where the bundled default model lives (default: the package's models/). */
   bundledModelsDir?: string;
-  /** Worker instances and intra-op threads, instead of the hardware plan's. */
-  execution?: { instances?: number; intraOpThreads?: number };
+  /** Execution provider, worker instances and intra-op threads, instead of the hardware plan's. */
+  execution?: PlanOverrides;
   logger?: Logger;
 }
 
@@ -57,7 +57,7 @@ const DEFAULT_MODEL = { name: 'mlp', file: join('mlp', 'model.onnx'), samples: j
 const DEFAULT_MODEL_INSTALLED = 'bootstrap.default_model_installed';
 const HOUR_MS = 3_600_000;
 
-const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.') || host.startsWith('::ffff:127.');
 
 /** Waits for the hardware probe only as long as the plan needs: a GPU matters only if its provider is installed. */
 async function planFromHardware(options: StartOptions): Promise<{ profile: HardwareProfile; plan: ExecutionPlan }> {
@@ -72,7 +72,7 @@ async function planFromHardware(options: StartOptions): Promise<{ profile: Hardw
  * missing bundled file (a broken package) is logged and retried on the next start; the server
  * still serves.
  */
-async function installDefaultModel(deps: { registry: ModelRegistry; store: Store; quantization: QuantizationJobs; logger: Logger; maxBytes: number; modelsDir: string }): Promise<void> {
+async function installDefaultModel(deps: { registry: ModelRegistry; store: Store; quantization: QuantizationJobs; logger: Logger; maxBytes: number; modelsDir: string }): Promise<VersionView | null> {
   const path = join(deps.modelsDir, DEFAULT_MODEL.file);
   try {
     const view = await deps.registry.addVersion({ name: DEFAULT_MODEL.name, source: createReadStream(path), maxBytes: deps.maxBytes, createdBy: 'bundled' });
@@ -81,8 +81,10 @@ async function installDefaultModel(deps: { registry: ModelRegistry; store: Store
     deps.store.quantization.addSamples(DEFAULT_MODEL.name, 'uploaded', samples.map((s) => s.inputs), now);
     deps.store.settings.setMany({ [DEFAULT_MODEL_INSTALLED]: true }, now);
     void deps.quantization.enqueue(view.name, view.version);
+    return view;
   } catch (error) {
     deps.logger.error({ err: error, path }, 'could not install the bundled default model');
+    return null;
   }
 }
 
@@ -101,6 +103,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const settingsService = new SettingsService(store.settings, settings);
   const keys = new ApiKeyService(store.keys);
   const admin = await ensureAdminKey(keys, dataDir);
+  const auditSystem = (action: string, target: string | null, details: Record<string, unknown> | null = null) =>
+    store.audit.insert({ ts: new Date().toISOString(), actor_id: null, actor_name: 'system', action, target, details, remote_addr: null });
+  if (admin.createdKey) auditSystem('key.create', admin.createdKeyId, { name: 'admin', scopes: ['admin'], reason: 'no usable admin key: first start, or every admin key revoked' });
 
   const useTls = settings.tls === 'on' || (settings.tls === 'auto' && !isLoopback(settings.host));
   const tls = useTls ? await ensureCertificate(dataDir, { hostname: machineHostname(), addresses: lanAddresses() }) : null;
@@ -131,7 +136,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   quantization.resume();
   if (store.settings.getAll()[DEFAULT_MODEL_INSTALLED] !== true) {
-    await installDefaultModel({ registry, store, quantization, logger, maxBytes: settings.max_model_bytes, modelsDir: options.bundledModelsDir ?? join(packageRoot(), 'models') });
+    const installed = await installDefaultModel({ registry, store, quantization, logger, maxBytes: settings.max_model_bytes, modelsDir: options.bundledModelsDir ?? join(packageRoot(), 'models') });
+    if (installed) auditSystem('model.upload', `${installed.name}/${installed.version}`, { sha256: installed.sha256, source: 'bundled default model' });
   }
 
   const metrics = new InferenceMetrics();

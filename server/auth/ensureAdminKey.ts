@@ -9,11 +9,11 @@ export const ADMIN_KEY_FILE = 'admin.key';
  * `<data-dir>/admin.key`, readable by the owner only: the only place a raw key is ever written.
  * Returns the raw key only when it was created now, so the caller can show it once.
  */
-export async function ensureAdminKey(keys: ApiKeyService, dataDir: string): Promise<{ path: string; createdKey: string | null }> {
+export async function ensureAdminKey(keys: ApiKeyService, dataDir: string): Promise<{ path: string; createdKey: string | null; createdKeyId: string | null }> {
   const path = join(dataDir, ADMIN_KEY_FILE);
-  if (keys.hasUsableAdminKey()) return { path, createdKey: null };
-  const { key } = keys.createApiKey({ name: 'admin', scopes: ['admin'] });
+  if (keys.hasUsableAdminKey()) return { path, createdKey: null, createdKeyId: null };
+  const { key, row } = keys.createApiKey({ name: 'admin', scopes: ['admin'] });
   await writeFile(path, `${key}\n`, { mode: 0o600 });
   await chmod(path, 0o600);
-  return { path, createdKey: key };
+  return { path, createdKey: key, createdKeyId: row.id };
 }

@@ -29,6 +29,7 @@ export function keysCommand(args: string[], flags: Record<string, string | undef
       for (const scope of scopes) if (!scopeSchema.safeParse(scope).success) throw new UsageError(`unknown scope '${scope}'; ${USAGE}`);
       const expiresAt = flags['expires-at'] ? new Date(flags['expires-at']) : null;
       if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new UsageError(`--expires-at '${flags['expires-at']}' is not a date`);
+      if (expiresAt && expiresAt.getTime() <= Date.now()) throw new UsageError(`--expires-at '${flags['expires-at']}' is not in the future`);
       const { row, key } = keys.createApiKey({ name: flags.name, scopes, expiresAt: expiresAt?.toISOString() ?? null });
       audit('key.create', row.id, { name: row.name, scopes: row.scopes, expires_at: row.expires_at });
       say(`Created key ${row.id} (${row.name}, scopes ${row.scopes.join(',')}). It is shown only now:`);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defaultDataDir } from '../config/defaultDataDir.js';
 import { serverSettingsSchema } from '../config/serverSettings.js';
+import { EXECUTION_PROVIDERS } from '../hardware/planExecution.js';
 import type { StartOptions } from '../startServer.js';
 
 export class UsageError extends Error {
@@ -26,9 +27,10 @@ export function parseServeOptions(flags: Record<string, string | undefined>, env
   };
   const instances = check(positiveInt, pick('instances', 'INFERBOX_INSTANCES'), '--instances / INFERBOX_INSTANCES');
   const intraOpThreads = check(positiveInt, pick('threads', 'INFERBOX_THREADS'), '--threads / INFERBOX_THREADS');
+  const provider = check(z.enum(EXECUTION_PROVIDERS), pick('provider', 'INFERBOX_PROVIDER'), `--provider / INFERBOX_PROVIDER (${EXECUTION_PROVIDERS.join(', ')})`);
   return {
     dataDir: pick('data-dir', 'INFERBOX_DATA_DIR') ?? defaultDataDir(),
     overrides: Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
-    execution: { ...(instances ? { instances } : {}), ...(intraOpThreads ? { intraOpThreads } : {}) },
+    execution: { ...(instances ? { instances } : {}), ...(intraOpThreads ? { intraOpThreads } : {}), ...(provider ? { provider } : {}) },
   };
 }

@@ -16,6 +16,7 @@ export const ERROR_TABLE = {
   IBX_ERR_DATATYPE_MISMATCH: { status: 400, template: "input '{0}': datatype {1} does not match the model's {2}" },
   IBX_ERR_SHAPE_MISMATCH: { status: 400, template: "input '{0}': shape {1} does not fit the model's shape {2}" },
   IBX_ERR_DATA_LENGTH: { status: 400, template: "input '{0}': shape {1} needs {2} elements but data has {3}" },
+  IBX_ERR_DATA_NESTING: { status: 400, template: "input '{0}': nested data does not follow shape {1}: {2}" },
   IBX_ERR_INVALID_ELEMENT: { status: 400, template: "input '{0}': element {1} is not a valid {2} ({3})" },
   IBX_ERR_INFERENCE_FAILED: { status: 400, template: "model '{0}' version {1} could not run on this input: {2}" },
   IBX_ERR_INVALID_NAME: { status: 400, template: '{0}' },
@@ -35,6 +36,7 @@ export const ERROR_TABLE = {
   IBX_ERR_MODEL_NOT_READY: { status: 503, template: "model '{0}' version {1} is not ready (state: {2})" },
   IBX_ERR_NO_ACTIVE_VERSION: { status: 503, template: "model '{0}' has no active version" },
   IBX_ERR_WORKER_LOST: { status: 503, template: 'the inference worker stopped while running this request; retry it' },
+  IBX_ERR_SESSION_UNAVAILABLE: { status: 503, template: "the model's session is being loaded or unloaded in the worker; retry" },
   IBX_ERR_SHUTTING_DOWN: { status: 503, template: 'the server is shutting down' },
   IBX_ERR_INTERNAL: { status: 500, template: 'internal server error' },
 } as const satisfies Record<string, { status: number; template: string }>;
@@ -52,7 +54,7 @@ function format(template: string, args: readonly unknown[]): string {
 export class InferboxError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  /** Extra response headers (e.g. WWW-Authenticate, Allow). */
+  /** Extra response headers (e.g. Allow on a 405). */
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(code: ErrorCode, args: readonly unknown[] = [], options?: { cause?: unknown; headers?: Record<string, string> }) {

@@ -7,7 +7,7 @@ import { z } from 'zod';
  */
 export const serverSettingsSchema = z.object({
   /** Listen on every interface by default: serving the LAN is the appliance's job. */
-  host: z.string().min(1).default('0.0.0.0'),
+  host: z.union([z.ipv4(), z.ipv6(), z.literal('localhost'), z.hostname()], { message: 'an IPv4 or IPv6 address, or a host name' }).default('0.0.0.0'),
   /** 8000 is the port Triton and KServe use for OIP REST, so their clients work unchanged. */
   port: z.number().int().min(0).max(65535).default(8000),
   /** auto = HTTPS unless bound to loopback; off is for a reverse proxy that terminates TLS. */

@@ -3,9 +3,11 @@ import type { InferenceMetrics } from '../metrics/InferenceMetrics.js';
 
 export interface InferenceRecord {
   requestId: string;
+  /** What the URL asked for (kept in the request log). */
   model: string;
-  /** The version that answered, or the one asked for when resolution failed. */
   version: string | null;
+  /** Whether model and version named an existing version: metric labels use only those. */
+  resolved: boolean;
   keyId: string | null;
   status: number;
   error: string | null;
@@ -16,14 +18,17 @@ export interface InferenceRecord {
   bytesOut: number;
 }
 
+const UNKNOWN = '(unknown)';
+
 /** One call per inference request, whatever its protocol: the metrics registry and the request log. */
 export class InferenceRecorder {
   constructor(private readonly metrics: InferenceMetrics, private readonly log: RequestLogWriter, private readonly now: () => Date = () => new Date()) {}
 
   record(r: InferenceRecord): void {
+    // Unknown names go under one label: a caller must not be able to mint metric series.
     this.metrics.observe({
-      model: r.model,
-      version: r.version ?? '',
+      model: r.resolved ? r.model : UNKNOWN,
+      version: r.resolved ? (r.version ?? '') : UNKNOWN,
       outcome: r.status >= 200 && r.status < 300 ? 'success' : 'failure',
       totalMs: r.totalMs,
       queueMs: r.queueMs,

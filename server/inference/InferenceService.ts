@@ -1,5 +1,5 @@
-import { InferboxError, inferboxError } from '../common/errors.js';
-import type { ModelRegistry } from '../registry/ModelRegistry.js';
+import { InferboxError } from '../common/errors.js';
+import type { ModelRegistry, ServedVersion } from '../registry/ModelRegistry.js';
 import type { InferenceWorkerPool } from '../runtime/InferenceWorkerPool.js';
 import { SessionRunError } from '../runtime/SessionRunError.js';
 import { decodeInferRequest } from './decodeInferRequest.js';
@@ -27,8 +27,12 @@ export interface InferOutcome {
 export class InferenceService {
   constructor(private readonly deps: { registry: ModelRegistry; pool: InferenceWorkerPool }) {}
 
-  async infer(model: string, version: string | undefined, body: unknown): Promise<InferOutcome> {
-    const served = this.deps.registry.resolve(model, version);
+  /** The version that answers: 404 for an unknown model or version, 503 when it is not ready. */
+  resolve(model: string, version: string | undefined): ServedVersion {
+    return this.deps.registry.resolve(model, version);
+  }
+
+  async infer(served: ServedVersion, body: unknown): Promise<InferOutcome> {
     const request = decodeInferRequest(body, served);
     let result;
     try {
@@ -41,7 +45,8 @@ export class InferenceService {
     }
     const outputs = request.outputNames.map((name) => {
       const tensor = result.outputs[name];
-      if (!tensor) throw inferboxError('IBX_ERR_INTERNAL');
+      // A bug (the worker answers every name it was asked for), not bad input: a logged 500.
+      if (!tensor) throw new Error(`the worker returned no output '${name}'`);
       return encodeOutputTensor(name, tensor);
     });
     const response: InferResponse = {

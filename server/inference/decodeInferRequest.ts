@@ -31,11 +31,12 @@ function shapeFits(shape: number[], modelShape: number[]): boolean {
 export function decodeInferRequest(body: unknown, model: ModelSignature): DecodedInferRequest {
   const request: InferRequest = parseRequest(inferRequestSchema, body);
 
-  const feeds: Record<string, RuntimeTensor> = {};
+  // No prototype: an input may be called 'constructor' or '__proto__'.
+  const feeds: Record<string, RuntimeTensor> = Object.create(null) as Record<string, RuntimeTensor>;
   for (const input of request.inputs) {
     const spec = model.inputs.find((s) => s.name === input.name);
     if (!spec) throw inferboxError('IBX_ERR_UNKNOWN_INPUT', input.name, model.name, names(model.inputs));
-    if (feeds[input.name]) throw inferboxError('IBX_ERR_DUPLICATE_INPUT', input.name);
+    if (Object.hasOwn(feeds, input.name)) throw inferboxError('IBX_ERR_DUPLICATE_INPUT', input.name);
     if (!isOipDatatype(input.datatype)) {
       throw inferboxError('IBX_ERR_UNSUPPORTED_DATATYPE', input.name, input.datatype, OIP_DATATYPES.join(', '));
     }
@@ -48,7 +49,7 @@ export function decodeInferRequest(body: unknown, model: ModelSignature): Decode
     feeds[input.name] = decodeInputTensor(input.name, input.datatype, input.shape, input.data);
   }
   for (const spec of model.inputs) {
-    if (!feeds[spec.name]) throw inferboxError('IBX_ERR_MISSING_INPUT', spec.name, model.name);
+    if (!Object.hasOwn(feeds, spec.name)) throw inferboxError('IBX_ERR_MISSING_INPUT', spec.name, model.name);
   }
 
   const outputNames = request.outputs?.map((o) => o.name) ?? model.outputs.map((o) => o.name);

@@ -4,17 +4,26 @@ import { elementCount, type OipDatatype, type RuntimeTensor, type TensorData, or
 
 type Reject = (index: number, reason: string) => never;
 
-/** Nested data is allowed by OIP ("row-major, flattened or nested"); flatten it without recursion limits. */
-function flatten(data: readonly unknown[]): unknown[] {
+/**
+ * OIP allows data flat or nested ("row-major, flattened or nested"). Nested data must follow the
+ * shape level by level; anything else would be silently reinterpreted.
+ */
+function flatten(name: string, data: readonly unknown[], shape: number[]): unknown[] {
   if (!data.some(Array.isArray)) return data as unknown[];
   const out: unknown[] = [];
-  const stack: unknown[] = [data];
-  // Depth-first, left to right: push children reversed so the first child is popped first.
-  while (stack.length > 0) {
-    const item = stack.pop();
-    if (Array.isArray(item)) for (let i = item.length - 1; i >= 0; i--) stack.push(item[i]);
-    else out.push(item);
-  }
+  const walk = (node: unknown, depth: number, path: string): void => {
+    if (depth === shape.length) {
+      if (Array.isArray(node)) throw inferboxError('IBX_ERR_DATA_NESTING', name, JSON.stringify(shape), `data${path} nests deeper than the shape`);
+      out.push(node);
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== shape[depth]) {
+      const got = Array.isArray(node) ? `${node.length} elements` : 'a single value';
+      throw inferboxError('IBX_ERR_DATA_NESTING', name, JSON.stringify(shape), `data${path} has ${got} where the shape needs ${shape[depth]}`);
+    }
+    node.forEach((child, i) => walk(child, depth + 1, `${path}[${i}]`));
+  };
+  walk(data, 0, '');
   return out;
 }
 
@@ -52,6 +61,8 @@ function fillFloats(values: unknown[], target: Float32Array | Float64Array, reje
     const v = values[i];
     if (typeof v !== 'number' || !Number.isFinite(v)) reject(i, 'expected a finite number; NaN and infinities are not allowed');
     target[i] = v;
+    // 1e300 is finite as a double but Infinity as FP32.
+    if (!Number.isFinite(target[i]!)) reject(i, `out of the ${target instanceof Float32Array ? 'FP32' : 'FP64'} range`);
   }
 }
 
@@ -98,7 +109,7 @@ function decodeData(datatype: OipDatatype, values: unknown[], reject: Reject): T
 
 /** Turns one OIP JSON input into a runtime tensor, naming the input and element in every error. */
 export function decodeInputTensor(name: string, datatype: OipDatatype, shape: number[], data: readonly unknown[]): RuntimeTensor {
-  const values = flatten(data);
+  const values = flatten(name, data, shape);
   const expected = elementCount(shape);
   if (values.length !== expected) {
     throw inferboxError('IBX_ERR_DATA_LENGTH', name, JSON.stringify(shape), String(expected), String(values.length));

@@ -1,5 +1,5 @@
 import { posix, win32 } from 'node:path';
-import { decodeModel, defaultOpset, onnx, toNumber, type GraphProto, type TensorProto } from './onnxModel.js';
+import { decodeModel, defaultOpset, onnx, toNumber, type GraphProto, type NodeProto, type TensorProto } from './onnxModel.js';
 
 export interface OnnxInfo {
   irVersion: number | null;
@@ -10,18 +10,31 @@ export interface OnnxInfo {
   externalDataLocations: string[];
 }
 
-function* allTensors(graph: GraphProto | null | undefined): Generator<TensorProto> {
-  if (!graph) return;
-  yield* graph.initializer ?? [];
-  for (const node of graph.node ?? []) {
+/** Every tensor a list of nodes carries in attributes, dense or sparse, subgraphs included. */
+function* nodeTensors(nodes: readonly NodeProto[]): Generator<TensorProto> {
+  for (const node of nodes) {
     for (const attribute of node.attribute ?? []) {
       if (attribute.t) yield attribute.t;
       yield* attribute.tensors ?? [];
+      for (const sparse of [attribute.sparseTensor, ...(attribute.sparseTensors ?? [])]) {
+        if (sparse?.values) yield sparse.values;
+        if (sparse?.indices) yield sparse.indices;
+      }
       // Control-flow ops (If, Loop, Scan) carry subgraphs with tensors of their own.
-      yield* allTensors(attribute.g);
-      for (const g of attribute.graphs ?? []) yield* allTensors(g);
+      yield* graphTensors(attribute.g);
+      for (const g of attribute.graphs ?? []) yield* graphTensors(g);
     }
   }
+}
+
+function* graphTensors(graph: GraphProto | null | undefined): Generator<TensorProto> {
+  if (!graph) return;
+  yield* graph.initializer ?? [];
+  for (const sparse of graph.sparseInitializer ?? []) {
+    if (sparse.values) yield sparse.values;
+    if (sparse.indices) yield sparse.indices;
+  }
+  yield* nodeTensors(graph.node ?? []);
 }
 
 /**
@@ -31,7 +44,9 @@ function* allTensors(graph: GraphProto | null | undefined): Generator<TensorProt
 export function readOnnxInfo(bytes: Uint8Array): OnnxInfo {
   const model = decodeModel(bytes);
   const externalDataLocations: string[] = [];
-  for (const tensor of allTensors(model.graph)) {
+  // Model-local functions hold nodes too, and so can hold tensors.
+  const functionNodes = (model.functions ?? []).flatMap((f) => f.node ?? []);
+  for (const tensor of [...graphTensors(model.graph), ...nodeTensors(functionNodes)]) {
     if (tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
     const location = tensor.externalData?.find((entry) => entry.key === 'location')?.value;
     externalDataLocations.push(location ?? '');

@@ -3,7 +3,7 @@ import type { AppState } from './AppContext.js';
 import type { AppServices } from './AppServices.js';
 import { assignRequestId } from './middleware/assignRequestId.js';
 import { handleErrors } from './middleware/handleErrors.js';
-import { mountRoutes, routeFallbacks, answerUnrouted, type RouteSpec } from './routeTable.js';
+import { answerUnrouted, guardOptions, mountRoutes, routeFallbacks, type RouteSpec } from './routeTable.js';
 import { healthRoutes } from './routes/healthRoutes.js';
 import { keyRoutes } from './routes/keyRoutes.js';
 import { logRoutes } from './routes/logRoutes.js';
@@ -29,10 +29,12 @@ export function allRoutes(services: AppServices): RouteSpec[] {
 export function createApp(services: AppServices): Koa<AppState> {
   const app = new Koa<AppState>({ proxy: false });
   app.silent = true; // errors are logged by handleErrors, once
-  const router = mountRoutes(allRoutes(services), services.keys);
+  const routes = allRoutes(services);
+  const router = mountRoutes(routes, services.keys);
   app.use(assignRequestId);
   app.use(handleErrors(services.logger));
   app.use(answerUnrouted);
+  app.use(guardOptions(routes, services.keys));
   app.use(router.routes());
   app.use(routeFallbacks(router));
   return app;

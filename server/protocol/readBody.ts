@@ -2,10 +2,19 @@ import getRawBody from 'raw-body';
 import { inferboxError } from '../common/errors.js';
 import type { AppContext } from './AppContext.js';
 
-/** Reads the whole body up to `limit` bytes (413 beyond it; Content-Length is checked first). */
+/**
+ * Reads the whole body up to `limit` bytes (413 beyond it; Content-Length is checked first).
+ * raw-body's own errors become ours here, so the request log records the status the caller got.
+ */
 export async function readRawBody(ctx: AppContext, limit: number): Promise<Buffer> {
   const length = ctx.get('content-length');
-  return getRawBody(ctx.req, { limit, ...(length ? { length } : {}) });
+  try {
+    return await getRawBody(ctx.req, { limit, ...(length ? { length } : {}) });
+  } catch (error) {
+    const type = (error as { type?: string }).type;
+    if (type === 'entity.too.large') throw inferboxError('IBX_ERR_BODY_TOO_LARGE', String(limit));
+    throw inferboxError('IBX_ERR_INVALID_REQUEST', `the body could not be read (${type ?? (error as Error).message})`);
+  }
 }
 
 /** Parses a JSON body; an empty or malformed body is a 400 that says what is wrong. */
@@ -15,6 +24,8 @@ export async function readJsonBody(ctx: AppContext, limit: number): Promise<{ va
   try {
     return { value: JSON.parse(raw.toString('utf8')) as unknown, bytes: raw.length };
   } catch (error) {
-    throw inferboxError('IBX_ERR_INVALID_JSON', (error as Error).message);
+    // Only the position: V8's message quotes the body, and payloads stay out of logs.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw inferboxError('IBX_ERR_INVALID_JSON', position ? `syntax error at byte ${position}` : 'syntax error (unexpected end of input or token)');
   }
 }

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { InferboxError, inferboxError } from '../common/errors.js';
 import type { AccessRule } from '../auth/scopes.js';
 import type { AppContext, AppState } from './AppContext.js';
-import { authorize } from './middleware/authorize.js';
+import { authorize, bearerToken } from './middleware/authorize.js';
 import type { ApiKeyService } from '../auth/ApiKeyService.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -34,6 +34,18 @@ export function mountRoutes(routes: readonly RouteSpec[], keys: ApiKeyService): 
     });
   }
   return router;
+}
+
+/**
+ * OPTIONS is answered by the router from the route table (the Allow header); outside the public
+ * routes it needs a valid key like everything else, so the API cannot be mapped anonymously.
+ */
+export function guardOptions(routes: readonly RouteSpec[], keys: ApiKeyService) {
+  const publicPaths = new Set(routes.filter((r) => r.access === 'public').map((r) => r.path));
+  return async (ctx: AppContext, next: () => Promise<unknown>): Promise<void> => {
+    if (ctx.method === 'OPTIONS' && !publicPaths.has(ctx.path)) keys.authenticate(bearerToken(ctx));
+    await next();
+  };
 }
 
 /** Lets the router mark 405 (with an Allow header) and 501; `answerUnrouted` turns them into OIP errors. */

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { TensorSpec } from '../common/datatypes.js';
 import { inferboxError, messageOf } from '../common/errors.js';
 import { assertModelName, assertVersion } from '../common/names.js';
-import { isInsideModelFolder, readOnnxInfo } from '../onnx/readOnnxInfo.js';
+import { isInsideModelFolder, readOnnxInfo, type OnnxInfo } from '../onnx/readOnnxInfo.js';
 import type { InferenceWorkerPool } from '../runtime/InferenceWorkerPool.js';
 import type { ModelRepository, ModelVersionRow, Precision } from '../store/ModelRepository.js';
 import { signatureFromMetadata } from './signatureFromMetadata.js';
@@ -62,6 +62,8 @@ const keyOf = (name: string, version: string) => `${name}/${version}`;
 /** Sessions are keyed by precision too, so an int8 swap loads beside the fp32 sessions before they go. */
 const runtimeKey = (name: string, version: string, precision: Precision) => `${name}/${version}@${precision}`;
 const MODEL_FILE = 'model.onnx';
+/** Uploads in progress; whatever a crash left here is removed on the next start. */
+const INCOMING = '.incoming';
 /** The int8 candidate lives beside the original: a second precision of the same version, not a new version. */
 const INT8_FILE = 'model.int8.onnx';
 
@@ -95,6 +97,7 @@ export class ModelRegistry {
 
   /** Loads every version the admin left loaded; one that fails is marked failed, the rest still serve. */
   async restore(): Promise<void> {
+    await rm(join(this.modelsDir, INCOMING), { recursive: true, force: true });
     const rows = this.deps.models.listAllVersions();
     for (const row of rows) this.status.set(keyOf(row.model_name, row.version), { state: row.desired_state === 'loaded' ? 'loading' : 'unloaded' });
     await Promise.all(rows.filter((r) => r.desired_state === 'loaded').map((row) => this.loadRow(row).catch(() => undefined)));
@@ -132,53 +135,71 @@ export class ModelRegistry {
    */
   addVersion(input: { name: string; source: Readable; maxBytes: number; activate?: boolean; createdBy?: string | null }): Promise<VersionView> {
     const name = assertModelName(input.name);
-    return this.serialize(name, async () => {
-      const tempDir = join(this.modelsDir, '.incoming');
-      await mkdir(tempDir, { recursive: true });
-      const tempFile = join(tempDir, `${randomBytes(8).toString('hex')}.onnx`);
-      const { sha256, sizeBytes } = await writeUploadToFile(input.source, tempFile, input.maxBytes);
-      const version = this.deps.models.nextVersion(name);
-      const versionDir = join(this.modelsDir, name, version);
-      const key = keyOf(name, version);
-      try {
-        const info = readOnnxInfo(await readFile(tempFile));
-        const outside = info.externalDataLocations.find((location) => !isInsideModelFolder(location));
-        if (outside !== undefined) throw inferboxError('IBX_ERR_EXTERNAL_DATA_REFUSED', outside);
-        await mkdir(versionDir, { recursive: true });
-        const filePath = join(versionDir, MODEL_FILE);
-        await rename(tempFile, filePath);
-        this.status.set(key, { state: 'loading', precision: 'fp32' });
-        const loaded = await this.deps.pool.load(runtimeKey(name, version, 'fp32'), filePath);
-        const row: ModelVersionRow = {
-          model_name: name,
-          version,
-          desired_state: 'loaded',
-          file_path: join('models', name, version, MODEL_FILE),
-          sha256,
-          size_bytes: sizeBytes,
-          opset: info.opset,
-          ir_version: info.irVersion,
-          producer: info.producer,
-          inputs: signatureFromMetadata(loaded.inputs, 'input'),
-          outputs: signatureFromMetadata(loaded.outputs, 'output'),
-          created_at: this.now().toISOString(),
-          created_by: input.createdBy ?? null,
-          served_precision: 'fp32',
-          precision_override: null,
-        };
-        const first = this.deps.models.getModel(name) === undefined;
-        this.deps.models.insertVersion(row, first || input.activate === true);
-        this.status.set(key, { state: 'ready', precision: 'fp32', provider: loaded.provider, fallbackReason: loaded.fallbackReason });
-        return this.viewOf(name, version);
-      } catch (error) {
-        this.status.delete(key);
-        await this.deps.pool.unload(runtimeKey(name, version, 'fp32'));
-        await rm(tempFile, { force: true });
-        await rm(versionDir, { recursive: true, force: true });
-        if (!this.deps.models.getModel(name)) await rm(join(this.modelsDir, name), { recursive: true, force: true });
-        throw error;
-      }
-    });
+    // The bytes arrive outside the per-model lock: a slow or stalled upload must not hold up
+    // activate, unload or delete on the same model. Only numbering, placing and loading are serialized.
+    return this.receiveUpload(input.source, input.maxBytes).then((upload) =>
+      this.serialize(name, () => this.placeVersion(name, upload, input)).finally(() => rm(upload.tempFile, { force: true })),
+    );
+  }
+
+  private async receiveUpload(source: Readable, maxBytes: number): Promise<{ tempFile: string; sha256: string; sizeBytes: number; info: OnnxInfo }> {
+    const tempDir = join(this.modelsDir, INCOMING);
+    await mkdir(tempDir, { recursive: true });
+    const tempFile = join(tempDir, `${randomBytes(8).toString('hex')}.onnx`);
+    const { sha256, sizeBytes } = await writeUploadToFile(source, tempFile, maxBytes);
+    try {
+      const info = readOnnxInfo(await readFile(tempFile));
+      const outside = info.externalDataLocations.find((location) => !isInsideModelFolder(location));
+      if (outside !== undefined) throw inferboxError('IBX_ERR_EXTERNAL_DATA_REFUSED', outside);
+      return { tempFile, sha256, sizeBytes, info };
+    } catch (error) {
+      await rm(tempFile, { force: true });
+      throw error;
+    }
+  }
+
+  private async placeVersion(
+    name: string,
+    upload: { tempFile: string; sha256: string; sizeBytes: number; info: OnnxInfo },
+    input: { activate?: boolean; createdBy?: string | null },
+  ): Promise<VersionView> {
+    const version = this.deps.models.nextVersion(name);
+    const versionDir = join(this.modelsDir, name, version);
+    const key = keyOf(name, version);
+    try {
+      await mkdir(versionDir, { recursive: true });
+      const filePath = join(versionDir, MODEL_FILE);
+      await rename(upload.tempFile, filePath);
+      this.status.set(key, { state: 'loading', precision: 'fp32' });
+      const loaded = await this.deps.pool.load(runtimeKey(name, version, 'fp32'), filePath);
+      const row: ModelVersionRow = {
+        model_name: name,
+        version,
+        desired_state: 'loaded',
+        file_path: join('models', name, version, MODEL_FILE),
+        sha256: upload.sha256,
+        size_bytes: upload.sizeBytes,
+        opset: upload.info.opset,
+        ir_version: upload.info.irVersion,
+        producer: upload.info.producer,
+        inputs: signatureFromMetadata(loaded.inputs, 'input'),
+        outputs: signatureFromMetadata(loaded.outputs, 'output'),
+        created_at: this.now().toISOString(),
+        created_by: input.createdBy ?? null,
+        served_precision: 'fp32',
+        precision_override: null,
+      };
+      const first = this.deps.models.getModel(name) === undefined;
+      this.deps.models.insertVersion(row, first || input.activate === true);
+      this.status.set(key, { state: 'ready', precision: 'fp32', provider: loaded.provider, fallbackReason: loaded.fallbackReason });
+      return this.viewOf(name, version);
+    } catch (error) {
+      this.status.delete(key);
+      await this.deps.pool.unload(runtimeKey(name, version, 'fp32'));
+      await rm(versionDir, { recursive: true, force: true });
+      if (!this.deps.models.getModel(name)) await rm(join(this.modelsDir, name), { recursive: true, force: true });
+      throw error;
+    }
   }
 
   listModels(): ModelView[] {
@@ -340,11 +361,9 @@ export class ModelRegistry {
   }
 
   /** Server readiness: every version the admin wants loaded is ready. */
-  readiness(): { ready: boolean; not_ready: string[] } {
-    const notReady = this.deps.models
+  isReady(): boolean {
+    return this.deps.models
       .listAllVersions()
-      .filter((row) => row.desired_state === 'loaded' && this.status.get(keyOf(row.model_name, row.version))?.state !== 'ready')
-      .map((row) => keyOf(row.model_name, row.version));
-    return { ready: notReady.length === 0, not_ready: notReady };
+      .every((row) => row.desired_state !== 'loaded' || this.status.get(keyOf(row.model_name, row.version))?.state === 'ready');
   }
 }

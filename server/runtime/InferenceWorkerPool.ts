@@ -58,7 +58,7 @@ class WorkerSlot {
     if (!p) return;
     this.pending.delete(reply.id);
     if (reply.ok) p.resolve(reply.result);
-    else p.reject(new Error(reply.error));
+    else p.reject(reply.unavailable ? inferboxError('IBX_ERR_SESSION_UNAVAILABLE') : new Error(reply.error));
   }
 }
 

@@ -13,6 +13,8 @@ if (!port) throw new Error('sessionWorker must run in a worker thread');
 
 const sessions = new Map<string, ort.InferenceSession>();
 
+class SessionUnavailable extends Error {}
+
 function sessionOptions(settings: SessionSettings, providers: string[]): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: providers,
@@ -61,7 +63,7 @@ function ownedCopy(data: ort.Tensor['data']): TensorData {
 
 async function run(key: string, feeds: Record<string, RuntimeTensor>, outputNames: string[]): Promise<RunResult> {
   const session = sessions.get(key);
-  if (!session) throw new Error(`model ${key} is not loaded in this worker`);
+  if (!session) throw new SessionUnavailable(`model ${key} is not loaded in this worker`);
   const ortFeeds: Record<string, ort.Tensor> = {};
   for (const [name, t] of Object.entries(feeds)) {
     ortFeeds[name] = new ort.Tensor(t.type, t.data as ort.Tensor.DataType, t.dims);
@@ -100,6 +102,11 @@ port.on('message', (request: WorkerRequest) => {
   handle(request).then(
     ({ result, transfer }) => port.postMessage({ id: request.id, ok: true, result } satisfies WorkerReply, transfer),
     (error: unknown) =>
-      port.postMessage({ id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) } satisfies WorkerReply),
+      port.postMessage({
+        id: request.id,
+        ok: false,
+        error: error instanceof Error ? error.message : String(error),
+        unavailable: error instanceof SessionUnavailable,
+      } satisfies WorkerReply),
   );
 });

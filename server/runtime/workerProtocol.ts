@@ -38,7 +38,8 @@ export type WorkerRequest =
 
 export type WorkerReply =
   | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: string };
+  /** `unavailable`: the worker has no session for the key (being loaded or unloaded): retryable, not the input's fault. */
+  | { id: number; ok: false; error: string; unavailable?: boolean };
 
 export function epochMs(): number {
   return performance.timeOrigin + performance.now();

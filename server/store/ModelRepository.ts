@@ -69,10 +69,10 @@ export class ModelRepository {
     return row ? fromRecord(row) : undefined;
   }
 
-  /** The next version number: one above the highest ever stored for this model. */
+  /** The next version number: one above the highest ever stored for this model (deleted ones count). */
   nextVersion(name: string): string {
-    const row = this.db.prepare('SELECT MAX(CAST(version AS INTEGER)) AS v FROM model_versions WHERE model_name = ?').get(name) as { v: number | null };
-    return String((row.v ?? 0) + 1);
+    const row = this.db.prepare('SELECT last_version AS v FROM models WHERE name = ?').get(name) as { v: number } | undefined;
+    return String((row?.v ?? 0) + 1);
   }
 
   /** Adds a version (creating the model on its first one); `activate` makes it the default. */
@@ -86,6 +86,7 @@ export class ModelRepository {
            VALUES (@model_name, @version, @desired_state, @file_path, @sha256, @size_bytes, @opset, @ir_version, @producer, @inputs_json, @outputs_json, @created_at, @created_by, @served_precision, @precision_override)`,
         )
         .run({ ...rest, inputs_json: JSON.stringify(inputs), outputs_json: JSON.stringify(outputs) });
+      this.db.prepare('UPDATE models SET last_version = MAX(last_version, ?) WHERE name = ?').run(Number(row.version), row.model_name);
       if (activate) this.setActiveVersion(row.model_name, row.version);
     })();
   }

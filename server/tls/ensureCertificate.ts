@@ -8,8 +8,6 @@ export interface TlsMaterial {
   cert: string;
   /** SHA-256 fingerprint of the DER certificate, colon-separated hex (as browsers show it). */
   fingerprint256: string;
-  /** Whether this call created the certificate. */
-  created: boolean;
 }
 
 export const TLS_KEY_FILE = 'tls.key';
@@ -31,7 +29,7 @@ export async function ensureCertificate(dataDir: string, names: { hostname: stri
   const certPath = join(dataDir, TLS_CERT_FILE);
   try {
     const [key, cert] = await Promise.all([readFile(keyPath, 'utf8'), readFile(certPath, 'utf8')]);
-    return { key, cert, fingerprint256: new X509Certificate(cert).fingerprint256, created: false };
+    return { key, cert, fingerprint256: new X509Certificate(cert).fingerprint256 };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
@@ -39,7 +37,7 @@ export async function ensureCertificate(dataDir: string, names: { hostname: stri
   await writeFile(keyPath, key, { mode: 0o600 });
   await chmod(keyPath, 0o600);
   await writeFile(certPath, cert, { mode: 0o644 });
-  return { key, cert, fingerprint256: new X509Certificate(cert).fingerprint256, created: true };
+  return { key, cert, fingerprint256: new X509Certificate(cert).fingerprint256 };
 }
 
 async function createSelfSigned(names: { hostname: string; addresses: string[] }): Promise<{ key: string; cert: string }> {

@@ -3,7 +3,7 @@ import { allows, type AccessRule } from '../../auth/scopes.js';
 import type { ApiKeyService } from '../../auth/ApiKeyService.js';
 import type { AppContext } from '../AppContext.js';
 
-function bearerToken(ctx: AppContext): string | undefined {
+export function bearerToken(ctx: AppContext): string | undefined {
   const header = ctx.get('authorization');
   if (!header) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

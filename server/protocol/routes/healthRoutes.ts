@@ -10,7 +10,7 @@ export function healthRoutes(services: AppServices): RouteSpec[] {
       path: '/v2/health/ready',
       access: 'public',
       handler: (ctx) => {
-        const { ready } = services.registry.readiness();
+        const ready = services.registry.isReady();
         ctx.status = ready ? 200 : 503;
         ctx.body = { ready };
       },

@@ -40,18 +40,20 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
     const started = performance.now();
     const model = ctx.params.model!;
     let version: string | null = ctx.params.version ?? null;
+    let resolved = false;
     let bytesIn = 0;
     let timing: { queueMs?: number; inferMs?: number } = {};
     let status = 500;
     let error: string | null = null;
     let bytesOut = 0;
     try {
+      const served = services.inference.resolve(model, versionParam(ctx));
+      [version, resolved] = [served.version, true];
       const body = await readJsonBody(ctx, services.settings.current.max_infer_body_bytes);
       bytesIn = body.bytes;
-      const outcome = await services.inference.infer(model, versionParam(ctx), body.value);
-      version = outcome.response.model_version;
+      const outcome = await services.inference.infer(served, body.value);
       timing = outcome.timing;
-      services.liveSamples.offer(outcome.response.model_name, (body.value as { inputs: unknown[] }).inputs);
+      services.liveSamples.offer(served.name, (body.value as { inputs: unknown[] }).inputs);
       const json = JSON.stringify(outcome.response);
       bytesOut = Buffer.byteLength(json);
       status = 200;
@@ -67,6 +69,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
         requestId: ctx.state.requestId,
         model,
         version,
+        resolved,
         keyId: ctx.state.principal?.keyId ?? null,
         status,
         error,

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { assertModelName, assertVersion } from '../../../server/common/names.js';
 
 test('model names: safe folder and URL segment names only', () => {
-  for (const ok of ['mlp', 'ocr-cls', 'fraud_v2', 'a.b', 'A1']) assert.equal(assertModelName(ok), ok);
-  for (const bad of ['', '.', '..', '.hidden', 'a/b', 'a\\b', 'a..b', '-x', 'sp ace', 'x'.repeat(129), 'é']) {
+  for (const ok of ['mlp', 'ocr-cls', 'fraud_v2', 'a.b', 'a1', 'console', 'com10']) assert.equal(assertModelName(ok), ok);
+  for (const bad of ['', '.', '..', '.hidden', 'a/b', 'a\\b', 'a..b', '-x', 'sp ace', 'x'.repeat(129), 'é', 'Mlp', 'a.', 'con', 'nul.onnx', 'com1', 'lpt9']) {
     assert.throws(() => assertModelName(bad), /invalid model name/, bad);
   }
 });

@@ -55,7 +55,19 @@ describe('decodeInferRequest', () => {
     rejects({ inputs: [x(), ids({ data: [1.5] })] }, 'IBX_ERR_INVALID_ELEMENT', /input 'ids': element 0 is not a valid INT64/);
     rejects({ inputs: [x(), ids({ data: ['99999999999999999999'] })] }, 'IBX_ERR_INVALID_ELEMENT', /out of range/);
     rejects({ inputs: [x(), ids()], outputs: [{ name: 'nope' }] }, 'IBX_ERR_UNKNOWN_OUTPUT', /'nope'/);
+    rejects({ inputs: [x({ shape: [2, 2], data: [[1, 2, 3], [4]] }), ids()] }, 'IBX_ERR_DATA_NESTING', /data\[0\] has 3 elements where the shape needs 2/);
+    rejects({ inputs: [x({ shape: [1, 2], data: [[[1], [2]]] }), ids()] }, 'IBX_ERR_DATA_NESTING', /data\[0\]\[0\] nests deeper/);
+    rejects({ inputs: [x({ data: [1e300, 1] }), ids()] }, 'IBX_ERR_INVALID_ELEMENT', /element 0 .*out of the FP32 range/);
   });
+});
+
+test('inputs named like Object properties are ordinary names', () => {
+  const odd: ModelSignature = { name: 'm', inputs: [{ name: 'constructor', datatype: 'FP32', shape: [1] }], outputs: [] };
+  const decoded = decodeInferRequest({ inputs: [{ name: 'constructor', datatype: 'FP32', shape: [1], data: [1] }] }, odd);
+  assert.deepEqual(Array.from(decoded.feeds['constructor' as string]!.data as Float32Array), [1]);
+  assert.throws(() => decodeInferRequest({ inputs: [] }, odd), /inputs/);
+  const proto: ModelSignature = { name: 'm', inputs: [{ name: 'toString', datatype: 'FP32', shape: [1] }], outputs: [] };
+  assert.throws(() => decodeInferRequest({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }] }, { ...proto, inputs: [...proto.inputs, { name: 'x', datatype: 'FP32', shape: [1] }] }), /missing input 'toString'/);
 });
 
 describe('element decoding per datatype', () => {

@@ -27,6 +27,14 @@ describe('the route table', () => {
     assert.ok(ROUTES.filter((r) => r.path.startsWith('/api')).every((r) => r.access === 'admin'), 'the admin API is admin-only');
   });
 
+  test('OPTIONS maps the API only for a valid key', async () => {
+    const anonymous = await server.request('OPTIONS', '/api/models', { key: null });
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.headers.get('www-authenticate'), 'Bearer realm="inferbox"');
+    assert.equal((await server.request('OPTIONS', '/api/models')).status, 200);
+    assert.equal((await server.request('OPTIONS', '/v2/health/live', { key: null })).status, 200);
+  });
+
   test('every non-public route answers 401 without a key and with a wrong one', async () => {
     for (const route of ROUTES.filter((r) => r.access !== 'public')) {
       for (const key of [null, 'ibx_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'garbage']) {

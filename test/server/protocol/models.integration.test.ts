@@ -77,7 +77,7 @@ test('version numbers keep increasing after a delete', async () => {
   await upload('counter', addModel());
   await server.request('DELETE', '/api/models/counter/versions/2');
   const next = (await (await upload('counter', addModel())).json()) as { version: string };
-  assert.equal(next.version, '2', 'numbers count from the highest stored version');
+  assert.equal(next.version, '3', 'a deleted version number is never given again');
 });
 
 test('refused uploads leave nothing behind', async () => {
@@ -127,7 +127,9 @@ test('admin actions are in the audit trail with who did them', async () => {
   for (const expected of ['model.upload adder/1', 'model.activate adder/2', 'model.delete_version adder/3', 'settings.update']) {
     assert.ok(actions.includes(expected), `audit has ${expected}`);
   }
-  assert.ok(body.entries.every((e) => e.actor_name === 'admin'));
+  assert.ok(body.entries.every((e) => e.actor_name === 'admin' || e.actor_name === 'system'));
+  const firstStart = body.entries.filter((e) => e.actor_name === 'system').map((e) => `${e.action} ${e.target}`);
+  assert.ok(firstStart.includes('model.upload mlp/1') && firstStart.some((a) => a.startsWith('key.create ')), `first start is audited: ${firstStart.join(', ')}`);
   const filtered = (await (await server.request('GET', '/api/audit?action=model.activate')).json()) as { entries: unknown[]; total: number };
   assert.equal(filtered.total, 1);
 });

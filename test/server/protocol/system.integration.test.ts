@@ -10,9 +10,9 @@ test('GET /api/system describes hardware and plan in snake_case', async () => {
   const info = (await (await server.request('GET', '/api/system')).json()) as Record<string, Record<string, unknown>>;
   const cpu = info.hardware!.cpu as Record<string, unknown>;
   assert.ok(typeof cpu.physical_cores === 'number' && cpu.physical_cores >= 1);
-  assert.ok(typeof (cpu.flags as Record<string, unknown>).avx2 === 'boolean');
-  assert.deepEqual(info.execution_plan!.execution_providers, ['cpu']);
-  assert.equal(info.execution_plan!.intra_op_threads, 1);
+  if (cpu.flags !== null) assert.ok(typeof (cpu.flags as Record<string, unknown>).avx2 === 'boolean');
+  assert.equal((info.execution_plan!.execution_providers as string[]).at(-1), 'cpu', 'CPU is always the fallback');
+  assert.equal(info.execution_plan!.intra_op_threads, 1, 'the test server asks for 1 thread per instance');
   assert.equal(info.providers!.cpu, true);
   assert.doesNotMatch(JSON.stringify(info), /"[a-z]+[A-Z]\w*":/, 'no camelCase keys');
 });

@@ -66,7 +66,7 @@ test('a run ORT refuses is a SessionRunError; a model ORT cannot load is refused
     const garbage = join(dir, 'garbage.onnx');
     await writeFile(garbage, 'not a model');
     await assert.rejects(pool.load('garbage/1', garbage), (e: unknown) => e instanceof InferboxError && e.code === 'IBX_ERR_MODEL_REJECTED');
-    await assert.rejects(pool.run('garbage/1', feeds(1), ['sum']), /not loaded/);
+    await assert.rejects(pool.run('garbage/1', feeds(1), ['sum']), (e: unknown) => e instanceof InferboxError && e.code === 'IBX_ERR_SESSION_UNAVAILABLE' && e.status === 503);
   } finally {
     await pool.close();
   }

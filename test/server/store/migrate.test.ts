@@ -64,6 +64,7 @@ test('002_quantization migrates a version-1 database holding models, keeping the
   assert.deepEqual(migrate(db), { from: 1, to: 2 });
   const row = db.prepare('SELECT served_precision, precision_override, sha256 FROM model_versions').get();
   assert.deepEqual(row, { served_precision: 'fp32', precision_override: null, sha256: 'abc' });
+  assert.deepEqual(db.prepare('SELECT last_version, sample_recording_limit FROM models').get(), { last_version: 1, sample_recording_limit: 0 }, 'the version counter starts from the stored versions');
   db.prepare("INSERT INTO quantization_reports (model_name, version, status, updated_at) VALUES ('mlp', '1', 'queued', 'now')").run();
   db.prepare("INSERT INTO model_samples (model_name, source, inputs_json, created_at) VALUES ('mlp', 'uploaded', '[]', 'now')").run();
   db.prepare("DELETE FROM models WHERE name = 'mlp'").run();
