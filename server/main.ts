@@ -5,6 +5,7 @@ import { isInferboxError } from './common/errors.js';
 import { keysCommand } from './cli/keysCommand.js';
 import { UsageError } from './cli/parseServeOptions.js';
 import { serveCommand } from './cli/serveCommand.js';
+import { ListenError } from './protocol/listen.js';
 
 const OPTIONS = {
   host: { type: 'string' },
@@ -34,7 +35,7 @@ try {
   else if (command === 'keys') keysCommand(rest, values, (line) => process.stdout.write(`${line}\n`));
   else throw new UsageError(`unknown command '${command}': use 'serve' or 'keys'`);
 } catch (error) {
-  const expected = error instanceof UsageError || isInferboxError(error);
+  const expected = error instanceof UsageError || error instanceof ListenError || isInferboxError(error);
   process.stderr.write(`inferbox: ${expected ? (error as Error).message : (error as Error).stack ?? String(error)}\n`);
   process.exit(expected ? 2 : 1);
 }

@@ -169,7 +169,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       providers: detectProviders(),
     }),
   });
-  const { server, port } = await listen(app, { host: settings.host, port: settings.port, tls });
+  let listening: Awaited<ReturnType<typeof listen>>;
+  try {
+    listening = await listen(app, { host: settings.host, port: settings.port, tls });
+  } catch (error) {
+    // Nothing may outlive a failed start (the desktop app retries with other settings).
+    await quantization.close();
+    await pool.close();
+    logWriter.close();
+    store.close();
+    throw error;
+  }
+  const { server, port } = listening;
   urls = serverUrls({ host: settings.host, port, https: tls !== null });
 
   const purge = () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { ListenError } from '../../../server/protocol/listen.js';
 import { startTestServer, type TestServer } from '../../helpers/testServer.js';
 
 let server: TestServer;
@@ -31,4 +32,9 @@ test('settings: validated partial updates, saved, and the restart-only ones are 
   assert.equal(body.effective.port, 0, 'the running port stays until a restart');
   const reset = (await (await server.request('PUT', '/api/settings', { json: { port: null } })).json()) as { saved: Record<string, unknown> };
   assert.deepEqual(reset.saved, { log_retention_days: 10 });
+});
+
+test('an address that cannot be bound fails the start with a clear error and leaves nothing running', async () => {
+  await assert.rejects(startTestServer({ dataDir: server.dataDir, overrides: { host: '127.0.0.1', port: server.running.port } }), (e: unknown) => e instanceof ListenError && /EADDRINUSE/.test(e.message));
+  assert.equal((await server.request('GET', '/v2/health/live', { key: null })).status, 200, 'the running server is untouched');
 });
