@@ -1,5 +1,5 @@
 import { buildModel, type Initializer, type NodeSpec } from './onnxGraph.js';
-import { mulberry32 } from './random.js';
+import { mulberry32 } from '../../server/common/mulberry32.js';
 
 export interface MlpStackSpec {
   layers: number;

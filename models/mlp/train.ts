@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { mulberry32 } from '../lib/random.js';
+import { mulberry32 } from '../../server/common/mulberry32.js';
 import { attr, buildModel, type Initializer, type NodeSpec } from '../lib/onnxGraph.js';
 
 export const SEED = 42;

@@ -1,20 +1,9 @@
 import type { RuntimeTensor, TensorSpec } from '../common/datatypes.js';
 import { ortTypeOf } from '../common/datatypes.js';
+import { mulberry32 } from '../common/mulberry32.js';
 
 /** The size used for a dynamic dimension when nothing says better: batch 1, other dims 32. */
 const DYNAMIC_DIM_DEFAULTS = { batch: 1, other: 32 };
-
-/** A small seeded PRNG (mulberry32) so generated inputs, and decisions made on them, repeat. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Inputs made up from the signature, the gate's last resort when no real samples exist:
@@ -22,7 +11,7 @@ function seeded(seed: number): () => number {
  * marked unvalidated, since real inputs may sit in ranges these never visit.
  */
 export function generateInputs(inputs: TensorSpec[], count: number, seed = 1): Record<string, RuntimeTensor>[] {
-  const random = seeded(seed);
+  const random = mulberry32(seed);
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   return Array.from({ length: count }, () =>
     Object.fromEntries(

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { buildMlpStack } from '../../../models/lib/mlpStack.js';
 import { attr, buildModel, tensorBytes } from '../../../models/lib/onnxGraph.js';
-import { mulberry32 } from '../../../models/lib/random.js';
+import { mulberry32 } from '../../../server/common/mulberry32.js';
 import { DataType, decodeModel, encodeModel, onnx } from '../../../server/onnx/onnxModel.js';
 import { quantizeDynamicMatMul } from '../../../server/quantization/quantizeDynamicMatMul.js';
 import { quantizeWeightsPerColumn } from '../../../server/quantization/quantizeWeights.js';
