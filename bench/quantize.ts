@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { BENCH_MLP_STACK, buildMlpStack } from '../models/lib/mlpStack.js';
 import type { RuntimeTensor, TensorSpec } from '../server/common/datatypes.js';
 import { decodeInputs } from '../server/inference/decodeInputs.js';
-import { decidePrecision, DEFAULT_GATE, measureAgreement } from '../server/quantization/accuracyGate.js';
+import { decidePrecision, DEFAULT_GATE, judgeOutput, measureAgreement } from '../server/quantization/accuracyGate.js';
 import { generateInputs } from '../server/quantization/generateInputs.js';
 import { quantizeDynamicMatMul } from '../server/quantization/quantizeDynamicMatMul.js';
 import { compareModels } from '../server/runtime/compareModels.js';
@@ -71,7 +71,8 @@ try {
     await writeFile(fp32Path, await model.bytes());
     const candidate = quantizeDynamicMatMul(await readFile(fp32Path));
     if (!candidate.bytes) {
-      rows.push({ name: model.name, size_ratio: 1, speedup: 1, metric: 'top1', agreement: 1, decision: 'fp32', reason: candidate.reason });
+      // No candidate: the fp32 file is what is served, so its ratios are 1 by definition (nothing measured).
+      rows.push({ name: model.name, size_ratio: 1, speedup: 1, metric: 'cosine', agreement: 1, decision: 'fp32', reason: candidate.reason });
       console.log(`${model.name.padEnd(10)} nothing quantized: ${candidate.reason}`);
       continue;
     }
@@ -85,9 +86,9 @@ try {
     const agreement = measureAgreement(evaluation.baseline.outputs.map((o) => o[model.output]!), evaluation.candidate.outputs.map((o) => o[model.output]!));
     const speedup = evaluation.baseline.medianMs / evaluation.candidate.medianMs;
     const sizeRatio = (await stat(fp32Path)).size / (await stat(int8Path)).size;
-    const gate = decidePrecision(agreement, speedup, DEFAULT_GATE);
+    const gate = decidePrecision([judgeOutput(model.output, agreement, DEFAULT_GATE)], speedup, DEFAULT_GATE);
     console.log(
-      `${model.name.padEnd(10)} ${candidate.quantized.length} MatMul/Gemm quantized (${candidate.skipped.length} skipped); size ${sizeRatio.toFixed(2)}× smaller; ` +
+      `${model.name.padEnd(10)} ${candidate.quantized.length} MatMul/Gemm quantized (${candidate.skipped.length} skipped, ${candidate.convNodes} Conv left fp32); fp32/int8 size ${sizeRatio.toFixed(2)}; ` +
       `fp32 ${evaluation.baseline.medianMs.toFixed(2)} ms, int8 ${evaluation.candidate.medianMs.toFixed(2)} ms → ${speedup.toFixed(2)}×; ` +
       `${agreement.metric} ${agreement.agreement.toFixed(4)} (cosine ${agreement.cosine.toFixed(4)}, max |err| ${agreement.maxAbsError.toFixed(4)}) on ${model.inputsNote} → ${gate.decision}`,
     );

@@ -1,11 +1,12 @@
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { RuntimeTensor, TensorSpec } from '../common/datatypes.js';
 import { messageOf } from '../common/errors.js';
 import { compareModels } from '../runtime/compareModels.js';
 import type { Precision } from '../store/ModelRepository.js';
-import type { QuantizationRepository } from '../store/QuantizationRepository.js';
-import { decidePrecision, measureAgreement, type GateThresholds } from './accuracyGate.js';
-import { decodeSamples, type DecodeInputs } from './decodeSample.js';
+import type { QuantizationRepository, SampleRow } from '../store/QuantizationRepository.js';
+import { decidePrecision, judgeOutput, measureAgreement, type GateThresholds, type OutputAgreement } from './accuracyGate.js';
+import type { DecodeInputs } from './decodeSample.js';
 import { generateInputs } from './generateInputs.js';
 import { makeInt8Candidate } from './makeInt8Candidate.js';
 
@@ -36,14 +37,16 @@ export interface QuantizationReport {
   served_precision: Precision;
   precision_override: Precision | null;
   reasons: string[];
-  validation: 'samples' | 'generated' | null;
-  /** True when the decision rests on generated inputs only. */
+  /** Where the comparison inputs came from; `generated` makes the decision unvalidated. */
+  validation: 'uploaded' | 'live' | 'uploaded+live' | 'generated' | null;
   unvalidated: boolean;
   samples: number;
-  metric: 'top1' | 'cosine' | null;
+  /** The first output's figures (the headline); every output is in `outputs` and must pass. */
+  metric: OutputAgreement['metric'] | null;
   agreement: number | null;
   cosine: number | null;
   max_abs_error: number | null;
+  outputs: { name: string; metric: string; agreement: number; cosine: number; max_abs_error: number; passes: boolean }[];
   fp32_median_ms: number | null;
   int8_median_ms: number | null;
   speedup: number | null;
@@ -52,6 +55,8 @@ export interface QuantizationReport {
   size_ratio: number | null;
   quantized_nodes: number;
   skipped_nodes: { node: string; op: string; reason: string }[];
+  /** Conv nodes stay fp32: dynamic ConvInteger is ~9× slower on ORT's CPU provider, static QDQ is not built. */
+  conv_nodes_left_fp32: number;
   thresholds: { min_top1_agreement: number; min_cosine: number; min_speedup: number };
 }
 
@@ -61,16 +66,18 @@ const GENERATED_SAMPLES = 8;
 const TIMED_SAMPLES = 8;
 const MIN_TIMED_RUNS = 40;
 
+class JobStopped extends Error {}
+
 /**
  * Makes and judges the int8 candidate of each new model version, one job at a time in the
  * background: quantize (worker thread) → run fp32 and int8 on the same inputs (worker thread) →
- * accuracy gate → serve int8 only if it keeps the answers and is faster, unless the admin has
- * fixed the precision. Progress and the report are in SQLite, so they survive a restart and
- * unfinished jobs resume.
+ * accuracy gate on every output → serve int8 only if it keeps the answers and is faster, unless
+ * the admin has fixed the precision. Progress and the report are in SQLite; a stop ends the
+ * running job's threads and leaves it queued, and unfinished jobs resume on the next start.
  */
 export class QuantizationJobs {
   private queue: Promise<void> = Promise.resolve();
-  private closed = false;
+  private readonly stop = new AbortController();
   private readonly now: () => Date;
 
   constructor(private readonly deps: QuantizationJobsDeps) {
@@ -81,10 +88,10 @@ export class QuantizationJobs {
     this.deps.repository.upsertJob({ model_name: name, version, status, stage, progress, report, updated_at: this.now().toISOString() });
   }
 
-  /** Queues a job; the returned promise settles when it has run (tests and the CLI wait on it; the API does not). */
+  /** Queues a job; the returned promise settles when it has run (the API does not wait on it). */
   enqueue(name: string, version: string): Promise<void> {
     this.save(name, version, 'queued', 'queued', 0);
-    const job = this.queue.then(() => (this.closed ? undefined : this.run(name, version)));
+    const job = this.queue.then(() => (this.stop.signal.aborted ? undefined : this.run(name, version)));
     this.queue = job.catch(() => undefined);
     return job;
   }
@@ -94,9 +101,9 @@ export class QuantizationJobs {
     for (const job of this.deps.repository.unfinishedJobs()) void this.enqueue(job.model_name, job.version);
   }
 
-  /** Finishes the job in progress (its files stay consistent) and starts no more. */
+  /** Ends the running job's worker threads at once (it stays queued for the next start) and starts no more. */
   async close(): Promise<void> {
-    this.closed = true;
+    this.stop.abort(new JobStopped('the server is stopping'));
     await this.queue;
   }
 
@@ -106,63 +113,105 @@ export class QuantizationJobs {
       const report = await this.evaluate(name, version);
       this.save(name, version, 'done', 'done', 1, report as unknown as Record<string, unknown>);
     } catch (error) {
+      if (this.stop.signal.aborted) {
+        this.save(name, version, 'queued', 'interrupted by a stop; resumes on the next start', 0);
+        return;
+      }
       this.deps.onError(error, label);
-      this.save(name, version, 'failed', 'failed', 1, { error: messageOf(error) });
+      // A candidate that did not make it through must never be served: its file goes.
+      try {
+        await rm(this.deps.target(name, version).files.int8, { force: true });
+        this.save(name, version, 'failed', 'failed', 1, { error: messageOf(error) });
+      } catch {
+        // The version itself was deleted meanwhile: nothing left to record.
+      }
     }
   }
 
+  /** Real samples that fit this version's signature (others are skipped and counted); yields between samples. */
+  private async realSamples(name: string, signature: { name: string; inputs: TensorSpec[] }): Promise<{ samples: Record<string, RuntimeTensor>[]; sources: Set<SampleRow['source']>; misfits: number }> {
+    const samples: Record<string, RuntimeTensor>[] = [];
+    const sources = new Set<SampleRow['source']>();
+    let misfits = 0;
+    for (const row of this.deps.repository.listSamples(name, MAX_SAMPLES)) {
+      try {
+        const feeds = this.deps.decodeInputs(row.inputs, signature);
+        if (Object.values(feeds).some((t) => t.dims.includes(0))) throw new Error('empty tensor');
+        samples.push(feeds);
+        sources.add(row.source);
+      } catch {
+        misfits += 1;
+      }
+      await nextTurn(); // decoding large samples must not stall the HTTP thread
+    }
+    return { samples, sources, misfits };
+  }
+
   private async evaluate(name: string, version: string): Promise<QuantizationReport> {
-    let target = this.deps.target(name, version);
+    const signal = this.stop.signal;
+    const target = this.deps.target(name, version);
     const thresholds = this.deps.thresholds();
     const fp32Bytes = (await stat(target.files.fp32)).size;
-    const base = {
-      validation: null, unvalidated: false, samples: 0, metric: null, agreement: null, cosine: null, max_abs_error: null,
-      fp32_median_ms: null, int8_median_ms: null, speedup: null, fp32_bytes: fp32Bytes, int8_bytes: null, size_ratio: null,
-      thresholds: { min_top1_agreement: thresholds.minTop1, min_cosine: thresholds.minCosine, min_speedup: thresholds.minSpeedup },
-    } as const;
 
     this.save(name, version, 'running', 'quantizing', 0.1);
-    const candidate = await makeInt8Candidate({ sourcePath: target.files.fp32, targetPath: target.files.int8 });
-    const nodes = { quantized_nodes: candidate.quantized.length, skipped_nodes: candidate.skipped };
+    const candidate = await makeInt8Candidate({ sourcePath: target.files.fp32, targetPath: target.files.int8 }, signal);
+    const base = {
+      validation: null, unvalidated: false, samples: 0, metric: null, agreement: null, cosine: null, max_abs_error: null, outputs: [] as QuantizationReport['outputs'],
+      fp32_median_ms: null, int8_median_ms: null, speedup: null, fp32_bytes: fp32Bytes, int8_bytes: null, size_ratio: null,
+      quantized_nodes: candidate.quantized.length, skipped_nodes: candidate.skipped, conv_nodes_left_fp32: candidate.convNodes,
+      thresholds: { min_top1_agreement: thresholds.minTop1, min_cosine: thresholds.minCosine, min_speedup: thresholds.minSpeedup },
+    } as const;
+    const convNote = candidate.convNodes > 0 ? [`${candidate.convNodes} Conv nodes stay fp32 (dynamic ConvInteger is ~9× slower on ORT's CPU provider; static QDQ is not built)`] : [];
     if (!candidate.written) {
-      return this.conclude(name, version, { ...base, ...nodes, decision: 'fp32', reasons: [candidate.reason ?? 'nothing to quantize'] });
+      return this.conclude(name, version, { ...base, decision: 'fp32', reasons: [candidate.reason ?? 'nothing to quantize', ...convNote] });
     }
     const int8Bytes = (await stat(target.files.int8)).size;
 
     this.save(name, version, 'running', 'validating', 0.4);
-    const stored = this.deps.repository.listSamples(name, MAX_SAMPLES);
     const signature = { name, inputs: target.inputs };
-    const samples: Record<string, RuntimeTensor>[] = stored.length > 0 ? decodeSamples(stored, signature, this.deps.decodeInputs) : generateInputs(target.inputs, GENERATED_SAMPLES);
+    const real = await this.realSamples(name, signature);
+    const unvalidated = real.samples.length === 0;
+    const samples = unvalidated ? generateInputs(target.inputs, GENERATED_SAMPLES) : real.samples;
     const timedSamples = Math.min(samples.length, TIMED_SAMPLES);
-    const evaluation = await compareModels({
-      baselinePath: target.files.fp32,
-      candidatePath: target.files.int8,
-      samples,
-      outputNames: target.outputs.map((o) => o.name),
-      ...this.deps.execution,
-      timedSamples,
-      timingRepeats: Math.ceil(MIN_TIMED_RUNS / timedSamples),
-    });
+    const evaluation = await compareModels(
+      {
+        baselinePath: target.files.fp32,
+        candidatePath: target.files.int8,
+        samples,
+        outputNames: target.outputs.map((o) => o.name),
+        ...this.deps.execution,
+        timedSamples,
+        timingRepeats: Math.ceil(MIN_TIMED_RUNS / timedSamples),
+      },
+      signal,
+    );
+
     this.save(name, version, 'running', 'deciding', 0.9);
-    const primary = target.outputs[0]!.name;
-    const agreement = measureAgreement(evaluation.baseline.outputs.map((o) => o[primary]!), evaluation.candidate.outputs.map((o) => o[primary]!));
+    const outputs: OutputAgreement[] = [];
+    for (const { name: output } of target.outputs) {
+      const agreement = measureAgreement(evaluation.baseline.outputs.map((o) => o[output]!), evaluation.candidate.outputs.map((o) => o[output]!));
+      outputs.push(judgeOutput(output, agreement, thresholds));
+      await nextTurn();
+    }
     const speedup = evaluation.baseline.medianMs / evaluation.candidate.medianMs;
-    const gate = decidePrecision(agreement, speedup, thresholds);
-    const unvalidated = stored.length === 0;
-    const reasons = unvalidated ? [...gate.reasons, 'measured on generated inputs (no validation samples): the decision is unvalidated'] : gate.reasons;
-    target = this.deps.target(name, version); // the admin may have set an override meanwhile
+    const gate = decidePrecision(outputs, speedup, thresholds);
+    const sourceNotes = [
+      ...(real.misfits > 0 ? [`${real.misfits} stored samples do not fit this version's inputs and were skipped`] : []),
+      ...(unvalidated ? ['measured on generated inputs (no fitting validation samples): the decision is unvalidated'] : []),
+    ];
+    const headline = outputs[0]!;
     return this.conclude(name, version, {
       ...base,
-      ...nodes,
       decision: gate.decision,
-      reasons,
-      validation: unvalidated ? 'generated' : 'samples',
+      reasons: [...gate.reasons, ...sourceNotes, ...convNote],
+      validation: unvalidated ? 'generated' : real.sources.size === 2 ? 'uploaded+live' : [...real.sources][0]!,
       unvalidated,
       samples: samples.length,
-      metric: agreement.metric,
-      agreement: agreement.agreement,
-      cosine: agreement.cosine,
-      max_abs_error: agreement.maxAbsError,
+      metric: headline.metric,
+      agreement: headline.agreement,
+      cosine: headline.cosine,
+      max_abs_error: headline.maxAbsError,
+      outputs: outputs.map((o) => ({ name: o.name, metric: o.metric, agreement: o.agreement, cosine: o.cosine, max_abs_error: o.maxAbsError, passes: o.passes })),
       fp32_median_ms: evaluation.baseline.medianMs,
       int8_median_ms: evaluation.candidate.medianMs,
       speedup,
@@ -173,7 +222,7 @@ export class QuantizationJobs {
 
   /**
    * Serves what the gate decided unless the admin fixed the precision. A rejected int8 file stays
-   * beside the original, so the admin can still choose it.
+   * beside the original (it loads and runs: the comparison just did), so the admin can choose it.
    */
   private async conclude(name: string, version: string, report: Omit<QuantizationReport, 'served_precision' | 'precision_override'>): Promise<QuantizationReport> {
     const { precisionOverride } = this.deps.target(name, version);

@@ -1,6 +1,6 @@
 import type { RuntimeTensor } from '../common/datatypes.js';
 
-export type GateMetric = 'top1' | 'cosine';
+export type GateMetric = 'top1' | 'cosine' | 'exact';
 
 export interface GateThresholds {
   /** Share of rows whose arg-max must agree, for classifier-like outputs. */
@@ -70,18 +70,21 @@ function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /**
- * Compares the primary output of fp32 and int8 over all samples (same inputs, same run). Top-1
- * agreement for classifier-like outputs (every row: batch rows, or sequence positions), mean
- * cosine similarity otherwise; both, and the largest absolute error, are always reported.
+ * Compares one output of fp32 and int8 over all samples (same inputs, same run). Top-1 agreement
+ * for classifier-like outputs (every row: batch rows, or sequence positions), mean cosine
+ * similarity for other float outputs, the share of exactly equal samples for integer outputs;
+ * cosine and the largest absolute error are always reported.
  */
 export function measureAgreement(baseline: RuntimeTensor[], candidate: RuntimeTensor[]): Agreement {
   if (baseline.length === 0 || baseline.length !== candidate.length) throw new Error('the gate needs the same, non-empty set of outputs from both models');
   const classifier = baseline.every(isClassifierLike);
+  const float = baseline.every(isFloat);
   let agreeing = 0, rows = 0, cosineSum = 0, maxAbsError = 0;
   baseline.forEach((b, i) => {
     const c = candidate[i]!;
     const [vb, vc] = [values(b), values(c)];
-    cosineSum += isFloat(b) ? cosine(vb, vc) : Array.from(vb).every((x, j) => x === vc[j]) ? 1 : 0;
+    const equal = vb.length === vc.length && Array.from(vb).every((x, j) => x === vc[j]);
+    cosineSum += float ? cosine(vb, vc) : equal ? 1 : 0;
     for (let j = 0; j < vb.length; j++) maxAbsError = Math.max(maxAbsError, Math.abs(Number(vb[j]) - Number(vc[j])));
     if (classifier) {
       const [rb, rc] = [argmaxRows(b), argmaxRows(c)];
@@ -90,9 +93,19 @@ export function measureAgreement(baseline: RuntimeTensor[], candidate: RuntimeTe
     }
   });
   const meanCosine = cosineSum / baseline.length;
-  return classifier
-    ? { metric: 'top1', agreement: agreeing / rows, cosine: meanCosine, maxAbsError }
-    : { metric: 'cosine', agreement: meanCosine, cosine: meanCosine, maxAbsError };
+  if (classifier && rows > 0) return { metric: 'top1', agreement: agreeing / rows, cosine: meanCosine, maxAbsError };
+  return { metric: float ? 'cosine' : 'exact', agreement: meanCosine, cosine: meanCosine, maxAbsError };
+}
+
+/**
+ * Below this cosine an output is broken whatever its arg-max says: a 2-D embedding or regression
+ * output looks like class scores, and top-1 alone would pass it (seen: top-1 1.0 at cosine 0.65).
+ */
+export const CLASSIFIER_MIN_COSINE = 0.9;
+
+export interface OutputAgreement extends Agreement {
+  name: string;
+  passes: boolean;
 }
 
 export interface GateDecision {
@@ -100,13 +113,23 @@ export interface GateDecision {
   reasons: string[];
 }
 
-/** int8 is served only when it keeps the answers (agreement over its threshold) and is faster. */
-export function decidePrecision(agreement: Agreement, speedup: number, thresholds: GateThresholds = DEFAULT_GATE): GateDecision {
-  const needed = agreement.metric === 'top1' ? thresholds.minTop1 : thresholds.minCosine;
-  const keepsAnswers = agreement.agreement >= needed;
+function passes(a: Agreement, thresholds: GateThresholds): boolean {
+  if (a.metric === 'top1') return a.agreement >= thresholds.minTop1 && a.cosine >= CLASSIFIER_MIN_COSINE;
+  if (a.metric === 'cosine') return a.agreement >= thresholds.minCosine;
+  return a.agreement === 1;
+}
+
+export function judgeOutput(name: string, agreement: Agreement, thresholds: GateThresholds = DEFAULT_GATE): OutputAgreement {
+  return { name, ...agreement, passes: passes(agreement, thresholds) };
+}
+
+/** int8 is served only when every output keeps its answers and the model is faster. */
+export function decidePrecision(outputs: OutputAgreement[], speedup: number, thresholds: GateThresholds = DEFAULT_GATE): GateDecision {
+  const keepsAnswers = outputs.length > 0 && outputs.every((o) => o.passes);
   const faster = speedup > thresholds.minSpeedup;
+  const needed = (o: OutputAgreement) => (o.metric === 'top1' ? `${thresholds.minTop1} (and cosine ≥ ${CLASSIFIER_MIN_COSINE})` : o.metric === 'cosine' ? String(thresholds.minCosine) : '1');
   const reasons = [
-    `${agreement.metric} agreement ${agreement.agreement.toFixed(4)} ${keepsAnswers ? '≥' : '<'} ${needed}`,
+    ...outputs.map((o) => `${o.name}: ${o.metric} agreement ${o.agreement.toFixed(4)} ${o.passes ? 'meets' : 'misses'} ${needed(o)}`),
     `speed-up ${speedup.toFixed(2)}× ${faster ? '>' : '≤'} ${thresholds.minSpeedup}×`,
   ];
   return { decision: keepsAnswers && faster ? 'int8' : 'fp32', reasons };

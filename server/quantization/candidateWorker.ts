@@ -11,12 +11,12 @@ const { sourcePath, targetPath } = workerData as CandidateRequest;
 
 async function build(): Promise<CandidateReply> {
   const result = quantizeDynamicMatMul(await readFile(sourcePath));
-  if (!result.bytes) return { ok: true, written: false, quantized: result.quantized, skipped: result.skipped, reason: result.reason };
+  if (!result.bytes) return { ok: true, written: false, quantized: result.quantized, skipped: result.skipped, convNodes: result.convNodes, reason: result.reason };
   // Written beside the final name and renamed, so a reader never sees half a file.
   const temp = `${targetPath}.tmp`;
   await writeFile(temp, result.bytes, { mode: 0o600 });
   await rename(temp, targetPath);
-  return { ok: true, written: true, quantized: result.quantized, skipped: result.skipped, reason: null };
+  return { ok: true, written: true, quantized: result.quantized, skipped: result.skipped, convNodes: result.convNodes, reason: null };
 }
 
 build().then(

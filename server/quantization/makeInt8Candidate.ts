@@ -7,15 +7,16 @@ export interface CandidateRequest {
 }
 
 export type CandidateReply =
-  | { ok: true; written: boolean; quantized: string[]; skipped: SkippedNode[]; reason: string | null }
+  | { ok: true; written: boolean; quantized: string[]; skipped: SkippedNode[]; convNodes: number; reason: string | null }
   | { ok: false; error: string };
 
 export type Int8Candidate = Omit<Extract<CandidateReply, { ok: true }>, 'ok'>;
 
-/** Quantizes `sourcePath` into `targetPath` in a worker thread; `written` is false when nothing was worth it. */
-export function makeInt8Candidate(request: CandidateRequest): Promise<Int8Candidate> {
+/** Quantizes `sourcePath` into `targetPath` in a worker thread; `written` is false when nothing was worth it. `signal` ends the thread. */
+export function makeInt8Candidate(request: CandidateRequest, signal?: AbortSignal): Promise<Int8Candidate> {
   const worker = spawnWorker(siblingModule(import.meta.url, 'candidateWorker'), { workerData: request });
   return new Promise<Int8Candidate>((resolve, reject) => {
+    signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
     worker.once('message', (reply: CandidateReply) => {
       if (reply.ok) {
         const { ok: _ok, ...candidate } = reply;

@@ -12,6 +12,8 @@ export interface DynamicQuantization {
   bytes: Uint8Array | null;
   quantized: string[];
   skipped: SkippedNode[];
+  /** Conv nodes, which this pass leaves fp32 (dynamic ConvInteger is far slower than fp32 on CPU). */
+  convNodes: number;
   reason: string | null;
 }
 
@@ -36,6 +38,8 @@ interface Candidate {
   weight: TensorProto;
   transposeWeight: boolean;
   bias: string | null;
+  /** The bias is a constant of shape [N] (what DynamicQuantizeMatMul's bias input takes). */
+  biasIsRow: boolean;
 }
 
 /**
@@ -46,16 +50,21 @@ interface Candidate {
 function examine(node: NodeProto, initializers: ReadonlyMap<string, TensorProto>): Candidate | string {
   const [activation, weightName, biasName] = node.input ?? [];
   if (!activation || !weightName) return 'missing inputs';
-  if (initializers.has(activation)) return 'both operands are constants';
+  if (initializers.has(activation)) return 'the left operand is a constant (only x·W with a constant W is quantized)';
   const weight = initializers.get(weightName);
   if (!weight) return 'the weight is computed at run time, not a constant initializer';
   if (weight.dataType !== DataType.FLOAT) return 'the weight is not float32';
   if (dimsOf(weight).length !== 2) return `the weight has ${dimsOf(weight).length} dimensions, not 2`;
   if (!readFloatTensor(weight)) return 'the weight data is external or malformed';
-  if (node.opType === 'MatMul') return { node, activation, weight, transposeWeight: false, bias: null };
+  if (node.opType === 'MatMul') return { node, activation, weight, transposeWeight: false, bias: null, biasIsRow: false };
   if (numericAttribute(node, 'alpha', 1) !== 1 || numericAttribute(node, 'beta', 1) !== 1) return 'Gemm with alpha or beta other than 1';
   if (numericAttribute(node, 'transA', 0) !== 0) return 'Gemm with transA';
-  return { node, activation, weight, transposeWeight: numericAttribute(node, 'transB', 0) === 1, bias: biasName || null };
+  const transposeWeight = numericAttribute(node, 'transB', 0) === 1;
+  const bias = biasName ? initializers.get(biasName) : undefined;
+  // The fused kernel takes a 1-D bias of N; a broadcast [M, N] or scalar C keeps a separate Add.
+  const outputColumns = dimsOf(weight)[transposeWeight ? 0 : 1];
+  const biasIsRow = bias !== undefined && dimsOf(bias).length === 1 && dimsOf(bias)[0] === outputColumns;
+  return { node, activation, weight, transposeWeight, bias: biasName || null, biasIsRow };
 }
 
 /** Every tensor name the nodes read, looking into control-flow subgraphs too. */
@@ -89,6 +98,18 @@ export function quantizeDynamicMatMul(bytes: Uint8Array): DynamicQuantization {
   const useContribOp = (defaultOpset(model) ?? 0) < PATTERN_MIN_OPSET;
   // Weights are initializers, or (in some exporters' output, PaddleOCR's among them) Constant nodes.
   const initializers = new Map<string, TensorProto>((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  // New tensor names must not collide with any name the graph already uses.
+  const used = new Set<string>([
+    ...initializers.keys(),
+    ...(graph.input ?? []).map((i) => i.name ?? ''),
+    ...(graph.node ?? []).flatMap((n) => [...(n.output ?? []), n.name ?? '']),
+  ]);
+  const fresh = (wanted: string): string => {
+    let name = wanted;
+    for (let i = 1; used.has(name); i++) name = `${wanted}_${i}`;
+    used.add(name);
+    return name;
+  };
   for (const node of graph.node ?? []) {
     const value = node.opType === 'Constant' && !node.domain ? node.attribute?.find((a) => a.name === 'value')?.t : undefined;
     if (value && node.output?.[0]) initializers.set(node.output[0], value);
@@ -109,7 +130,7 @@ export function quantizeDynamicMatMul(bytes: Uint8Array): DynamicQuantization {
     const values = readFloatTensor(candidate.weight)!;
     const [k, n, matrix] = candidate.transposeWeight ? [cols, rows, transpose(values, rows, cols)] : [rows, cols, values];
     const { values: q, scales } = quantizeWeightsPerColumn(matrix, k, n);
-    const plan = { quantized: `${key}_quantized`, scale: `${key}_scale`, zeroPoint: `${key}_zero_point` };
+    const plan = { quantized: fresh(`${key}_quantized`), scale: fresh(`${key}_scale`), zeroPoint: fresh(`${key}_zero_point`) };
     newInitializers.push(int8Tensor(plan.quantized, [k, n], q), floatTensor(plan.scale, [n], scales), int8Tensor(plan.zeroPoint, [n], new Int8Array(n)));
     weights.set(key, plan);
     return plan;
@@ -132,38 +153,43 @@ export function quantizeDynamicMatMul(bytes: Uint8Array): DynamicQuantization {
     const weight = planWeight(candidate);
     quantized.push(base);
     if (useContribOp) {
-      const inputs = [candidate.activation, weight.quantized, weight.scale, weight.zeroPoint, ...(candidate.bias ? [candidate.bias] : [])];
-      nodes.push({ name: `${base}_DynamicQuantizeMatMul`, opType: 'DynamicQuantizeMatMul', domain: MICROSOFT_DOMAIN, input: inputs, output: [output] });
+      const fusedBias = candidate.bias !== null && candidate.biasIsRow;
+      const product = candidate.bias && !fusedBias ? fresh(`${base}_unbiased`) : output;
+      const inputs = [candidate.activation, weight.quantized, weight.scale, weight.zeroPoint, ...(fusedBias ? [candidate.bias!] : [])];
+      nodes.push({ name: fresh(`${base}_DynamicQuantizeMatMul`), opType: 'DynamicQuantizeMatMul', domain: MICROSOFT_DOMAIN, input: inputs, output: [product] });
+      if (candidate.bias && !fusedBias) nodes.push({ name: fresh(`${base}_bias_Add`), opType: 'Add', input: [product, candidate.bias], output: [output] });
       continue;
     }
     let dq = activations.get(candidate.activation);
     if (!dq) {
-      dq = { q: `${candidate.activation}_quantized`, scale: `${candidate.activation}_scale`, zeroPoint: `${candidate.activation}_zero_point` };
+      dq = { q: fresh(`${candidate.activation}_quantized`), scale: fresh(`${candidate.activation}_scale`), zeroPoint: fresh(`${candidate.activation}_zero_point`) };
       activations.set(candidate.activation, dq);
-      nodes.push({ name: `${candidate.activation}_DynamicQuantizeLinear`, opType: 'DynamicQuantizeLinear', input: [candidate.activation], output: [dq.q, dq.scale, dq.zeroPoint] });
+      nodes.push({ name: fresh(`${candidate.activation}_DynamicQuantizeLinear`), opType: 'DynamicQuantizeLinear', input: [candidate.activation], output: [dq.q, dq.scale, dq.zeroPoint] });
     }
-    const product = candidate.bias ? `${base}_unbiased` : output;
+    const product = candidate.bias ? fresh(`${base}_unbiased`) : output;
+    const [int32, float, scale] = [fresh(`${base}_int32`), fresh(`${base}_float`), fresh(`${base}_scale`)];
     nodes.push(
-      { name: `${base}_MatMulInteger`, opType: 'MatMulInteger', input: [dq.q, weight.quantized, dq.zeroPoint, weight.zeroPoint], output: [`${base}_int32`] },
-      { name: `${base}_Cast`, opType: 'Cast', input: [`${base}_int32`], output: [`${base}_float`], attribute: [intAttribute('to', DataType.FLOAT)] },
-      { name: `${base}_scale_Mul`, opType: 'Mul', input: [dq.scale, weight.scale], output: [`${base}_scale`] },
-      { name: `${base}_Mul`, opType: 'Mul', input: [`${base}_float`, `${base}_scale`], output: [product] },
+      { name: fresh(`${base}_MatMulInteger`), opType: 'MatMulInteger', input: [dq.q, weight.quantized, dq.zeroPoint, weight.zeroPoint], output: [int32] },
+      { name: fresh(`${base}_Cast`), opType: 'Cast', input: [int32], output: [float], attribute: [intAttribute('to', DataType.FLOAT)] },
+      { name: fresh(`${base}_scale_Mul`), opType: 'Mul', input: [dq.scale, weight.scale], output: [scale] },
+      { name: fresh(`${base}_Mul`), opType: 'Mul', input: [float, scale], output: [product] },
     );
-    if (candidate.bias) nodes.push({ name: `${base}_bias_Add`, opType: 'Add', input: [product, candidate.bias], output: [output] });
+    if (candidate.bias) nodes.push({ name: fresh(`${base}_bias_Add`), opType: 'Add', input: [product, candidate.bias], output: [output] });
   }
 
+  const convNodes = (graph.node ?? []).filter((n) => n.opType === 'Conv').length;
   if (quantized.length === 0) {
     const reason = skipped.length > 0 ? `no MatMul/Gemm could be quantized (${skipped[0]!.reason})` : 'the model has no MatMul or Gemm with constant weights';
-    return { bytes: null, quantized, skipped, reason };
+    return { bytes: null, quantized, skipped, convNodes, reason };
   }
   // Float weights that no node (subgraphs included) reads any more are dropped, so the file
   // really shrinks; old-style models also list initializers as graph inputs, which go with them.
-  const stillRead = namesRead(nodes);
+  const graphOutputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
+  const stillRead = new Set([...namesRead(nodes), ...graphOutputs]);
   const dropped = new Set((graph.initializer ?? []).map((t) => t.name ?? '').filter((name) => !stillRead.has(name)));
-  const graphOutputs = new Set((graph.output ?? []).map((o) => o.name));
   graph.node = nodes.filter((n) => n.opType !== 'Constant' || (n.output ?? []).some((o) => stillRead.has(o) || graphOutputs.has(o)));
   if (useContribOp && !model.opsetImport.some((o) => o.domain === MICROSOFT_DOMAIN)) model.opsetImport.push({ domain: MICROSOFT_DOMAIN, version: 1 });
   graph.initializer = [...(graph.initializer ?? []).filter((t) => !dropped.has(t.name ?? '')), ...newInitializers];
   graph.input = (graph.input ?? []).filter((i) => !dropped.has(i.name ?? ''));
-  return { bytes: encodeModel(model), quantized, skipped, reason: null };
+  return { bytes: encodeModel(model), quantized, skipped, convNodes, reason: null };
 }

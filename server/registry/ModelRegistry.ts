@@ -117,10 +117,20 @@ export class ModelRegistry {
 
   private async loadRow(row: ModelVersionRow): Promise<void> {
     const key = keyOf(row.model_name, row.version);
-    const precision = row.served_precision;
+    let precision = row.served_precision;
     this.status.set(key, { state: 'loading', precision });
     try {
-      const result = await this.deps.pool.load(runtimeKey(row.model_name, row.version, precision), this.pathFor(row, precision));
+      let result;
+      try {
+        result = await this.deps.pool.load(runtimeKey(row.model_name, row.version, precision), this.pathFor(row, precision));
+      } catch (error) {
+        if (precision !== 'int8') throw error;
+        // The original is always there: a missing or broken int8 file must not take the version down.
+        precision = 'fp32';
+        result = await this.deps.pool.load(runtimeKey(row.model_name, row.version, precision), this.pathFor(row, precision));
+        this.deps.models.setPrecision(row.model_name, row.version, { served: 'fp32' });
+        result = { ...result, fallbackReason: `int8 file could not be loaded (${messageOf(error)}); serving fp32` };
+      }
       this.status.set(key, { state: 'ready', precision, provider: result.provider, fallbackReason: result.fallbackReason });
     } catch (error) {
       this.status.set(key, { state: 'failed', error: messageOf(error) });

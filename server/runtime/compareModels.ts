@@ -25,10 +25,12 @@ export interface EvaluationResult {
   candidate: ModelRuns;
 }
 
-/** Runs baseline and candidate on the same samples in a worker thread of its own; rejects with ORT's reason. */
-export function compareModels(request: EvaluationRequest): Promise<EvaluationResult> {
+/** Runs baseline and candidate on the same samples in a worker thread of its own; rejects with ORT's reason, or when `signal` aborts. */
+export function compareModels(request: EvaluationRequest, signal?: AbortSignal): Promise<EvaluationResult> {
   const worker = spawnWorker(siblingModule(import.meta.url, 'evaluationWorker'), { workerData: request });
   return new Promise<EvaluationResult>((resolve, reject) => {
+    // Stopping the server must not wait for a long evaluation: the thread is simply ended.
+    signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
     worker.once('message', (reply: { ok: true; result: EvaluationResult } | { ok: false; error: string }) => {
       if (reply.ok) resolve(reply.result);
       else reject(new Error(reply.error));

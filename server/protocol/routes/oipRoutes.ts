@@ -47,10 +47,11 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
     let error: string | null = null;
     let bytesOut = 0;
     try {
-      const served = services.inference.resolve(model, versionParam(ctx));
-      [version, resolved] = [served.version, true];
+      // The body first: a version resolved before a slow upload finished could be swapped away meanwhile.
       const body = await readJsonBody(ctx, services.settings.current.max_infer_body_bytes);
       bytesIn = body.bytes;
+      const served = services.inference.resolve(model, versionParam(ctx));
+      [version, resolved] = [served.version, true];
       const outcome = await services.inference.infer(served, body.value);
       timing = outcome.timing;
       services.liveSamples.offer(served.name, (body.value as { inputs: unknown[] }).inputs);

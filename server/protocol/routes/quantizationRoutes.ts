@@ -61,10 +61,12 @@ export function quantizationRoutes(services: AppServices): RouteSpec[] {
       handler: async (ctx) => {
         const { name, version } = params(ctx);
         const { precision } = parseRequest(precisionSchema, (await readJsonBody(ctx, 4096)).value);
-        if (precision === 'int8' && !existsSync(registry.filesOf(name, version).int8)) {
-          throw inferboxError('IBX_ERR_CONFLICT', `version ${version} of '${name}' has no int8 candidate; run its quantization first`);
+        const job = store.quantization.getJob(name, version);
+        // Only a candidate that went through a finished comparison (it loaded and ran) may be served.
+        if (precision === 'int8' && (job?.status !== 'done' || !existsSync(registry.filesOf(name, version).int8))) {
+          throw inferboxError('IBX_ERR_CONFLICT', `version ${version} of '${name}' has no int8 candidate that finished its comparison; run its quantization first`);
         }
-        const decided = store.quantization.getJob(name, version)?.report?.decision;
+        const decided = job?.report?.decision;
         const served = precision === 'auto' ? (decided === 'int8' ? 'int8' : 'fp32') : precision;
         ctx.body = await registry.setServedPrecision(name, version, served, precision === 'auto' ? null : precision);
         auditAction(services, ctx, 'model.precision', `${name}/${version}`, { precision });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RuntimeTensor, TensorSpec } from '../../../server/common/datatypes.js';
-import { decidePrecision, isClassifierLike, measureAgreement } from '../../../server/quantization/accuracyGate.js';
+import { decidePrecision, isClassifierLike, judgeOutput, measureAgreement } from '../../../server/quantization/accuracyGate.js';
 import { generateInputs } from '../../../server/quantization/generateInputs.js';
 
 const f32 = (dims: number[], values: number[]): RuntimeTensor => ({ type: 'float32', dims, data: Float32Array.from(values) });
@@ -27,16 +27,19 @@ test('other outputs are judged by mean cosine similarity', () => {
   assert.deepEqual([vector.metric, vector.agreement], ['cosine', 0]);
 });
 
-test('int8 is chosen only when it keeps the answers and is faster', () => {
-  const good = { metric: 'top1' as const, agreement: 0.995, cosine: 0.999, maxAbsError: 0.01 };
-  assert.equal(decidePrecision(good, 1.5).decision, 'int8');
-  assert.equal(decidePrecision(good, 0.9).decision, 'fp32');
-  assert.equal(decidePrecision({ ...good, agreement: 0.98 }, 3).decision, 'fp32');
-  const cosine = { metric: 'cosine' as const, agreement: 0.994, cosine: 0.994, maxAbsError: 0.1 };
-  const decision = decidePrecision(cosine, 2);
-  assert.equal(decision.decision, 'fp32');
-  assert.deepEqual(decision.reasons, ['cosine agreement 0.9940 < 0.995', 'speed-up 2.00× > 1.05×']);
-  assert.equal(decidePrecision(good, 1.03).decision, 'fp32', 'a gain within timing noise is not faster');
+test('int8 is chosen only when every output keeps its answers and it is faster', () => {
+  const good = judgeOutput('p', { metric: 'top1', agreement: 0.995, cosine: 0.999, maxAbsError: 0.01 });
+  assert.equal(decidePrecision([good], 1.5).decision, 'int8');
+  assert.equal(decidePrecision([good], 0.9).decision, 'fp32');
+  assert.equal(decidePrecision([good], 1.03).decision, 'fp32', 'a gain within timing noise is not faster');
+  assert.equal(decidePrecision([judgeOutput('p', { metric: 'top1', agreement: 0.98, cosine: 0.999, maxAbsError: 0.01 })], 3).decision, 'fp32');
+  const embedding = judgeOutput('e', { metric: 'top1', agreement: 1, cosine: 0.646, maxAbsError: 95 });
+  assert.equal(decidePrecision([embedding], 3).decision, 'fp32', 'a 2-D output whose values are wrong fails despite top-1');
+  const broken = judgeOutput('y', { metric: 'cosine', agreement: 0, cosine: 0, maxAbsError: 1 });
+  const exact = judgeOutput('shape', { metric: 'exact', agreement: 1, cosine: 1, maxAbsError: 0 });
+  const decision = decidePrecision([exact, broken], 3.5);
+  assert.equal(decision.decision, 'fp32', 'every output must pass, not only the first');
+  assert.deepEqual(decision.reasons, ['shape: exact agreement 1.0000 meets 1', 'y: cosine agreement 0.0000 misses 0.995', 'speed-up 3.50× > 1.05×']);
 });
 
 test('generated inputs follow the signature, repeat for a seed, and use 1 for a dynamic batch', () => {

@@ -149,6 +149,43 @@ describe('quantizeDynamicMatMul', () => {
     assert.deepEqual(skipped.skipped.map((s) => s.reason), ['the weight data is external or malformed']);
   });
 
+  test('weights that are graph outputs stay, new names never collide, an [M,N] bias keeps its own Add', async () => {
+    const random = mulberry32(13);
+    const w = Float32Array.from({ length: 4 * 3 }, () => random() - 0.5);
+    const fp32 = buildModel({
+      opset: 9,
+      irVersion: 4,
+      inputs: [{ name: 'x', type: 'float32', shape: [2, 4] }],
+      outputs: [{ name: 'y', type: 'float32', shape: [2, 3] }, { name: 'w', type: 'float32', shape: [4, 3] }, { name: 'x_quantized', type: 'float32', shape: [2, 4] }],
+      initializers: [
+        { name: 'w', type: 'float32', dims: [4, 3], data: w },
+        { name: 'c', type: 'float32', dims: [2, 3], data: Float32Array.from({ length: 6 }, () => random()) },
+      ],
+      nodes: [
+        { op: 'Gemm', inputs: ['x', 'w', 'c'], outputs: ['y'] },
+        { op: 'Identity', inputs: ['x'], outputs: ['x_quantized'] },
+      ],
+    });
+    const result = quantizeDynamicMatMul(fp32);
+    assert.equal(result.reason, null);
+    const ops = opsOf(result.bytes!);
+    assert.deepEqual(ops.filter((op) => op !== 'Identity'), ['DynamicQuantizeMatMul', 'Add'], 'the 2-D bias is added after the fused op');
+    const [a, b] = [await session(fp32, 'edge.onnx'), await session(result.bytes!, 'edge.int8.onnx')];
+    const x = new ort.Tensor('float32', Float32Array.from({ length: 8 }, () => random() * 2 - 1), [2, 4]);
+    const [ra, rb] = [await a.run({ x }), await b.run({ x })];
+    assert.deepEqual(Array.from(rb.w!.data as Float32Array), Array.from(ra.w!.data as Float32Array), 'the weight output is still there');
+    assert.ok(cosine(ra.y!.data as Float32Array, rb.y!.data as Float32Array) > 0.995);
+
+    // At opset 17 the pattern path names DynamicQuantizeLinear's outputs after x: 'x_quantized' is taken.
+    const modern = decodeModel(fp32);
+    modern.opsetImport = [{ domain: '', version: 17 }];
+    modern.irVersion = 8;
+    const patterned = quantizeDynamicMatMul(encodeModel(modern));
+    const p = await session(patterned.bytes!, 'edge17.int8.onnx');
+    const rp = await p.run({ x });
+    assert.deepEqual(Array.from(rp.x_quantized!.data as Float32Array), Array.from(x.data as Float32Array), 'the existing x_quantized is untouched');
+  });
+
   test('a model the quantizer does not change can round-trip through decode/encode unchanged', () => {
     const bytes = addModel();
     assert.deepEqual(encodeModel(decodeModel(bytes)), bytes);
