@@ -17,6 +17,7 @@ export const ERROR_TABLE = {
   IBX_ERR_SHAPE_MISMATCH: { status: 400, template: "input '{0}': shape {1} does not fit the model's shape {2}" },
   IBX_ERR_DATA_LENGTH: { status: 400, template: "input '{0}': shape {1} needs {2} elements but data has {3}" },
   IBX_ERR_DATA_NESTING: { status: 400, template: "input '{0}': nested data does not follow shape {1}: {2}" },
+  IBX_ERR_BINARY_DATA: { status: 400, template: 'binary tensor data: {0}' },
   IBX_ERR_INVALID_ELEMENT: { status: 400, template: "input '{0}': element {1} is not a valid {2} ({3})" },
   IBX_ERR_INFERENCE_FAILED: { status: 400, template: "model '{0}' version {1} could not run on this input: {2}" },
   IBX_ERR_INVALID_NAME: { status: 400, template: '{0}' },

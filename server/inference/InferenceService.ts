@@ -2,6 +2,8 @@ import { InferboxError } from '../common/errors.js';
 import type { ModelRegistry, ServedVersion } from '../registry/ModelRegistry.js';
 import type { InferenceWorkerPool } from '../runtime/InferenceWorkerPool.js';
 import { SessionRunError } from '../runtime/SessionRunError.js';
+import { oipTypeOf } from '../common/datatypes.js';
+import { encodeBinaryTensor } from './binaryTensors.js';
 import { decodeInferRequest } from './decodeInferRequest.js';
 import { encodeOutputTensor, type OutputTensorJson } from './encodeOutputTensor.js';
 
@@ -11,11 +13,21 @@ export interface InferResponse {
   id?: string;
   /** Which precision answered: the original (fp32) or its int8 candidate. */
   parameters: { precision: 'fp32' | 'int8' };
-  outputs: OutputTensorJson[];
+  outputs: (OutputTensorJson | BinaryOutputJson)[];
+}
+
+/** An output whose data follows the JSON header as raw bytes (binary tensor extension). */
+export interface BinaryOutputJson {
+  name: string;
+  datatype: string;
+  shape: number[];
+  parameters: { binary_data_size: number };
 }
 
 export interface InferOutcome {
   response: InferResponse;
+  /** Binary-extension outputs, in the order of `response.outputs` that carry `binary_data_size`. */
+  binary: Buffer[];
   /** Per-stage times in ms, for the request log and Server-Timing. */
   timing: { queueMs: number; inferMs: number };
 }
@@ -32,8 +44,8 @@ export class InferenceService {
     return this.deps.registry.resolve(model, version);
   }
 
-  async infer(served: ServedVersion, body: unknown): Promise<InferOutcome> {
-    const request = decodeInferRequest(body, served);
+  async infer(served: ServedVersion, body: unknown, binary?: Buffer): Promise<InferOutcome> {
+    const request = decodeInferRequest(body, served, binary);
     let result;
     try {
       result = await this.deps.pool.run(served.key, request.feeds, request.outputNames);
@@ -43,11 +55,15 @@ export class InferenceService {
       }
       throw error;
     }
-    const outputs = request.outputNames.map((name) => {
+    const binaryParts: Buffer[] = [];
+    const outputs = request.outputNames.map((name): OutputTensorJson | BinaryOutputJson => {
       const tensor = result.outputs[name];
       // A bug (the worker answers every name it was asked for), not bad input: a logged 500.
       if (!tensor) throw new Error(`the worker returned no output '${name}'`);
-      return encodeOutputTensor(name, tensor);
+      if (!request.binaryOutputs.has(name)) return encodeOutputTensor(name, tensor);
+      const bytes = encodeBinaryTensor(tensor);
+      binaryParts.push(bytes);
+      return { name, datatype: oipTypeOf(tensor.type)!, shape: tensor.dims, parameters: { binary_data_size: bytes.length } };
     });
     const response: InferResponse = {
       model_name: served.name,
@@ -56,6 +72,6 @@ export class InferenceService {
       parameters: { precision: served.precision },
       outputs,
     };
-    return { response, timing: { queueMs: result.queueMs, inferMs: result.inferMs } };
+    return { response, binary: binaryParts, timing: { queueMs: result.queueMs, inferMs: result.inferMs } };
   }
 }

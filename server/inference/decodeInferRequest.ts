@@ -1,6 +1,7 @@
 import { inferboxError } from '../common/errors.js';
 import { parseRequest } from '../common/parseRequest.js';
 import { isOipDatatype, OIP_DATATYPES, type RuntimeTensor, type TensorSpec } from '../common/datatypes.js';
+import { decodeBinaryTensor } from './binaryTensors.js';
 import { decodeInputTensor } from './decodeInputTensor.js';
 import { inferRequestSchema, type InferRequest } from './oipSchemas.js';
 
@@ -15,6 +16,8 @@ export interface DecodedInferRequest {
   feeds: Record<string, RuntimeTensor>;
   /** The outputs to return, in the order the caller asked for (all outputs when not given). */
   outputNames: string[];
+  /** Outputs to send as binary data after the JSON header (binary extension). */
+  binaryOutputs: Set<string>;
 }
 
 const names = (specs: TensorSpec[]) => JSON.stringify(specs.map((s) => s.name));
@@ -28,11 +31,12 @@ function shapeFits(shape: number[], modelShape: number[]): boolean {
  * Validates a parsed JSON body against the model's signature and decodes it into runtime
  * tensors. Every error names the input (or output) it is about; nothing is kept on failure.
  */
-export function decodeInferRequest(body: unknown, model: ModelSignature): DecodedInferRequest {
+export function decodeInferRequest(body: unknown, model: ModelSignature, binary: Buffer = Buffer.alloc(0)): DecodedInferRequest {
   const request: InferRequest = parseRequest(inferRequestSchema, body);
 
   // No prototype: an input may be called 'constructor' or '__proto__'.
   const feeds: Record<string, RuntimeTensor> = Object.create(null) as Record<string, RuntimeTensor>;
+  let binaryOffset = 0;
   for (const input of request.inputs) {
     const spec = model.inputs.find((s) => s.name === input.name);
     if (!spec) throw inferboxError('IBX_ERR_UNKNOWN_INPUT', input.name, model.name, names(model.inputs));
@@ -46,7 +50,19 @@ export function decodeInferRequest(body: unknown, model: ModelSignature): Decode
     if (!shapeFits(input.shape, spec.shape)) {
       throw inferboxError('IBX_ERR_SHAPE_MISMATCH', input.name, JSON.stringify(input.shape), JSON.stringify(spec.shape));
     }
-    feeds[input.name] = decodeInputTensor(input.name, input.datatype, input.shape, input.data);
+    const binarySize = input.parameters?.binary_data_size;
+    if (binarySize === undefined) {
+      feeds[input.name] = decodeInputTensor(input.name, input.datatype, input.shape, input.data!);
+    } else {
+      if (binaryOffset + binarySize > binary.length) {
+        throw inferboxError('IBX_ERR_BINARY_DATA', `input '${input.name}': binary_data_size ${binarySize} runs past the ${binary.length} bytes after the JSON header`);
+      }
+      feeds[input.name] = decodeBinaryTensor(input.name, input.datatype, input.shape, binary.subarray(binaryOffset, binaryOffset + binarySize));
+      binaryOffset += binarySize;
+    }
+  }
+  if (binaryOffset !== binary.length) {
+    throw inferboxError('IBX_ERR_BINARY_DATA', `${binary.length - binaryOffset} bytes after the JSON header belong to no input's binary_data_size`);
   }
   for (const spec of model.inputs) {
     if (!Object.hasOwn(feeds, spec.name)) throw inferboxError('IBX_ERR_MISSING_INPUT', spec.name, model.name);
@@ -58,5 +74,9 @@ export function decodeInferRequest(body: unknown, model: ModelSignature): Decode
       throw inferboxError('IBX_ERR_UNKNOWN_OUTPUT', name, model.name, names(model.outputs));
     }
   }
-  return { id: request.id, feeds, outputNames: [...new Set(outputNames)] };
+  const allBinary = request.parameters?.binary_data_output === true;
+  const binaryOutputs = new Set(
+    outputNames.filter((name) => request.outputs?.find((o) => o.name === name)?.parameters?.binary_data ?? allBinary),
+  );
+  return { id: request.id, feeds, outputNames: [...new Set(outputNames)], binaryOutputs };
 }

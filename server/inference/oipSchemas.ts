@@ -5,21 +5,24 @@ import { z } from 'zod';
  * Element values are checked later against the model's datatype in one tight loop, so the
  * schema only checks structure here: validating millions of numbers through zod would be slow.
  */
-const parameters = z.record(z.string(), z.unknown());
-
-export const inferInputSchema = z.object({
-  name: z.string().min(1),
-  shape: z.array(z.number().int().nonnegative()),
-  datatype: z.string(),
-  parameters: parameters.optional(),
-  data: z.array(z.unknown()),
-});
+/** An input carries `data`, or (binary extension) `parameters.binary_data_size` and its bytes after the JSON. */
+export const inferInputSchema = z
+  .object({
+    name: z.string().min(1),
+    shape: z.array(z.number().int().nonnegative()),
+    datatype: z.string(),
+    parameters: z.looseObject({ binary_data_size: z.number().int().nonnegative().optional() }).optional(),
+    data: z.array(z.unknown()).optional(),
+  })
+  .refine((input) => (input.data === undefined) !== (input.parameters?.binary_data_size === undefined), {
+    message: 'give either data or parameters.binary_data_size (binary extension), not both or neither',
+  });
 
 export const inferRequestSchema = z.object({
   id: z.string().optional(),
-  parameters: parameters.optional(),
+  parameters: z.looseObject({ binary_data_output: z.boolean().optional() }).optional(),
   inputs: z.array(inferInputSchema).min(1),
-  outputs: z.array(z.object({ name: z.string().min(1), parameters: parameters.optional() })).optional(),
+  outputs: z.array(z.object({ name: z.string().min(1), parameters: z.looseObject({ binary_data: z.boolean().optional() }).optional() })).optional(),
 });
 
 export type InferRequest = z.infer<typeof inferRequestSchema>;

@@ -1,5 +1,6 @@
 import getRawBody from 'raw-body';
 import { inferboxError } from '../common/errors.js';
+import { HEADER_LENGTH_HEADER, splitBinaryBody } from '../inference/binaryTensors.js';
 import type { AppContext } from './AppContext.js';
 
 /**
@@ -20,9 +21,25 @@ export async function readRawBody(ctx: AppContext, limit: number): Promise<Buffe
 /** Parses a JSON body; an empty or malformed body is a 400 that says what is wrong. */
 export async function readJsonBody(ctx: AppContext, limit: number): Promise<{ value: unknown; bytes: number }> {
   const raw = await readRawBody(ctx, limit);
+  return { value: parseJson(raw), bytes: raw.length };
+}
+
+/**
+ * An inference body: plain JSON, or (binary tensor extension, when the request carries
+ * Inference-Header-Content-Length) a JSON header followed by raw tensor bytes.
+ */
+export async function readInferBody(ctx: AppContext, limit: number): Promise<{ value: unknown; binary: Buffer; bytes: number }> {
+  const raw = await readRawBody(ctx, limit);
+  const headerLength = ctx.get(HEADER_LENGTH_HEADER);
+  if (!headerLength) return { value: parseJson(raw), binary: Buffer.alloc(0), bytes: raw.length };
+  const { json, binary } = splitBinaryBody(raw, headerLength);
+  return { value: parseJson(json), binary, bytes: raw.length };
+}
+
+function parseJson(raw: Buffer): unknown {
   if (raw.length === 0) throw inferboxError('IBX_ERR_INVALID_JSON', 'the body is empty');
   try {
-    return { value: JSON.parse(raw.toString('utf8')) as unknown, bytes: raw.length };
+    return JSON.parse(raw.toString('utf8')) as unknown;
   } catch (error) {
     // Only the position: V8's message quotes the body, and payloads stay out of logs.
     const position = /position (\d+)/.exec((error as Error).message)?.[1];

@@ -3,7 +3,7 @@ import { InferboxError, messageOf } from '../../common/errors.js';
 import { assertVersion } from '../../common/names.js';
 import type { AppContext } from '../AppContext.js';
 import type { AppServices } from '../AppServices.js';
-import { readJsonBody } from '../readBody.js';
+import { readInferBody } from '../readBody.js';
 import type { RouteSpec } from '../routeTable.js';
 
 /** KServe Open Inference Protocol v2, REST: server and model metadata, model readiness, inference. */
@@ -48,19 +48,26 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
     let bytesOut = 0;
     try {
       // The body first: a version resolved before a slow upload finished could be swapped away meanwhile.
-      const body = await readJsonBody(ctx, services.settings.current.max_infer_body_bytes);
+      const body = await readInferBody(ctx, services.settings.current.max_infer_body_bytes);
       bytesIn = body.bytes;
       const served = services.inference.resolve(model, versionParam(ctx));
       [version, resolved] = [served.version, true];
-      const outcome = await services.inference.infer(served, body.value);
+      const outcome = await services.inference.infer(served, body.value, body.binary);
       timing = outcome.timing;
-      services.liveSamples.offer(served.name, (body.value as { inputs: unknown[] }).inputs);
-      const json = JSON.stringify(outcome.response);
-      bytesOut = Buffer.byteLength(json);
-      status = 200;
-      ctx.type = 'application/json';
+      // Recorded samples are replayed from JSON later, so only all-JSON requests are kept.
+      if (body.binary.length === 0) services.liveSamples.offer(served.name, (body.value as { inputs: unknown[] }).inputs);
+      const json = Buffer.from(JSON.stringify(outcome.response));
       ctx.set('Server-Timing', `queue;dur=${outcome.timing.queueMs.toFixed(3)}, infer;dur=${outcome.timing.inferMs.toFixed(3)}`);
-      ctx.body = json;
+      if (outcome.binary.length > 0) {
+        ctx.set('Inference-Header-Content-Length', String(json.length));
+        ctx.type = 'application/octet-stream';
+        ctx.body = Buffer.concat([json, ...outcome.binary]);
+      } else {
+        ctx.type = 'application/json';
+        ctx.body = json;
+      }
+      bytesOut = (ctx.body as Buffer).length;
+      status = 200;
     } catch (caught) {
       status = caught instanceof InferboxError ? caught.status : 500;
       error = messageOf(caught);

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { identityModel } from '../../fixtures/onnxModels.js';
+import { GENTOO_FEATURES, startTestServer, type TestServer } from '../../helpers/testServer.js';
+
+let server: TestServer;
+before(async () => {
+  server = await startTestServer();
+  const upload = await server.request('POST', '/api/models/identity/versions?quantize=false', { body: identityModel(), headers: { 'content-type': 'application/octet-stream' } });
+  assert.equal(upload.status, 201);
+});
+after(() => server.cleanup());
+
+/** The client side of the binary tensor extension, written from the spec independently of the server's code. */
+function encode(datatype: string, values: unknown[]): Buffer {
+  if (datatype === 'BYTES') {
+    return Buffer.concat((values as string[]).flatMap((s) => {
+      const bytes = Buffer.from(s);
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(bytes.length);
+      return [length, bytes];
+    }));
+  }
+  const writers: Record<string, [number, (b: Buffer, v: never, o: number) => unknown]> = {
+    BOOL: [1, (b, v: boolean, o) => b.writeUInt8(v ? 1 : 0, o)],
+    UINT8: [1, (b, v: number, o) => b.writeUInt8(v, o)], INT8: [1, (b, v: number, o) => b.writeInt8(v, o)],
+    UINT16: [2, (b, v: number, o) => b.writeUInt16LE(v, o)], INT16: [2, (b, v: number, o) => b.writeInt16LE(v, o)],
+    FP16: [2, (b, v: number, o) => b.writeUInt16LE(v, o)],
+    UINT32: [4, (b, v: number, o) => b.writeUInt32LE(v, o)], INT32: [4, (b, v: number, o) => b.writeInt32LE(v, o)],
+    FP32: [4, (b, v: number, o) => b.writeFloatLE(v, o)], FP64: [8, (b, v: number, o) => b.writeDoubleLE(v, o)],
+    UINT64: [8, (b, v: bigint, o) => b.writeBigUInt64LE(v, o)], INT64: [8, (b, v: bigint, o) => b.writeBigInt64LE(v, o)],
+  };
+  const [size, write] = writers[datatype]!;
+  const buffer = Buffer.alloc(size * values.length);
+  values.forEach((v, i) => write(buffer, v as never, i * size));
+  return buffer;
+}
+
+async function binaryInfer(path: string, header: object, parts: Buffer[], headerLength?: string): Promise<{ status: number; json: Record<string, unknown>; rest: Buffer }> {
+  const json = Buffer.from(JSON.stringify(header));
+  const response = await server.request('POST', path, {
+    body: Buffer.concat([json, ...parts]),
+    headers: { 'inference-header-content-length': headerLength ?? String(json.length), 'content-type': 'application/octet-stream' },
+  });
+  const raw = Buffer.from(await response.arrayBuffer());
+  const length = Number(response.headers.get('inference-header-content-length') ?? raw.length);
+  return { status: response.status, json: JSON.parse(raw.subarray(0, length).toString()) as Record<string, unknown>, rest: raw.subarray(length) };
+}
+
+const SAMPLES: [string, string, unknown[]][] = [
+  ['bool', 'BOOL', [true, false, true]], ['uint8', 'UINT8', [0, 7, 255]], ['uint16', 'UINT16', [0, 1, 65535]],
+  ['uint32', 'UINT32', [0, 1, 4294967295]], ['uint64', 'UINT64', [0n, 1n, 18446744073709551615n]], ['int8', 'INT8', [-128, 0, 127]],
+  ['int16', 'INT16', [-32768, 0, 32767]], ['int32', 'INT32', [-2147483648, 0, 2147483647]], ['int64', 'INT64', [-9223372036854775808n, 0n, 9223372036854775807n]],
+  ['float16', 'FP16', [0x3c00, 0xc000, 0x7bff]], ['float32', 'FP32', [0.5, -3.25, 1e30]], ['float64', 'FP64', [Math.PI, -1e300, 0]],
+  ['string', 'BYTES', ['héllo', '', 'binary']],
+];
+
+test('every datatype round-trips as binary input and binary output, bytes identical', async () => {
+  const inputs = SAMPLES.map(([dtype, datatype, values]) => ({ name: `in_${dtype}`, datatype, shape: [3], parameters: { binary_data_size: encode(datatype, values).length } }));
+  const { status, json, rest } = await binaryInfer('/v2/models/identity/infer', { inputs, parameters: { binary_data_output: true } }, SAMPLES.map(([, d, v]) => encode(d, v)));
+  assert.equal(status, 200, JSON.stringify(json));
+  const outputs = json.outputs as { name: string; datatype: string; shape: number[]; parameters: { binary_data_size: number }; data?: unknown }[];
+  let offset = 0;
+  for (const output of outputs) {
+    const [, datatype, values] = SAMPLES.find(([dtype]) => output.name === `out_${dtype}`)!;
+    assert.equal(output.datatype, datatype);
+    assert.deepEqual(output.shape, [3]);
+    assert.equal(output.data, undefined, 'binary outputs carry no JSON data');
+    const bytes = rest.subarray(offset, offset + output.parameters.binary_data_size);
+    assert.deepEqual(bytes, encode(datatype, values), output.name);
+    offset += output.parameters.binary_data_size;
+  }
+  assert.equal(offset, rest.length);
+});
+
+test('binary inputs with JSON outputs, and one binary output asked for by name', async () => {
+  const features = Buffer.alloc(16);
+  GENTOO_FEATURES.forEach((v, i) => features.writeFloatLE(v, i * 4));
+  const asJson = await binaryInfer('/v2/models/mlp/infer', { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } }] }, [features]);
+  assert.equal(asJson.status, 200);
+  assert.deepEqual((asJson.json.outputs as { name: string; data: number[] }[]).find((o) => o.name === 'label')!.data, [2]);
+  const oneBinary = await binaryInfer('/v2/models/mlp/infer', {
+    inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } }],
+    outputs: [{ name: 'label', parameters: { binary_data: true } }, { name: 'probabilities' }],
+  }, [features]);
+  const [label, probabilities] = oneBinary.json.outputs as { parameters?: { binary_data_size: number }; data?: number[] }[];
+  assert.equal(label!.parameters!.binary_data_size, 8);
+  assert.equal(oneBinary.rest.readBigInt64LE(0), 2n);
+  assert.equal(probabilities!.data!.length, 3);
+});
+
+test('malformed binary requests are 400s that say what is wrong, and the server carries on', async () => {
+  const input = (size: number) => ({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: size } }] });
+  const cases: [object, Buffer[], string | undefined, RegExp][] = [
+    [input(16), [Buffer.alloc(16)], '999999', /beyond the \d+-byte body/],
+    [input(16), [Buffer.alloc(16)], '-5', /not a byte count/],
+    [input(16), [Buffer.alloc(16)], 'ten', /not a byte count/],
+    [input(32), [Buffer.alloc(16)], undefined, /runs past the 16 bytes/],
+    [input(12), [Buffer.alloc(12)], undefined, /needs 16 bytes but binary_data_size gives 12/],
+    [input(16), [Buffer.alloc(20)], undefined, /4 bytes after the JSON header belong to no input/],
+    [{ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4] }] }, [], undefined, /either data or parameters.binary_data_size/],
+    [input(16), [Buffer.from(new Float32Array([1, NaN, 2, 3]).buffer)], undefined, /element 1 .*NaN/],
+  ];
+  for (const [header, parts, length, message] of cases) {
+    const { status, json } = await binaryInfer('/v2/models/mlp/infer', header, parts, length).catch(() => ({ status: 0, json: {} as Record<string, unknown> }));
+    assert.equal(status, 400, `${String(message)}: ${JSON.stringify(json)}`);
+    assert.match(String(json.error), message);
+  }
+  const truncatedBytes = Buffer.from([5, 0, 0, 0, 104, 105]);
+  const bytesCase = await binaryInfer('/v2/models/identity/infer', {
+    inputs: SAMPLES.map(([dtype, datatype, values]) => ({ name: `in_${dtype}`, datatype, shape: [dtype === 'string' ? 1 : 3], parameters: { binary_data_size: dtype === 'string' ? truncatedBytes.length : encode(datatype, values).length } })),
+  }, SAMPLES.map(([dtype, d, v]) => (dtype === 'string' ? truncatedBytes : encode(d, v))));
+  assert.equal(bytesCase.status, 400);
+  assert.match(String(bytesCase.json.error), /BYTES element 0 runs past the end/);
+  assert.equal((await server.request('GET', '/v2/health/live', { key: null })).status, 200);
+});
