@@ -21,8 +21,9 @@ const MODULES = {
   tls: ['common'],
   quantization: ['common', 'store', 'runtime', 'onnx'],
   registry: ['common', 'store', 'runtime', 'onnx'],
-  inference: ['common', 'registry', 'runtime', 'logging', 'metrics'],
-  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'inference'],
+  batching: ['common', 'runtime'],
+  inference: ['common', 'registry', 'runtime', 'batching', 'logging', 'metrics'],
+  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference'],
 };
 
 const PACKAGE_HOMES = { 'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol' };

@@ -149,7 +149,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     store,
     keys,
     registry,
-    inference: new InferenceService({ registry, pool }),
+    inference: new InferenceService({
+      registry,
+      pool,
+      batching: () => ({
+        maxBatchSize: settingsService.current.batch_max_size,
+        maxQueueDelayMicros: settingsService.current.batch_max_queue_delay_micros,
+        maxQueueSize: settingsService.current.batch_max_queue_size,
+      }),
+    }),
     recorder: new InferenceRecorder(metrics, logWriter),
     settings: settingsService,
     quantization,

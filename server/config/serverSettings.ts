@@ -18,6 +18,12 @@ export const serverSettingsSchema = z.object({
   max_infer_body_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
   /** Largest ONNX upload; files are streamed to disk, never held in memory. */
   max_model_bytes: z.number().int().min(1024).default(4 * 1024 * 1024 * 1024),
+  /** Dynamic batching (Triton semantics), for models whose inputs and outputs all have a dynamic first dimension: most rows per run (1 = off). */
+  batch_max_size: z.number().int().min(1).max(4096).default(32),
+  /** How long a request may wait for others when an instance is free, µs; 0 = batch only what queues while every instance is busy. */
+  batch_max_queue_delay_micros: z.number().int().min(0).max(1_000_000).default(0),
+  /** Requests waiting per model version beyond this get 503 with Retry-After. */
+  batch_max_queue_size: z.number().int().min(1).default(1024),
   /** int8 gate: share of rows whose top-1 class must agree with fp32 (classifier-like outputs). */
   int8_min_top1_agreement: z.number().min(0).max(1).default(0.99),
   /** int8 gate: mean cosine similarity to fp32 outputs (other outputs). */

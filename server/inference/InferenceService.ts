@@ -4,6 +4,7 @@ import type { InferenceWorkerPool } from '../runtime/InferenceWorkerPool.js';
 import { SessionRunError } from '../runtime/SessionRunError.js';
 import { oipTypeOf } from '../common/datatypes.js';
 import { encodeBinaryTensor } from './binaryTensors.js';
+import { DynamicBatcher, type BatchingSettings } from '../batching/DynamicBatcher.js';
 import { decodeInferRequest } from './decodeInferRequest.js';
 import { encodeOutputTensor, type OutputTensorJson } from './encodeOutputTensor.js';
 
@@ -28,8 +29,8 @@ export interface InferOutcome {
   response: InferResponse;
   /** Binary-extension outputs, in the order of `response.outputs` that carry `binary_data_size`. */
   binary: Buffer[];
-  /** Per-stage times in ms, for the request log and Server-Timing. */
-  timing: { queueMs: number; inferMs: number };
+  /** Per-stage times in ms, for the request log and Server-Timing; the rows of the run it was part of. */
+  timing: { queueMs: number; inferMs: number; batchRows: number };
 }
 
 /**
@@ -37,7 +38,23 @@ export interface InferOutcome {
  * decode the request against its signature, run it in a worker, encode the outputs.
  */
 export class InferenceService {
-  constructor(private readonly deps: { registry: ModelRegistry; pool: InferenceWorkerPool }) {}
+  /** One batcher per served session key (a precision swap gets a fresh one; the old one drains). */
+  private readonly batchers = new Map<string, DynamicBatcher>();
+
+  constructor(private readonly deps: { registry: ModelRegistry; pool: InferenceWorkerPool; batching: () => Omit<BatchingSettings, 'concurrency'> }) {}
+
+  /** Batching needs every input and output to have a dynamic first dimension to concatenate and split along. */
+  private batcherFor(served: ServedVersion): DynamicBatcher | undefined {
+    const settings = this.deps.batching();
+    const batchable = settings.maxBatchSize > 1 && [...served.inputs, ...served.outputs].every((t) => t.shape[0] === -1);
+    if (!batchable) return undefined;
+    let batcher = this.batchers.get(served.key);
+    if (!batcher) {
+      batcher = new DynamicBatcher((feeds, outputNames) => this.deps.pool.run(served.key, feeds, outputNames), { ...settings, concurrency: this.deps.pool.instances });
+      this.batchers.set(served.key, batcher);
+    }
+    return batcher;
+  }
 
   /** The version that answers: 404 for an unknown model or version, 503 when it is not ready. */
   resolve(model: string, version: string | undefined): ServedVersion {
@@ -48,7 +65,10 @@ export class InferenceService {
     const request = decodeInferRequest(body, served, binary);
     let result;
     try {
-      result = await this.deps.pool.run(served.key, request.feeds, request.outputNames);
+      const batcher = this.batcherFor(served);
+      result = batcher
+        ? await batcher.enqueue(request.feeds, request.outputNames)
+        : { ...(await this.deps.pool.run(served.key, request.feeds, request.outputNames)), batchRows: Object.values(request.feeds)[0]?.dims[0] ?? 1 };
     } catch (error) {
       if (error instanceof SessionRunError) {
         throw new InferboxError('IBX_ERR_INFERENCE_FAILED', [served.name, served.version, error.message], { cause: error });
@@ -72,6 +92,6 @@ export class InferenceService {
       parameters: { precision: served.precision },
       outputs,
     };
-    return { response, binary: binaryParts, timing: { queueMs: result.queueMs, inferMs: result.inferMs } };
+    return { response, binary: binaryParts, timing: { queueMs: result.queueMs, inferMs: result.inferMs, batchRows: result.batchRows } };
   }
 }

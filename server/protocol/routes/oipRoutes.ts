@@ -57,7 +57,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
       // Recorded samples are replayed from JSON later, so only all-JSON requests are kept.
       if (body.binary.length === 0) services.liveSamples.offer(served.name, (body.value as { inputs: unknown[] }).inputs);
       const json = Buffer.from(JSON.stringify(outcome.response));
-      ctx.set('Server-Timing', `queue;dur=${outcome.timing.queueMs.toFixed(3)}, infer;dur=${outcome.timing.inferMs.toFixed(3)}`);
+      ctx.set('Server-Timing', `queue;dur=${outcome.timing.queueMs.toFixed(3)}, infer;dur=${outcome.timing.inferMs.toFixed(3)}, batch;desc="rows=${outcome.timing.batchRows}"`);
       if (outcome.binary.length > 0) {
         ctx.set('Inference-Header-Content-Length', String(json.length));
         ctx.type = 'application/octet-stream';
