@@ -13,6 +13,7 @@ import { planExecution, type ExecutionPlan, type PlanOverrides } from './hardwar
 import { decodeInputs } from './inference/decodeInputs.js';
 import { InferenceRecorder } from './inference/InferenceRecorder.js';
 import { InferenceService } from './inference/InferenceService.js';
+import { ResponseCache } from './inference/ResponseCache.js';
 import { RequestLogWriter } from './logging/RequestLogWriter.js';
 import { InferenceMetrics } from './metrics/InferenceMetrics.js';
 import { createApp } from './protocol/createApp.js';
@@ -152,6 +153,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     inference: new InferenceService({
       registry,
       pool,
+      cache: new ResponseCache(() => settingsService.current.cache_max_bytes),
       batching: () => ({
         maxBatchSize: settingsService.current.batch_max_size,
         maxQueueDelayMicros: settingsService.current.batch_max_queue_delay_micros,

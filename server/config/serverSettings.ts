@@ -24,6 +24,8 @@ export const serverSettingsSchema = z.object({
   batch_max_queue_delay_micros: z.number().int().min(0).max(1_000_000).default(0),
   /** Requests waiting per model version beyond this get 503 with Retry-After. */
   batch_max_queue_size: z.number().int().min(1).default(1024),
+  /** Response cache (for models the admin opts in): bytes of model outputs kept, least recently used evicted first. */
+  cache_max_bytes: z.number().int().min(0).default(64 * 1024 * 1024),
   /** int8 gate: share of rows whose top-1 class must agree with fp32 (classifier-like outputs). */
   int8_min_top1_agreement: z.number().min(0).max(1).default(0.99),
   /** int8 gate: mean cosine similarity to fp32 outputs (other outputs). */

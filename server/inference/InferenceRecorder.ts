@@ -14,6 +14,7 @@ export interface InferenceRecord {
   totalMs: number;
   queueMs?: number | undefined;
   inferMs?: number | undefined;
+  cache?: 'hit' | 'miss' | 'off' | undefined;
   bytesIn: number;
   bytesOut: number;
 }
@@ -33,6 +34,7 @@ export class InferenceRecorder {
       totalMs: r.totalMs,
       queueMs: r.queueMs,
       inferMs: r.inferMs,
+      cache: r.cache,
     });
     this.log.append({
       ts: this.now().toISOString(),

@@ -4,8 +4,9 @@ import type { InferenceWorkerPool } from '../runtime/InferenceWorkerPool.js';
 import { SessionRunError } from '../runtime/SessionRunError.js';
 import { oipTypeOf } from '../common/datatypes.js';
 import { encodeBinaryTensor } from './binaryTensors.js';
-import { DynamicBatcher, type BatchingSettings } from '../batching/DynamicBatcher.js';
-import { decodeInferRequest } from './decodeInferRequest.js';
+import { DynamicBatcher, type BatchedRunResult, type BatchingSettings } from '../batching/DynamicBatcher.js';
+import type { ResponseCache } from './ResponseCache.js';
+import { decodeInferRequest, type DecodedInferRequest } from './decodeInferRequest.js';
 import { encodeOutputTensor, type OutputTensorJson } from './encodeOutputTensor.js';
 
 export interface InferResponse {
@@ -29,6 +30,8 @@ export interface InferOutcome {
   response: InferResponse;
   /** Binary-extension outputs, in the order of `response.outputs` that carry `binary_data_size`. */
   binary: Buffer[];
+  /** Whether the response cache answered (`off`: not enabled for this model). */
+  cache: 'hit' | 'miss' | 'off';
   /** Per-stage times in ms, for the request log and Server-Timing; the rows of the run it was part of. */
   timing: { queueMs: number; inferMs: number; batchRows: number };
 }
@@ -41,7 +44,7 @@ export class InferenceService {
   /** One batcher per served session key (a precision swap gets a fresh one; the old one drains). */
   private readonly batchers = new Map<string, DynamicBatcher>();
 
-  constructor(private readonly deps: { registry: ModelRegistry; pool: InferenceWorkerPool; batching: () => Omit<BatchingSettings, 'concurrency'> }) {}
+  constructor(private readonly deps: { registry: ModelRegistry; pool: InferenceWorkerPool; batching: () => Omit<BatchingSettings, 'concurrency'>; cache: ResponseCache }) {}
 
   /** Batching needs every input and output to have a dynamic first dimension to concatenate and split along. */
   private batcherFor(served: ServedVersion): DynamicBatcher | undefined {
@@ -56,6 +59,20 @@ export class InferenceService {
     return batcher;
   }
 
+  /** Through the version's batcher when it can batch, else straight to a worker; ORT's refusals become 400s. */
+  private async run(served: ServedVersion, feeds: DecodedInferRequest['feeds'], outputNames: string[]): Promise<BatchedRunResult> {
+    try {
+      const batcher = this.batcherFor(served);
+      if (batcher) return await batcher.enqueue(feeds, outputNames);
+      return { ...(await this.deps.pool.run(served.key, feeds, outputNames)), batchRows: Object.values(feeds)[0]?.dims[0] ?? 1 };
+    } catch (error) {
+      if (error instanceof SessionRunError) {
+        throw new InferboxError('IBX_ERR_INFERENCE_FAILED', [served.name, served.version, error.message], { cause: error });
+      }
+      throw error;
+    }
+  }
+
   /** The version that answers: 404 for an unknown model or version, 503 when it is not ready. */
   resolve(model: string, version: string | undefined): ServedVersion {
     return this.deps.registry.resolve(model, version);
@@ -63,18 +80,10 @@ export class InferenceService {
 
   async infer(served: ServedVersion, body: unknown, binary?: Buffer): Promise<InferOutcome> {
     const request = decodeInferRequest(body, served, binary);
-    let result;
-    try {
-      const batcher = this.batcherFor(served);
-      result = batcher
-        ? await batcher.enqueue(request.feeds, request.outputNames)
-        : { ...(await this.deps.pool.run(served.key, request.feeds, request.outputNames)), batchRows: Object.values(request.feeds)[0]?.dims[0] ?? 1 };
-    } catch (error) {
-      if (error instanceof SessionRunError) {
-        throw new InferboxError('IBX_ERR_INFERENCE_FAILED', [served.name, served.version, error.message], { cause: error });
-      }
-      throw error;
-    }
+    const cacheKey = served.cacheEnabled ? this.deps.cache.keyOf(served.key, request.feeds, request.outputNames) : undefined;
+    const cached = cacheKey ? this.deps.cache.get(cacheKey) : undefined;
+    const result = cached ? { outputs: cached, queueMs: 0, inferMs: 0, batchRows: 0 } : await this.run(served, request.feeds, request.outputNames);
+    if (cacheKey && !cached) this.deps.cache.set(cacheKey, result.outputs);
     const binaryParts: Buffer[] = [];
     const outputs = request.outputNames.map((name): OutputTensorJson | BinaryOutputJson => {
       const tensor = result.outputs[name];
@@ -92,6 +101,7 @@ export class InferenceService {
       parameters: { precision: served.precision },
       outputs,
     };
-    return { response, binary: binaryParts, timing: { queueMs: result.queueMs, inferMs: result.inferMs, batchRows: result.batchRows } };
+    const cache = cacheKey ? (cached ? 'hit' : 'miss') : 'off';
+    return { response, binary: binaryParts, cache, timing: { queueMs: result.queueMs, inferMs: result.inferMs, batchRows: result.batchRows } };
   }
 }

@@ -11,6 +11,7 @@ export interface InferenceObservation {
   totalMs: number;
   queueMs?: number | undefined;
   inferMs?: number | undefined;
+  cache?: 'hit' | 'miss' | 'off' | undefined;
 }
 
 /**
@@ -26,6 +27,12 @@ export class InferenceMetrics {
     labelNames: ['model', 'version', 'outcome'] as const,
     registers: [this.registry],
   });
+  private readonly cache = new Counter({
+    name: 'inferbox_cache_requests_total',
+    help: 'Response cache lookups by model, version and result (hit or miss)',
+    labelNames: ['model', 'version', 'result'] as const,
+    registers: [this.registry],
+  });
   private readonly total = this.histogram('inferbox_request_duration_seconds', 'Whole inference request time, from receipt to response');
   private readonly queue = this.histogram('inferbox_queue_duration_seconds', 'Time an inference waited for a worker');
   private readonly compute = this.histogram('inferbox_compute_duration_seconds', 'Time onnxruntime spent running the model');
@@ -36,6 +43,7 @@ export class InferenceMetrics {
 
   observe(o: InferenceObservation): void {
     const labels = { model: o.model, version: o.version };
+    if (o.cache === 'hit' || o.cache === 'miss') this.cache.inc({ ...labels, result: o.cache });
     this.requests.inc({ ...labels, outcome: o.outcome });
     this.total.observe(labels, o.totalMs / 1000);
     if (o.queueMs !== undefined) this.queue.observe(labels, o.queueMs / 1000);

@@ -19,6 +19,8 @@ export interface ServedVersion {
   name: string;
   version: string;
   precision: Precision;
+  /** The admin turned the response cache on for this model. */
+  cacheEnabled: boolean;
   /** The runtime's key for its sessions. */
   key: string;
   inputs: TensorSpec[];
@@ -48,6 +50,7 @@ export interface ModelView {
   name: string;
   active_version: string | null;
   created_at: string;
+  cache_enabled: boolean;
   versions: VersionView[];
 }
 
@@ -232,7 +235,7 @@ export class ModelRegistry {
     const model = this.deps.models.getModel(name);
     if (!model) return undefined;
     const versions = this.deps.models.listVersions(name).map((row) => this.toView(row, model.active_version));
-    return { name, active_version: model.active_version, created_at: model.created_at, versions };
+    return { name, active_version: model.active_version, created_at: model.created_at, cache_enabled: model.cache_enabled === 1, versions };
   }
 
   private viewOf(name: string, version: string): VersionView {
@@ -264,6 +267,12 @@ export class ModelRegistry {
     const row = this.deps.models.getVersion(name, version);
     if (!row) throw inferboxError('IBX_ERR_VERSION_NOT_FOUND', name, version);
     return row;
+  }
+
+  setCacheEnabled(name: string, enabled: boolean): ModelView {
+    this.getModel(name);
+    this.deps.models.setCacheEnabled(name, enabled);
+    return this.getModel(name);
   }
 
   /** Makes a version the default for unversioned requests, loading it first if needed. */
@@ -359,7 +368,7 @@ export class ModelRegistry {
     const status = this.status.get(keyOf(name, chosen));
     if (status?.state !== 'ready') throw inferboxError('IBX_ERR_MODEL_NOT_READY', name, chosen, status?.state ?? 'unloaded');
     const precision = status.precision ?? 'fp32';
-    return { name, version: chosen, precision, key: runtimeKey(name, chosen, precision), inputs: row.inputs, outputs: row.outputs };
+    return { name, version: chosen, precision, cacheEnabled: model.cache_enabled === 1, key: runtimeKey(name, chosen, precision), inputs: row.inputs, outputs: row.outputs };
   }
 
   /** The signature of the model's active version (the newest when none is active), for checking samples. */

@@ -163,9 +163,13 @@ export class InferenceWorkerPool {
     return best;
   }
 
-  /** Stops accepting runs and terminates the workers; runs still in flight fail with 503. */
+  /**
+   * Stops accepting runs, lets the runs in flight finish (ending a thread inside a native
+   * onnxruntime call can abort the process), then ends the workers.
+   */
   async close(): Promise<void> {
     this.closing = true;
+    await Promise.all([...this.inflight.keys()].map((key) => new Promise<void>((resolve) => this.idleWaiters.set(key, [...(this.idleWaiters.get(key) ?? []), resolve]))));
     await Promise.all(this.slots.map(async (slot) => {
       slot.failAll(inferboxError('IBX_ERR_SHUTTING_DOWN'));
       await slot.worker.terminate();

@@ -27,10 +27,13 @@ export interface EvaluationResult {
 
 /** Runs baseline and candidate on the same samples in a worker thread of its own; rejects with ORT's reason, or when `signal` aborts. */
 export function compareModels(request: EvaluationRequest, signal?: AbortSignal): Promise<EvaluationResult> {
-  const worker = spawnWorker(siblingModule(import.meta.url, 'evaluationWorker'), { workerData: request });
+  // Stop flag the worker reads between runs. Ending a thread inside a native onnxruntime call can
+  // abort the whole process, so a stop is cooperative: the worker finishes the run in hand, releases
+  // its sessions and answers.
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const worker = spawnWorker(siblingModule(import.meta.url, 'evaluationWorker'), { workerData: { ...request, stop } });
   return new Promise<EvaluationResult>((resolve, reject) => {
-    // Stopping the server must not wait for a long evaluation: the thread is simply ended.
-    signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+    signal?.addEventListener('abort', () => Atomics.store(stop, 0, 1), { once: true });
     worker.once('message', (reply: { ok: true; result: EvaluationResult } | { ok: false; error: string }) => {
       if (reply.ok) resolve(reply.result);
       else reject(new Error(reply.error));

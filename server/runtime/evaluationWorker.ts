@@ -9,7 +9,12 @@ import * as ort from 'onnxruntime-node';
 import { transferablesOf, type RuntimeTensor } from '../common/datatypes.js';
 import type { EvaluationRequest, EvaluationResult, ModelRuns } from './compareModels.js';
 
-const request = workerData as EvaluationRequest;
+const request = workerData as EvaluationRequest & { stop: Int32Array };
+
+/** Checked between runs: the caller asked to stop (see compareModels). */
+function checkStop(): void {
+  if (Atomics.load(request.stop, 0) === 1) throw new Error('the evaluation was stopped');
+}
 
 function toOrt(feeds: Record<string, RuntimeTensor>): Record<string, ort.Tensor> {
   return Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.type, t.data as ort.Tensor.DataType, t.dims)]));
@@ -30,10 +35,19 @@ async function evaluate(): Promise<EvaluationResult> {
     graphOptimizationLevel: 'all',
   };
   const sessions = [await ort.InferenceSession.create(request.baselinePath, options), await ort.InferenceSession.create(request.candidatePath, options)];
+  try {
+    return await runBoth(sessions);
+  } finally {
+    await Promise.all(sessions.map((s) => s.release()));
+  }
+}
+
+async function runBoth(sessions: ort.InferenceSession[]): Promise<EvaluationResult> {
   const runs: ModelRuns[] = sessions.map(() => ({ outputs: [], medianMs: 0 }));
   const feeds = request.samples.map(toOrt);
   for (const feed of feeds) {
     for (const [i, session] of sessions.entries()) {
+      checkStop();
       const result = await session.run(feed, request.outputNames);
       runs[i]!.outputs.push(Object.fromEntries(request.outputNames.map((name) => [name, fromOrt(result[name]!)])));
     }
@@ -43,6 +57,7 @@ async function evaluate(): Promise<EvaluationResult> {
   for (let repeat = 0; repeat < request.timingRepeats; repeat++) {
     for (const feed of timed) {
       for (const [i, session] of sessions.entries()) {
+        checkStop();
         const started = performance.now();
         await session.run(feed, request.outputNames);
         times[i]!.push(performance.now() - started);
@@ -50,7 +65,6 @@ async function evaluate(): Promise<EvaluationResult> {
     }
   }
   runs.forEach((run, i) => { run.medianMs = median(times[i]!); });
-  await Promise.all(sessions.map((s) => s.release()));
   return { baseline: runs[0]!, candidate: runs[1]! };
 }
 

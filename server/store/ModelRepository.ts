@@ -8,6 +8,8 @@ export interface ModelRow {
   name: string;
   active_version: string | null;
   created_at: string;
+  /** 1 when the admin turned the response cache on for this model. */
+  cache_enabled: number;
 }
 
 export interface ModelVersionRow {
@@ -89,6 +91,10 @@ export class ModelRepository {
       this.db.prepare('UPDATE models SET last_version = MAX(last_version, ?) WHERE name = ?').run(Number(row.version), row.model_name);
       if (activate) this.setActiveVersion(row.model_name, row.version);
     })();
+  }
+
+  setCacheEnabled(name: string, enabled: boolean): void {
+    this.db.prepare('UPDATE models SET cache_enabled = ? WHERE name = ?').run(enabled ? 1 : 0, name);
   }
 
   setActiveVersion(name: string, version: string | null): void {

@@ -1,4 +1,7 @@
+import { z } from 'zod';
 import { inferboxError } from '../../common/errors.js';
+import { parseRequest } from '../../common/parseRequest.js';
+import { readJsonBody } from '../readBody.js';
 import { assertModelName, assertVersion } from '../../common/names.js';
 import type { AppContext } from '../AppContext.js';
 import type { AppServices } from '../AppServices.js';
@@ -55,6 +58,17 @@ export function modelRoutes(services: AppServices): RouteSpec[] {
         if (result.modelDeleted) services.liveSamples.forget(p.name);
         auditAction(services, ctx, 'model.delete_version', `${p.name}/${p.version}`, { model_deleted: result.modelDeleted });
         ctx.body = { deleted: true, model_deleted: result.modelDeleted };
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/api/models/:model/cache',
+      access: 'admin',
+      handler: async (ctx) => {
+        const name = assertModelName(ctx.params.model!);
+        const { enabled } = parseRequest(z.object({ enabled: z.boolean() }).strict(), (await readJsonBody(ctx, 4096)).value);
+        ctx.body = registry.setCacheEnabled(name, enabled);
+        auditAction(services, ctx, 'model.cache', name, { enabled });
       },
     },
     ...(['activate', 'load', 'unload'] as const).map((action): RouteSpec => ({

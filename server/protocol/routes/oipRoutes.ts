@@ -43,6 +43,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
     let resolved = false;
     let bytesIn = 0;
     let timing: { queueMs?: number; inferMs?: number } = {};
+    let cache: 'hit' | 'miss' | 'off' | undefined;
     let status = 500;
     let error: string | null = null;
     let bytesOut = 0;
@@ -54,10 +55,11 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
       [version, resolved] = [served.version, true];
       const outcome = await services.inference.infer(served, body.value, body.binary);
       timing = outcome.timing;
+      cache = outcome.cache;
       // Recorded samples are replayed from JSON later, so only all-JSON requests are kept.
       if (body.binary.length === 0) services.liveSamples.offer(served.name, (body.value as { inputs: unknown[] }).inputs);
       const json = Buffer.from(JSON.stringify(outcome.response));
-      ctx.set('Server-Timing', `queue;dur=${outcome.timing.queueMs.toFixed(3)}, infer;dur=${outcome.timing.inferMs.toFixed(3)}, batch;desc="rows=${outcome.timing.batchRows}"`);
+      ctx.set('Server-Timing', `queue;dur=${outcome.timing.queueMs.toFixed(3)}, infer;dur=${outcome.timing.inferMs.toFixed(3)}, batch;desc="rows=${outcome.timing.batchRows}", cache;desc="${outcome.cache}"`);
       if (outcome.binary.length > 0) {
         ctx.set('Inference-Header-Content-Length', String(json.length));
         ctx.type = 'application/octet-stream';
@@ -84,6 +86,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
         totalMs: performance.now() - started,
         queueMs: timing.queueMs,
         inferMs: timing.inferMs,
+        cache,
         bytesIn: bytesIn || Number(ctx.get('content-length')) || 0,
         bytesOut,
       });

@@ -25,6 +25,8 @@ export const migration002Quantization: Migration = {
     -- Version numbers only increase while a model exists, also past deleted versions.
     ALTER TABLE models ADD COLUMN last_version INTEGER NOT NULL DEFAULT 0;
     UPDATE models SET last_version = (SELECT COALESCE(MAX(CAST(version AS INTEGER)), 0) FROM model_versions WHERE model_name = models.name);
+    -- Opt-in response cache per model (issue 4).
+    ALTER TABLE models ADD COLUMN cache_enabled INTEGER NOT NULL DEFAULT 0;
     -- Opt-in recording of live request inputs as validation samples: how many to keep (0 = off).
     ALTER TABLE models ADD COLUMN sample_recording_limit INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE model_samples (

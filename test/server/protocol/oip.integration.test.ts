@@ -197,3 +197,29 @@ describe('records', () => {
     assert.ok(histogram.values.some((v) => (v as { metricName?: string }).metricName === 'inferbox_compute_duration_seconds_count' && v.labels.model === 'mlp' && v.value >= 5));
   });
 });
+
+describe('response cache', () => {
+  const body = { inputs: [features()] };
+  const cacheState = (r: Response) => /cache;desc="(\w+)"/.exec(r.headers.get('server-timing') ?? '')?.[1];
+
+  test('off by default; when on, a repeat is a hit with identical bytes; a new version never meets old entries', async () => {
+    assert.equal(cacheState(await inferMlp(body)), 'off');
+    assert.equal((await server.request('PUT', '/api/models/mlp/cache', { json: { enabled: true } })).status, 200);
+    const first = await inferMlp(body);
+    const second = await inferMlp(body);
+    assert.deepEqual([cacheState(first), cacheState(second)], ['miss', 'hit']);
+    assert.equal(await second.text(), await first.text());
+    assert.equal(cacheState(await inferMlp({ inputs: [features([39.1, 18.7, 181, 3750])] })), 'miss', 'other inputs miss');
+
+    const upload = await server.request('POST', '/api/models/mlp/versions?activate=true&quantize=false', { body: await readFile(new URL('../../../models/mlp/model.onnx', import.meta.url)), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(upload.status, 201);
+    const afterSwitch = await inferMlp(body);
+    assert.equal(cacheState(afterSwitch), 'miss', 'the new active version starts cold');
+    assert.equal(((await afterSwitch.json()) as { model_version: string }).model_version, '2');
+    const counts = await server.running.metrics.registry.getSingleMetric('inferbox_cache_requests_total')!.get();
+    assert.ok(counts.values.some((v) => v.labels.model === 'mlp' && v.labels.version === '1' && v.labels.result === 'hit'));
+    await server.request('PUT', '/api/models/mlp/cache', { json: { enabled: false } });
+    assert.equal(cacheState(await inferMlp(body)), 'off');
+    await server.request('POST', '/api/models/mlp/versions/1/activate');
+  });
+});
