@@ -6,6 +6,8 @@ import { parseServeOptions } from './parseServeOptions.js';
 export async function serveCommand(flags: Record<string, string | undefined>, out: NodeJS.WriteStream = process.stdout): Promise<void> {
   const options = parseServeOptions(flags, process.env);
   const running = await startServer(options);
+  // A closed stdout (the parent that read our URLs went away) must not crash the server.
+  out.on('error', () => undefined);
   const say = (line: string) => out.write(`${line}\n`);
   say(`Inferbox is ready in ${Math.round(performance.now())} ms (since process start). Reach it at:`);
   for (const url of running.urls) say(`  ${url}`);

@@ -46,14 +46,21 @@ function fromRecord({ inputs_json, outputs_json, ...rest }: VersionRecord): Mode
 const BY_VERSION = 'ORDER BY CAST(version AS INTEGER)';
 
 export class ModelRepository {
-  constructor(private readonly db: SqliteDatabase) {}
+  // Read on every inference request (resolving the version): prepared once, not per call.
+  private readonly modelByName;
+  private readonly versionByKey;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.modelByName = db.prepare('SELECT * FROM models WHERE name = ?');
+    this.versionByKey = db.prepare('SELECT * FROM model_versions WHERE model_name = ? AND version = ?');
+  }
 
   listModels(): ModelRow[] {
     return this.db.prepare('SELECT * FROM models ORDER BY name').all() as ModelRow[];
   }
 
   getModel(name: string): ModelRow | undefined {
-    return this.db.prepare('SELECT * FROM models WHERE name = ?').get(name) as ModelRow | undefined;
+    return this.modelByName.get(name) as ModelRow | undefined;
   }
 
   listVersions(name: string): ModelVersionRow[] {
@@ -67,7 +74,7 @@ export class ModelRepository {
   }
 
   getVersion(name: string, version: string): ModelVersionRow | undefined {
-    const row = this.db.prepare('SELECT * FROM model_versions WHERE model_name = ? AND version = ?').get(name, version) as VersionRecord | undefined;
+    const row = this.versionByKey.get(name, version) as VersionRecord | undefined;
     return row ? fromRecord(row) : undefined;
   }
 
