@@ -13,8 +13,8 @@ export interface OutputTensorJson {
  * (as Triton's JSON does); BOOL becomes true/false; FP16 is widened to a number.
  */
 export function encodeOutputTensor(name: string, tensor: RuntimeTensor): OutputTensorJson {
-  const datatype = oipTypeOf(tensor.type) ?? tensor.type.toUpperCase();
-  return { name, datatype, shape: tensor.dims, data: jsonValues(tensor) };
+  // The registry refuses models whose outputs OIP cannot carry, so every output type maps.
+  return { name, datatype: oipTypeOf(tensor.type)!, shape: tensor.dims, data: jsonValues(tensor) };
 }
 
 function jsonValues(tensor: RuntimeTensor): unknown[] {

@@ -4,9 +4,8 @@ import type { SettingsService } from '../config/SettingsService.js';
 import type { InferenceRecorder } from '../inference/InferenceRecorder.js';
 import type { InferenceService } from '../inference/InferenceService.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
-import type { QuantizationJobs } from '../quantization/QuantizationJobs.js';
+import type { DecodeInputs, QuantizationJobs } from '../quantization/QuantizationJobs.js';
 import type { LiveSampleRecorder } from '../quantization/LiveSampleRecorder.js';
-import type { DecodeInputs } from '../quantization/decodeSample.js';
 import type { Store } from '../store/Store.js';
 
 /** What the HTTP layer needs, built once in the composition root (startServer) and passed in. */

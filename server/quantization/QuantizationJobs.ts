@@ -6,9 +6,11 @@ import { compareModels } from '../runtime/compareModels.js';
 import type { Precision } from '../store/ModelRepository.js';
 import type { QuantizationRepository, SampleRow } from '../store/QuantizationRepository.js';
 import { decidePrecision, judgeOutput, measureAgreement, type GateThresholds, type OutputAgreement } from './accuracyGate.js';
-import type { DecodeInputs } from './decodeSample.js';
 import { generateInputs } from './generateInputs.js';
 import { makeInt8Candidate } from './makeInt8Candidate.js';
+
+/** Decodes a validation sample (OIP v2 request inputs) against a signature; injected from the inference module. */
+export type DecodeInputs = (inputs: unknown[], signature: { name: string; inputs: TensorSpec[] }) => Record<string, RuntimeTensor>;
 
 /** What the jobs need to know about a version; the registry answers (quantization does not import it). */
 export interface VersionTarget {
