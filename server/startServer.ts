@@ -8,6 +8,7 @@ import { ensureAdminKey } from './auth/ensureAdminKey.js';
 import { packageRoot, packageVersion } from './config/packageRoot.js';
 import { resolveSettings, type ServerSettings } from './config/serverSettings.js';
 import { SettingsService } from './config/SettingsService.js';
+import { ModelServingSettingsService } from './config/modelServingSettings.js';
 import { probeHardware, type HardwareProfile } from './hardware/probeHardware.js';
 import { planExecution, type ExecutionPlan, type PlanOverrides } from './hardware/planExecution.js';
 import { decodeInputs } from './inference/decodeInputs.js';
@@ -117,7 +118,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     { instances: plan.instances, executionProviders: plan.executionProviders, intraOpThreads: plan.intraOpThreads, interOpThreads: plan.interOpThreads },
     (reason) => logger.error(reason),
   );
-  const registry = new ModelRegistry({ models: store.models, pool, dataDir });
+  const modelSettings = new ModelServingSettingsService({ models: store.models, server: () => settingsService.current, workers: pool.instances });
+  const registry = new ModelRegistry({
+    models: store.models,
+    pool,
+    dataDir,
+    runtimeSettings: (model) => {
+      const chosen = modelSettings.effective(model);
+      return { minInstances: chosen.min_instances, maxInstances: chosen.max_instances, inline: chosen.inline, idleUnloadSeconds: chosen.idle_unload_seconds };
+    },
+  });
   await registry.restore();
   const quantization = new QuantizationJobs({
     repository: store.quantization,
@@ -154,14 +164,20 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       registry,
       pool,
       cache: new ResponseCache(() => settingsService.current.cache_max_bytes),
-      batching: () => ({
-        maxBatchSize: settingsService.current.batch_max_size,
-        maxQueueDelayMicros: settingsService.current.batch_max_queue_delay_micros,
-        maxQueueSize: settingsService.current.batch_max_queue_size,
-      }),
+      batching: (model) => {
+        const chosen = modelSettings.effective(model);
+        return {
+          maxBatchSize: chosen.max_batch_size,
+          preferredBatchSizes: chosen.preferred_batch_sizes,
+          maxQueueDelayMicros: chosen.max_queue_delay_micros,
+          maxQueueSize: chosen.max_queue_size,
+          timeoutMicros: chosen.timeout_micros,
+        };
+      },
     }),
     recorder: new InferenceRecorder(metrics, logWriter),
     settings: settingsService,
+    modelSettings,
     quantization,
     liveSamples: new LiveSampleRecorder(store.quantization),
     decodeInputs,
@@ -200,14 +216,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   purge();
   const maintenance = setInterval(purge, HOUR_MS);
   const keyFlush = setInterval(() => keys.flushLastUsed(), 5000);
+  const idleSweep = setInterval(() => registry.unloadIdle(), 1000);
   maintenance.unref();
   keyFlush.unref();
+  idleSweep.unref();
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       clearInterval(maintenance);
       clearInterval(keyFlush);
+      clearInterval(idleSweep);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

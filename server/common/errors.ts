@@ -39,6 +39,7 @@ export const ERROR_TABLE = {
   IBX_ERR_WORKER_LOST: { status: 503, template: 'the inference worker stopped while running this request; retry it' },
   IBX_ERR_SESSION_UNAVAILABLE: { status: 503, template: "the model's session is being loaded or unloaded in the worker; retry" },
   IBX_ERR_QUEUE_FULL: { status: 503, template: 'the model is busy: {0} requests are already waiting; retry shortly' },
+  IBX_ERR_QUEUE_TIMEOUT: { status: 503, template: 'the request waited {0} ms, its timeout, without reaching an instance; retry shortly or allow a longer timeout' },
   IBX_ERR_SHUTTING_DOWN: { status: 503, template: 'the server is shutting down' },
   IBX_ERR_INTERNAL: { status: 500, template: 'internal server error' },
 } as const satisfies Record<string, { status: number; template: string }>;

@@ -24,6 +24,8 @@ export const serverSettingsSchema = z.object({
   batch_max_queue_delay_micros: z.number().int().min(0).max(1_000_000).default(0),
   /** Requests waiting per model version beyond this get 503 with Retry-After. */
   batch_max_queue_size: z.number().int().min(1).default(1024),
+  /** Models idle (no request) this long unload their sessions and load again on the next request; 0 = never. A model's own setting wins. */
+  model_idle_unload_seconds: z.number().int().min(0).max(30 * 24 * 3600).default(0),
   /** Response cache (for models the admin opts in): bytes of model outputs kept, least recently used evicted first. */
   cache_max_bytes: z.number().int().min(0).default(64 * 1024 * 1024),
   /** int8 gate: share of rows whose top-1 class must agree with fp32 (classifier-like outputs). */

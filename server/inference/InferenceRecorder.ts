@@ -1,5 +1,6 @@
 import type { RequestLogWriter } from '../logging/RequestLogWriter.js';
 import type { InferenceMetrics } from '../metrics/InferenceMetrics.js';
+import type { StageTiming } from './InferenceService.js';
 
 export interface InferenceRecord {
   requestId: string;
@@ -12,8 +13,8 @@ export interface InferenceRecord {
   status: number;
   error: string | null;
   totalMs: number;
-  queueMs?: number | undefined;
-  inferMs?: number | undefined;
+  /** The stages it got through (none when refused before decoding). */
+  timing: Partial<StageTiming>;
   cache?: 'hit' | 'miss' | 'off' | undefined;
   bytesIn: number;
   bytesOut: number;
@@ -32,8 +33,8 @@ export class InferenceRecorder {
       version: r.resolved ? (r.version ?? '') : UNKNOWN,
       outcome: r.status >= 200 && r.status < 300 ? 'success' : 'failure',
       totalMs: r.totalMs,
-      queueMs: r.queueMs,
-      inferMs: r.inferMs,
+      queueMs: r.timing.queueMs,
+      inferMs: r.timing.inferMs,
       cache: r.cache,
     });
     this.log.append({
@@ -45,8 +46,12 @@ export class InferenceRecorder {
       status: r.status,
       error: r.error,
       total_ms: r.totalMs,
-      queue_ms: r.queueMs ?? null,
-      infer_ms: r.inferMs ?? null,
+      decode_ms: r.timing.decodeMs ?? null,
+      queue_ms: r.timing.queueMs ?? null,
+      batch_ms: r.timing.batchMs ?? null,
+      infer_ms: r.timing.inferMs ?? null,
+      serialize_ms: r.timing.serializeMs ?? null,
+      batch_rows: r.timing.batchRows ?? null,
       bytes_in: r.bytesIn,
       bytes_out: r.bytesOut,
     });

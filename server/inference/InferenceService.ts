@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { InferboxError } from '../common/errors.js';
 import type { ModelRegistry, ServedVersion } from '../registry/ModelRegistry.js';
 import type { InferenceWorkerPool } from '../runtime/InferenceWorkerPool.js';
@@ -32,39 +33,60 @@ export interface InferOutcome {
   binary: Buffer[];
   /** Whether the response cache answered (`off`: not enabled for this model). */
   cache: 'hit' | 'miss' | 'off';
-  /** Per-stage times in ms, for the request log and Server-Timing; the rows of the run it was part of. */
-  timing: { queueMs: number; inferMs: number; batchRows: number };
+  timing: StageTiming;
+}
+
+/** Where a request's time went, in ms, for the request log and Server-Timing. */
+export interface StageTiming {
+  /** Checking the request against the signature and building its tensors. */
+  decodeMs: number;
+  /** Waiting for an instance: in the batcher's queue, then behind other runs on the instance. */
+  queueMs: number;
+  /** Joining the batch's inputs and cutting this request's rows out of its outputs. */
+  batchMs: number;
+  inferMs: number;
+  /** Encoding the outputs (the route adds writing the response body). */
+  serializeMs: number;
+  /** Rows in the run this request was part of (0: answered from the cache). */
+  batchRows: number;
 }
 
 /**
  * The OIP v2 data plane without HTTP (KServe's dataplane): resolve the version, validate and
- * decode the request against its signature, run it in a worker, encode the outputs.
+ * decode the request against its signature, queue it for its model's batcher, encode the outputs.
  */
 export class InferenceService {
   /** One batcher per served session key (a precision swap gets a fresh one; the old one drains). */
   private readonly batchers = new Map<string, DynamicBatcher>();
 
-  constructor(private readonly deps: { registry: ModelRegistry; pool: InferenceWorkerPool; batching: () => Omit<BatchingSettings, 'concurrency'>; cache: ResponseCache }) {}
+  constructor(private readonly deps: { registry: ModelRegistry; pool: InferenceWorkerPool; batching: (model: string) => BatchingSettings; cache: ResponseCache }) {}
 
-  /** Batching needs every input and output to have a dynamic first dimension to concatenate and split along. */
-  private batcherFor(served: ServedVersion): DynamicBatcher | undefined {
-    const settings = this.deps.batching();
-    const batchable = settings.maxBatchSize > 1 && [...served.inputs, ...served.outputs].every((t) => t.shape[0] === -1);
-    if (!batchable) return undefined;
+  /**
+   * Every version has a batcher, so the queue limit, timeouts and instance scaling apply to all;
+   * only models whose inputs and outputs all have a dynamic first dimension can be concatenated
+   * and split along it, the others run one request at a time.
+   */
+  private batcherFor(served: ServedVersion): DynamicBatcher {
     let batcher = this.batchers.get(served.key);
     if (!batcher) {
-      batcher = new DynamicBatcher((feeds, outputNames) => this.deps.pool.run(served.key, feeds, outputNames), { ...settings, concurrency: this.deps.pool.instances });
+      const batchable = [...served.inputs, ...served.outputs].every((t) => t.shape[0] === -1);
+      const settings = () => {
+        const chosen = this.deps.batching(served.name);
+        return batchable ? chosen : { ...chosen, maxBatchSize: 1, preferredBatchSizes: [] };
+      };
+      batcher = new DynamicBatcher((feeds, outputNames) => this.deps.pool.run(served.key, feeds, outputNames), settings, {
+        capacity: () => this.deps.pool.capacity(served.key),
+        onBacklog: () => this.deps.pool.reportBacklog(served.key),
+      });
       this.batchers.set(served.key, batcher);
     }
     return batcher;
   }
 
-  /** Through the version's batcher when it can batch, else straight to a worker; ORT's refusals become 400s. */
-  private async run(served: ServedVersion, feeds: DecodedInferRequest['feeds'], outputNames: string[]): Promise<BatchedRunResult> {
+  /** Queues the request for its version's batcher; ORT's refusals become 400s. */
+  private async run(served: ServedVersion, request: DecodedInferRequest): Promise<BatchedRunResult> {
     try {
-      const batcher = this.batcherFor(served);
-      if (batcher) return await batcher.enqueue(feeds, outputNames);
-      return { ...(await this.deps.pool.run(served.key, feeds, outputNames)), batchRows: Object.values(feeds)[0]?.dims[0] ?? 1 };
+      return await this.batcherFor(served).enqueue(request.feeds, request.outputNames, { timeoutMicros: request.timeoutMicros });
     } catch (error) {
       if (error instanceof SessionRunError) {
         throw new InferboxError('IBX_ERR_INFERENCE_FAILED', [served.name, served.version, error.message], { cause: error });
@@ -73,17 +95,23 @@ export class InferenceService {
     }
   }
 
-  /** The version that answers: 404 for an unknown model or version, 503 when it is not ready. */
-  resolve(model: string, version: string | undefined): ServedVersion {
-    return this.deps.registry.resolve(model, version);
+  /**
+   * The version that answers: 404 for an unknown model or version, 503 when it is not ready; one
+   * unloaded for idleness loads again first.
+   */
+  resolve(model: string, version: string | undefined): Promise<ServedVersion> {
+    return this.deps.registry.resolveServing(model, version);
   }
 
   async infer(served: ServedVersion, body: unknown, binary?: Buffer): Promise<InferOutcome> {
+    const decodeStarted = performance.now();
     const request = decodeInferRequest(body, served, binary);
     const cacheKey = served.cacheEnabled ? this.deps.cache.keyOf(served.key, request.feeds, request.outputNames) : undefined;
     const cached = cacheKey ? this.deps.cache.get(cacheKey) : undefined;
-    const result = cached ? { outputs: cached, queueMs: 0, inferMs: 0, batchRows: 0 } : await this.run(served, request.feeds, request.outputNames);
+    const decodeMs = performance.now() - decodeStarted;
+    const result = cached ? { outputs: cached, queueMs: 0, inferMs: 0, batchMs: 0, batchRows: 0 } : await this.run(served, request);
     if (cacheKey && !cached) this.deps.cache.set(cacheKey, result.outputs);
+    const serializeStarted = performance.now();
     const binaryParts: Buffer[] = [];
     const outputs = request.outputNames.map((name): OutputTensorJson | BinaryOutputJson => {
       const tensor = result.outputs[name];
@@ -102,6 +130,8 @@ export class InferenceService {
       outputs,
     };
     const cache = cacheKey ? (cached ? 'hit' : 'miss') : 'off';
-    return { response, binary: binaryParts, cache, timing: { queueMs: result.queueMs, inferMs: result.inferMs, batchRows: result.batchRows } };
+    const serializeMs = performance.now() - serializeStarted;
+    const { queueMs, batchMs, inferMs, batchRows } = result;
+    return { response, binary: binaryParts, cache, timing: { decodeMs, queueMs, batchMs, inferMs, serializeMs, batchRows } };
   }
 }

@@ -18,6 +18,8 @@ export interface DecodedInferRequest {
   outputNames: string[];
   /** Outputs to send as binary data after the JSON header (binary extension). */
   binaryOutputs: Set<string>;
+  /** The longest the caller lets the request wait in the queue, µs (Triton's `timeout` parameter). */
+  timeoutMicros: number | undefined;
 }
 
 const names = (specs: TensorSpec[]) => JSON.stringify(specs.map((s) => s.name));
@@ -78,5 +80,5 @@ export function decodeInferRequest(body: unknown, model: ModelSignature, binary:
   const binaryOutputs = new Set(
     outputNames.filter((name) => request.outputs?.find((o) => o.name === name)?.parameters?.binary_data ?? allBinary),
   );
-  return { id: request.id, feeds, outputNames: [...new Set(outputNames)], binaryOutputs };
+  return { id: request.id, feeds, outputNames: [...new Set(outputNames)], binaryOutputs, timeoutMicros: request.parameters?.timeout };
 }

@@ -20,7 +20,8 @@ export const inferInputSchema = z
 
 export const inferRequestSchema = z.object({
   id: z.string().optional(),
-  parameters: z.looseObject({ binary_data_output: z.boolean().optional() }).optional(),
+  /** `timeout`: µs the request may wait in the queue (Triton's request parameter); it can only shorten the model's limit. */
+  parameters: z.looseObject({ binary_data_output: z.boolean().optional(), timeout: z.number().int().positive().optional() }).optional(),
   inputs: z.array(inferInputSchema).min(1),
   outputs: z.array(z.object({ name: z.string().min(1), parameters: z.looseObject({ binary_data: z.boolean().optional() }).optional() })).optional(),
 });

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ApiKeyService } from '../auth/ApiKeyService.js';
 import type { SettingsService } from '../config/SettingsService.js';
+import type { ModelServingSettingsService } from '../config/modelServingSettings.js';
 import type { InferenceRecorder } from '../inference/InferenceRecorder.js';
 import type { InferenceService } from '../inference/InferenceService.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
@@ -17,6 +18,8 @@ export interface AppServices {
   inference: InferenceService;
   recorder: InferenceRecorder;
   settings: SettingsService;
+  /** Per-model batching, queue, instance and idle settings. */
+  modelSettings: ModelServingSettingsService;
   quantization: QuantizationJobs;
   liveSamples: LiveSampleRecorder;
   /** Checks OIP inputs against a signature (validation samples use the inference path's rules). */

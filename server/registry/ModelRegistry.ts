@@ -6,13 +6,16 @@ import type { TensorSpec } from '../common/datatypes.js';
 import { inferboxError, messageOf } from '../common/errors.js';
 import { assertModelName, assertVersion } from '../common/names.js';
 import { isInsideModelFolder, readOnnxInfo, type OnnxInfo } from '../onnx/readOnnxInfo.js';
-import type { InferenceWorkerPool } from '../runtime/InferenceWorkerPool.js';
+import type { InferenceWorkerPool, Placement, PlacementStatus } from '../runtime/InferenceWorkerPool.js';
 import type { ModelRepository, ModelVersionRow, Precision } from '../store/ModelRepository.js';
 import { signatureFromMetadata } from './signatureFromMetadata.js';
 import { writeUploadToFile } from './writeUploadToFile.js';
 
-/** Lifecycle of a version in this process (what the admin asked for is `desired_state` in the store). */
-export type VersionState = 'loading' | 'ready' | 'unloading' | 'unloaded' | 'failed';
+/**
+ * Lifecycle of a version in this process (what the admin asked for is `desired_state` in the store).
+ * `idle`: unloaded after going unused for its idle time; the next request loads it again.
+ */
+export type VersionState = 'loading' | 'ready' | 'unloading' | 'unloaded' | 'idle' | 'failed';
 
 /** A version that can take inference requests right now. */
 export interface ServedVersion {
@@ -44,6 +47,14 @@ export interface VersionView extends Omit<ModelVersionRow, 'model_name' | 'file_
   execution_provider: string | null;
   fallback_reason: string | null;
   error: string | null;
+  /** Where it runs now: workers holding it, whether on the HTTP thread, its average run time. */
+  placement: PlacementStatus | null;
+}
+
+/** Per-model runtime choices the registry applies (from the model's serving settings). */
+export interface ModelRuntimeSettings extends Placement {
+  /** Unload after this long without a request, load again on the next one (0 = never). */
+  idleUnloadSeconds: number;
 }
 
 export interface ModelView {
@@ -58,8 +69,12 @@ export interface RegistryDeps {
   models: ModelRepository;
   pool: InferenceWorkerPool;
   dataDir: string;
+  /** Read at every decision, so the admin's changes apply without a reload. */
+  runtimeSettings?: (model: string) => ModelRuntimeSettings;
   now?: () => Date;
 }
+
+const DEFAULT_RUNTIME_SETTINGS: ModelRuntimeSettings = { minInstances: 1, maxInstances: Number.MAX_SAFE_INTEGER, inline: true, idleUnloadSeconds: 0 };
 
 const keyOf = (name: string, version: string) => `${name}/${version}`;
 /** Sessions are keyed by precision too, so an int8 swap loads beside the fp32 sessions before they go. */
@@ -77,6 +92,8 @@ const INT8_FILE = 'model.int8.onnx';
  */
 export class ModelRegistry {
   private readonly status = new Map<string, RuntimeStatus>();
+  /** When each loaded version last took a request (or was loaded), for idle unloading. */
+  private readonly lastUsed = new Map<string, number>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly now: () => Date;
 
@@ -118,6 +135,15 @@ export class ModelRegistry {
     return precision === 'int8' ? join(dirname(fp32), INT8_FILE) : fp32;
   }
 
+  private runtimeSettings(name: string): ModelRuntimeSettings {
+    return this.deps.runtimeSettings?.(name) ?? DEFAULT_RUNTIME_SETTINGS;
+  }
+
+  /** Loads a precision's sessions where the model's placement says. */
+  private loadSessions(name: string, version: string, precision: Precision, path: string) {
+    return this.deps.pool.load(runtimeKey(name, version, precision), path, () => this.runtimeSettings(name));
+  }
+
   private async loadRow(row: ModelVersionRow): Promise<void> {
     const key = keyOf(row.model_name, row.version);
     let precision = row.served_precision;
@@ -125,16 +151,17 @@ export class ModelRegistry {
     try {
       let result;
       try {
-        result = await this.deps.pool.load(runtimeKey(row.model_name, row.version, precision), this.pathFor(row, precision));
+        result = await this.loadSessions(row.model_name, row.version, precision, this.pathFor(row, precision));
       } catch (error) {
         if (precision !== 'int8') throw error;
         // The original is always there: a missing or broken int8 file must not take the version down.
         precision = 'fp32';
-        result = await this.deps.pool.load(runtimeKey(row.model_name, row.version, precision), this.pathFor(row, precision));
+        result = await this.loadSessions(row.model_name, row.version, precision, this.pathFor(row, precision));
         this.deps.models.setPrecision(row.model_name, row.version, { served: 'fp32' });
         result = { ...result, fallbackReason: `int8 file could not be loaded (${messageOf(error)}); serving fp32` };
       }
       this.status.set(key, { state: 'ready', precision, provider: result.provider, fallbackReason: result.fallbackReason });
+      this.lastUsed.set(key, this.now().getTime());
     } catch (error) {
       this.status.set(key, { state: 'failed', error: messageOf(error) });
       throw error;
@@ -184,7 +211,7 @@ export class ModelRegistry {
       const filePath = join(versionDir, MODEL_FILE);
       await rename(upload.tempFile, filePath);
       this.status.set(key, { state: 'loading', precision: 'fp32' });
-      const loaded = await this.deps.pool.load(runtimeKey(name, version, 'fp32'), filePath);
+      const loaded = await this.loadSessions(name, version, 'fp32', filePath);
       const row: ModelVersionRow = {
         model_name: name,
         version,
@@ -205,6 +232,7 @@ export class ModelRegistry {
       const first = this.deps.models.getModel(name) === undefined;
       this.deps.models.insertVersion(row, first || input.activate === true);
       this.status.set(key, { state: 'ready', precision: 'fp32', provider: loaded.provider, fallbackReason: loaded.fallbackReason });
+      this.lastUsed.set(key, this.now().getTime());
       return this.viewOf(name, version);
     } catch (error) {
       this.status.delete(key);
@@ -257,6 +285,7 @@ export class ModelRegistry {
       execution_provider: status.provider ?? null,
       fallback_reason: status.fallbackReason ?? null,
       error: status.error ?? null,
+      placement: status.state === 'ready' ? (this.deps.pool.placementStatus(runtimeKey(model_name, row.version, status.precision ?? 'fp32')) ?? null) : null,
     };
   }
 
@@ -306,13 +335,31 @@ export class ModelRegistry {
     });
   }
 
-  private async unloadVersion(name: string, version: string): Promise<void> {
+  private async unloadVersion(name: string, version: string, final: 'unloaded' | 'idle' = 'unloaded'): Promise<void> {
     const key = keyOf(name, version);
     const precision = this.status.get(key)?.precision;
     // New requests see 'unloading' (503) at once; the pool lets runs in flight finish first.
     this.status.set(key, { state: 'unloading' });
     if (precision) await this.deps.pool.unload(runtimeKey(name, version, precision));
-    this.status.set(key, { state: 'unloaded' });
+    this.status.set(key, { state: final });
+    this.lastUsed.delete(key);
+  }
+
+  /**
+   * Unloads the versions that went unused for their model's idle time. They stay wanted
+   * (`desired_state` loaded, ready for /v2/health/ready) and load again on their next request.
+   */
+  unloadIdle(): void {
+    const now = this.now().getTime();
+    for (const [key, lastUsed] of this.lastUsed) {
+      const [name, version] = key.split('/') as [string, string];
+      const idleSeconds = this.runtimeSettings(name).idleUnloadSeconds;
+      if (idleSeconds <= 0 || now - lastUsed < idleSeconds * 1000 || this.status.get(key)?.state !== 'ready') continue;
+      this.lastUsed.delete(key); // not picked twice while the unload waits its turn
+      void this.serialize(name, async () => {
+        if (this.status.get(key)?.state === 'ready' && !this.lastUsed.has(key)) await this.unloadVersion(name, version, 'idle');
+      }).catch(() => undefined);
+    }
   }
 
   /**
@@ -326,7 +373,7 @@ export class ModelRegistry {
       const key = keyOf(name, version);
       const status = this.status.get(key);
       if (status?.state === 'ready' && status.precision !== precision) {
-        const loaded = await this.deps.pool.load(runtimeKey(name, version, precision), this.pathFor(row, precision));
+        const loaded = await this.loadSessions(name, version, precision, this.pathFor(row, precision));
         this.status.set(key, { state: 'ready', precision, provider: loaded.provider, fallbackReason: loaded.fallbackReason });
         await this.deps.pool.unload(runtimeKey(name, version, status.precision ?? 'fp32'));
       }
@@ -357,7 +404,23 @@ export class ModelRegistry {
     });
   }
 
-  /** The version that answers a request: the named one, or the model's active version. */
+  /**
+   * The version that answers a request, loading it first if it was unloaded for idleness (the
+   * request waits for the load instead of failing).
+   */
+  async resolveServing(name: string, version?: string): Promise<ServedVersion> {
+    const chosen = version ?? this.deps.models.getModel(name)?.active_version;
+    const key = chosen ? keyOf(name, chosen) : undefined;
+    if (key && this.status.get(key)?.state === 'idle') {
+      await this.serialize(name, async () => {
+        const row = this.deps.models.getVersion(name, chosen!);
+        if (row && this.status.get(key)?.state === 'idle') await this.loadRow(row);
+      });
+    }
+    return this.resolve(name, version);
+  }
+
+  /** The version that answers a request now: the named one, or the model's active version. */
   resolve(name: string, version?: string): ServedVersion {
     const model = this.deps.models.getModel(name);
     if (!model) throw inferboxError('IBX_ERR_MODEL_NOT_FOUND', name);
@@ -367,6 +430,7 @@ export class ModelRegistry {
     if (!row) throw inferboxError('IBX_ERR_VERSION_NOT_FOUND', name, chosen);
     const status = this.status.get(keyOf(name, chosen));
     if (status?.state !== 'ready') throw inferboxError('IBX_ERR_MODEL_NOT_READY', name, chosen, status?.state ?? 'unloaded');
+    this.lastUsed.set(keyOf(name, chosen), this.now().getTime());
     const precision = status.precision ?? 'fp32';
     return { name, version: chosen, precision, cacheEnabled: model.cache_enabled === 1, key: runtimeKey(name, chosen, precision), inputs: row.inputs, outputs: row.outputs };
   }
@@ -379,10 +443,11 @@ export class ModelRegistry {
     return { name, inputs: row.inputs, outputs: row.outputs };
   }
 
-  /** Server readiness: every version the admin wants loaded is ready. */
+  /** Server readiness: every version the admin wants loaded is ready (or idle: it loads on its next request). */
   isReady(): boolean {
+    const serving = (state: VersionState | undefined) => state === 'ready' || state === 'idle';
     return this.deps.models
       .listAllVersions()
-      .every((row) => row.desired_state !== 'loaded' || this.status.get(keyOf(row.model_name, row.version))?.state === 'ready');
+      .every((row) => row.desired_state !== 'loaded' || serving(this.status.get(keyOf(row.model_name, row.version))?.state));
   }
 }

@@ -1,21 +1,62 @@
+import { stat } from 'node:fs/promises';
 import type { Worker } from 'node:worker_threads';
 import { InferboxError, inferboxError } from '../common/errors.js';
 import { siblingModule, spawnWorker } from '../common/spawnWorker.js';
 import { SessionRunError } from './SessionRunError.js';
 import { transferablesOf, type RuntimeTensor } from '../common/datatypes.js';
+import { InflightRuns } from './InflightRuns.js';
+import { OrtSessions } from './OrtSessions.js';
 import { epochMs, type LoadResult, type RunResult, type SessionSettings, type WorkerReply, type WorkerRequest } from './workerProtocol.js';
 
 export interface PoolSettings extends SessionSettings {
-  /** Worker threads, each holding its own session of every loaded model (instances beat intra-op threads at batch 1). */
+  /** Worker threads: the most instances any one model can run on at once. */
   instances: number;
+  /** How long a model must go without a backlog before an extra instance is let go (default 30 s). */
+  scaleDownAfterMs?: number;
 }
+
+/** Where one model may run; read again at every decision, so admin changes apply without a reload. */
+export interface Placement {
+  /** Workers that hold a session while the model is loaded (at least 1). */
+  minInstances: number;
+  /** Workers it may spread to while requests queue for it (capped by the pool's workers). */
+  maxInstances: number;
+  /** Whether it may run on the HTTP thread once its runs prove shorter than a trip to a worker. */
+  inline: boolean;
+}
+
+export const DEFAULT_PLACEMENT: Placement = { minInstances: 1, maxInstances: Number.MAX_SAFE_INTEGER, inline: true };
 
 export interface PoolRunResult {
   outputs: Record<string, RuntimeTensor>;
-  /** ms from dispatch to the worker starting the run (waiting behind other runs). */
+  /** ms from dispatch to the session starting the run (waiting behind other runs). */
   queueMs: number;
   inferMs: number;
 }
+
+/** What the console shows about where a model runs now. */
+export interface PlacementStatus {
+  workers: number;
+  inline: boolean;
+  /** Moving average of one run's time, ms (null before the first run). */
+  runMs: number | null;
+}
+
+/**
+ * Runs shorter than this go to the HTTP thread: posting to a worker and waking it costs the HTTP
+ * thread more time than the run itself (measured on the bundled model: 9 µs run, ~60 µs hop).
+ */
+const INLINE_MAX_RUN_MS = 0.05;
+/** Inline runs that grow past this (bigger batches, a slower input) go back to the workers. */
+const INLINE_DROP_RUN_MS = 0.2;
+/** Runs to watch before deciding, and how long a model that left the HTTP thread stays off it. */
+const INLINE_MIN_RUNS = 32;
+const INLINE_RETRY_AFTER_MS = 60_000;
+/** A second copy of the weights lives on the HTTP thread: only for small files. */
+const INLINE_MAX_FILE_BYTES = 16 * 1024 * 1024;
+const INLINE_SESSION: SessionSettings = { executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1 };
+const EWMA_WEIGHT = 0.1;
+const SWEEP_INTERVAL_MS = 1000;
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -62,26 +103,52 @@ class WorkerSlot {
   }
 }
 
+/** One loaded model: which workers hold it, whether the HTTP thread does, and what its runs cost. */
+interface ModelEntry {
+  path: string;
+  fileBytes: number;
+  placement: () => Placement;
+  /** Indexes into the pool's workers that hold a ready session. */
+  holders: number[];
+  /** Loads into further workers in progress. */
+  growing: number;
+  /** When requests last had to wait for this model (every instance busy). */
+  lastBacklogAt: number;
+  runMs: number | null;
+  runs: number;
+  inline: 'off' | 'loading' | 'on';
+  inlineLeftAt: number;
+}
+
 /**
- * A fixed set of inference workers. Every loaded model has a session in every worker; each run
- * goes to the worker with the fewest unanswered requests. A worker that dies is replaced and its
- * models reloaded; the requests it held fail with a retryable 503.
+ * The inference workers and where each model runs. A model starts on `minInstances` workers and
+ * spreads to more while its requests queue (up to `maxInstances` and the plan's workers), then
+ * shrinks back after `scaleDownAfterMs` without a backlog. Models whose runs take less than a
+ * worker round trip also get a session on the HTTP thread and run there. A worker that dies is
+ * replaced and its models reloaded; the requests it held fail with a retryable 503.
  */
 export class InferenceWorkerPool {
   private readonly slots: WorkerSlot[] = [];
-  /** Models to (re)load into any new worker. */
-  private readonly models = new Map<string, string>();
-  /** Runs in flight per model key, and who waits for a key to go idle before unloading it. */
-  private readonly inflight = new Map<string, number>();
-  private readonly idleWaiters = new Map<string, (() => void)[]>();
+  private readonly entries = new Map<string, ModelEntry>();
+  /** Runs in flight per model key and per worker × key, so unloads never cut a run short. */
+  private readonly inflight = new InflightRuns();
+  private readonly inlineSessions = new OrtSessions();
+  private readonly sweep: NodeJS.Timeout;
   private closing = false;
 
   constructor(private readonly settings: PoolSettings, private readonly onWorkerLost: (reason: string) => void = () => undefined) {
     for (let i = 0; i < Math.max(1, settings.instances); i++) this.slots.push(this.spawn());
+    this.sweep = setInterval(() => this.shrinkIdle(), SWEEP_INTERVAL_MS);
+    this.sweep.unref();
   }
 
+  /** The most workers any model can use. */
   get instances(): number {
     return this.slots.length;
+  }
+
+  private get inlineAllowed(): boolean {
+    return this.settings.executionProviders.every((p) => p === 'cpu');
   }
 
   private spawn(): WorkerSlot {
@@ -96,71 +163,177 @@ export class InferenceWorkerPool {
     this.onWorkerLost(`inference worker exited with code ${code} (${slot.lastError?.message ?? 'no error'}); starting a new one`);
     const fresh = this.spawn();
     this.slots[index] = fresh;
-    fresh.ready = Promise.all(
-      [...this.models].map(([key, path]) => fresh.send({ kind: 'load', key, path, settings: this.settings })),
-    ).then(() => undefined, () => undefined);
+    const held = [...this.entries].filter(([, entry]) => entry.holders.includes(index));
+    fresh.ready = Promise.all(held.map(([key, entry]) => fresh.send({ kind: 'load', key, path: entry.path, settings: this.settings }))).then(() => undefined, () => undefined);
   }
 
-  /** Loads the model in every worker. If any worker cannot load it, it is unloaded everywhere. */
-  async load(key: string, path: string): Promise<LoadResult> {
-    const results = await Promise.allSettled(
-      this.slots.map((slot) => slot.send({ kind: 'load', key, path, settings: this.settings })),
-    );
+  /**
+   * Loads the model into its first `minInstances` workers. If any of them cannot load it, it is
+   * unloaded again and refused.
+   */
+  async load(key: string, path: string, placement: () => Placement = () => DEFAULT_PLACEMENT): Promise<LoadResult> {
+    await this.unload(key); // a reload starts from nothing, so no worker keeps the old file's session
+    const count = this.clamp(placement().minInstances);
+    const targets = this.leastLoadedSlots(count);
+    const results = await Promise.allSettled(targets.map((index) => this.slots[index]!.send({ kind: 'load', key, path, settings: this.settings })));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
-      await this.unloadEverywhere(key);
+      await Promise.allSettled(targets.map((index) => this.slots[index]!.send({ kind: 'unload', key })));
       const reason = failure.reason instanceof Error ? failure.reason.message : String(failure.reason);
       throw inferboxError('IBX_ERR_MODEL_REJECTED', reason);
     }
-    this.models.set(key, path);
+    const fileBytes = (await stat(path)).size;
+    this.entries.set(key, { path, fileBytes, placement, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, runs: 0, inline: 'off', inlineLeftAt: 0 });
     return (results[0] as PromiseFulfilledResult<unknown>).value as LoadResult;
+  }
+
+  private clamp(instances: number): number {
+    return Math.max(1, Math.min(this.slots.length, Math.floor(instances)));
+  }
+
+  /** Worker indexes ordered by how many models they hold, then by queued work. */
+  private leastLoadedSlots(count: number, exclude: number[] = []): number[] {
+    const held = (index: number) => [...this.entries.values()].filter((e) => e.holders.includes(index)).length;
+    return this.slots
+      .map((slot, index) => ({ index, held: held(index), pending: slot.pending.size }))
+      .filter((s) => !exclude.includes(s.index))
+      .sort((a, b) => a.held - b.held || a.pending - b.pending || a.index - b.index)
+      .slice(0, count)
+      .map((s) => s.index);
   }
 
   /** Unloads once the runs already dispatched for this key have finished, so none of them fails for it. */
   async unload(key: string): Promise<void> {
-    this.models.delete(key);
-    if ((this.inflight.get(key) ?? 0) > 0) {
-      await new Promise<void>((resolve) => this.idleWaiters.set(key, [...(this.idleWaiters.get(key) ?? []), resolve]));
-    }
-    await this.unloadEverywhere(key);
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    await this.dropEntry(key, entry);
   }
 
-  private track(key: string, delta: 1 | -1): void {
-    const count = (this.inflight.get(key) ?? 0) + delta;
-    if (count > 0) {
-      this.inflight.set(key, count);
-      return;
-    }
-    this.inflight.delete(key);
-    for (const resolve of this.idleWaiters.get(key) ?? []) resolve();
-    this.idleWaiters.delete(key);
+  private async dropEntry(key: string, entry: ModelEntry): Promise<void> {
+    await this.inflight.idle(key);
+    await Promise.allSettled(entry.holders.map((index) => this.slots[index]!.send({ kind: 'unload', key })));
+    if (entry.inline !== 'off') await this.inlineSessions.unload(key);
   }
 
-  private async unloadEverywhere(key: string): Promise<void> {
-    await Promise.allSettled(this.slots.map((slot) => slot.send({ kind: 'unload', key })));
+  /** How many runs of this model can go at once now (its batcher dispatches no more). */
+  capacity(key: string): number {
+    const entry = this.entries.get(key);
+    if (!entry) return 1;
+    return entry.inline === 'on' ? 1 : Math.max(1, entry.holders.length);
+  }
+
+  /** Requests for this model are waiting for an instance: spread it to another worker if allowed. */
+  reportBacklog(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry || this.closing) return;
+    entry.lastBacklogAt = Date.now();
+    if (entry.inline === 'on') return;
+    const placement = entry.placement();
+    const limit = Math.max(this.clamp(placement.minInstances), this.clamp(placement.maxInstances));
+    if (entry.holders.length + entry.growing >= limit) return;
+    const [target] = this.leastLoadedSlots(1, entry.holders);
+    if (target === undefined) return;
+    entry.growing += 1;
+    void this.slots[target]!.send({ kind: 'load', key, path: entry.path, settings: this.settings }).then(
+      () => {
+        entry.growing -= 1;
+        if (this.entries.get(key) === entry && !entry.holders.includes(target)) entry.holders.push(target);
+        else void this.slots[target]!.send({ kind: 'unload', key }).catch(() => undefined);
+      },
+      () => { entry.growing -= 1; },
+    );
+  }
+
+  placementStatus(key: string): PlacementStatus | undefined {
+    const entry = this.entries.get(key);
+    return entry && { workers: entry.holders.length, inline: entry.inline === 'on', runMs: entry.runMs };
   }
 
   async run(key: string, feeds: Record<string, RuntimeTensor>, outputNames: string[]): Promise<PoolRunResult> {
     if (this.closing) throw inferboxError('IBX_ERR_SHUTTING_DOWN');
-    const slot = this.leastBusy();
-    this.track(key, 1);
+    const entry = this.entries.get(key);
+    if (!entry) throw inferboxError('IBX_ERR_SESSION_UNAVAILABLE');
+    this.inflight.begin(key);
     const dispatchedAt = epochMs();
     try {
-      await slot.ready;
-      const result = (await slot.send({ kind: 'run', key, feeds, outputNames }, transferablesOf(Object.values(feeds)))) as RunResult;
+      const result = entry.inline === 'on' ? await this.runInline(key, feeds, outputNames) : await this.runOnWorker(key, entry, feeds, outputNames);
+      this.observe(key, entry, result.inferMs);
       return { outputs: result.outputs, queueMs: Math.max(0, result.startedAt - dispatchedAt), inferMs: result.inferMs };
     } catch (error) {
       if (error instanceof InferboxError) throw error;
       throw new SessionRunError((error as Error).message);
     } finally {
-      this.track(key, -1);
+      this.inflight.end(key);
     }
   }
 
-  private leastBusy(): WorkerSlot {
-    let best = this.slots[0]!;
-    for (const slot of this.slots) if (slot.pending.size < best.pending.size) best = slot;
-    return best;
+  private runInline(key: string, feeds: Record<string, RuntimeTensor>, outputNames: string[]): Promise<RunResult> {
+    return this.inlineSessions.run(key, feeds, outputNames);
+  }
+
+  private async runOnWorker(key: string, entry: ModelEntry, feeds: Record<string, RuntimeTensor>, outputNames: string[]): Promise<RunResult> {
+    let index = entry.holders[0]!;
+    for (const candidate of entry.holders) if (this.slots[candidate]!.pending.size < this.slots[index]!.pending.size) index = candidate;
+    const slot = this.slots[index]!;
+    if (slot.pending.size > 0) this.reportBacklog(key);
+    const slotKey = `${index}\u0000${key}`;
+    this.inflight.begin(slotKey);
+    try {
+      await slot.ready;
+      return (await slot.send({ kind: 'run', key, feeds, outputNames }, transferablesOf(Object.values(feeds)))) as RunResult;
+    } finally {
+      this.inflight.end(slotKey);
+    }
+  }
+
+  /** Keeps the run-time average and moves the model onto or off the HTTP thread by it. */
+  private observe(key: string, entry: ModelEntry, inferMs: number): void {
+    // One slow run (a GC pause, a page fault) must not move the model: each counts at most twice the drop line.
+    const sample = Math.min(inferMs, 2 * INLINE_DROP_RUN_MS);
+    entry.runMs = entry.runMs === null ? sample : entry.runMs + EWMA_WEIGHT * (sample - entry.runMs);
+    entry.runs += 1;
+    if (entry.inline === 'on' && entry.runMs > INLINE_DROP_RUN_MS) {
+      entry.inline = 'off';
+      entry.inlineLeftAt = Date.now();
+      void this.inflight.idle(key).then(() => (entry.inline === 'off' ? this.inlineSessions.unload(key) : undefined));
+      return;
+    }
+    const eligible = entry.inline === 'off' && this.inlineAllowed && entry.placement().inline && entry.runs >= INLINE_MIN_RUNS &&
+      entry.runMs < INLINE_MAX_RUN_MS && entry.fileBytes <= INLINE_MAX_FILE_BYTES && Date.now() - entry.inlineLeftAt > INLINE_RETRY_AFTER_MS;
+    if (!eligible) return;
+    entry.inline = 'loading';
+    this.inlineSessions.load(key, entry.path, INLINE_SESSION).then(
+      () => {
+        if (this.entries.get(key) === entry && entry.inline === 'loading') entry.inline = 'on';
+        else if (this.entries.get(key) !== entry) void this.inlineSessions.unload(key);
+      },
+      () => { entry.inline = 'off'; entry.inlineLeftAt = Date.now(); },
+    );
+  }
+
+  /**
+   * Lets go of the extra workers of models that had no backlog for `scaleDownAfterMs`, and of
+   * workers beyond a lowered `maxInstances`, one per model per sweep; a worker leaves the
+   * rotation first and unloads once its runs are done.
+   */
+  private shrinkIdle(): void {
+    const quietFor = this.settings.scaleDownAfterMs ?? 30_000;
+    for (const [key, entry] of this.entries) {
+      const placement = entry.placement();
+      const floor = this.clamp(placement.minInstances);
+      const ceiling = Math.max(floor, this.clamp(placement.maxInstances));
+      const quiet = Date.now() - entry.lastBacklogAt >= quietFor;
+      if (entry.holders.length > ceiling || (quiet && entry.holders.length > floor)) {
+        const index = entry.holders.pop()!;
+        // A backlog may have brought the model back onto this worker meanwhile: then it stays.
+        void this.inflight.idle(`${index}\u0000${key}`)
+          .then(() => (entry.holders.includes(index) ? undefined : this.slots[index]!.send({ kind: 'unload', key })))
+          .catch(() => undefined);
+      } else if (entry.holders.length < floor) {
+        this.reportBacklog(key);
+      }
+    }
   }
 
   /**
@@ -169,7 +342,9 @@ export class InferenceWorkerPool {
    */
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all([...this.inflight.keys()].map((key) => new Promise<void>((resolve) => this.idleWaiters.set(key, [...(this.idleWaiters.get(key) ?? []), resolve]))));
+    clearInterval(this.sweep);
+    await this.inflight.allIdle();
+    await Promise.all([...this.entries.keys()].map((key) => this.inlineSessions.unload(key)));
     await Promise.all(this.slots.map(async (slot) => {
       slot.failAll(inferboxError('IBX_ERR_SHUTTING_DOWN'));
       await slot.worker.terminate();

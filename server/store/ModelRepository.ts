@@ -10,6 +10,8 @@ export interface ModelRow {
   created_at: string;
   /** 1 when the admin turned the response cache on for this model. */
   cache_enabled: number;
+  /** The serving settings the admin set for this model (JSON object); the rest follow the server's defaults. */
+  settings_json: string;
 }
 
 export interface ModelVersionRow {
@@ -49,6 +51,13 @@ export class ModelRepository {
   // Read on every inference request (resolving the version): prepared once, not per call.
   private readonly modelByName;
   private readonly versionByKey;
+  /**
+   * Rows read by the per-request lookups, kept until this repository writes: it is the only
+   * writer of these tables (no other process changes models), so the cache is never stale, and a
+   * request costs no SQLite read or JSON parse of the signature.
+   */
+  private readonly models = new Map<string, ModelRow | undefined>();
+  private readonly versions = new Map<string, ModelVersionRow | undefined>();
 
   constructor(private readonly db: SqliteDatabase) {
     this.modelByName = db.prepare('SELECT * FROM models WHERE name = ?');
@@ -60,7 +69,17 @@ export class ModelRepository {
   }
 
   getModel(name: string): ModelRow | undefined {
-    return this.modelByName.get(name) as ModelRow | undefined;
+    if (this.models.has(name)) return this.models.get(name);
+    const row = this.modelByName.get(name) as ModelRow | undefined;
+    // Names that do not exist are not kept: callers could otherwise grow the map without bound.
+    if (row) this.models.set(name, row);
+    return row;
+  }
+
+  /** Every write calls this: a change to one row may change what another lookup returns (active version, deletes). */
+  private invalidate(): void {
+    this.models.clear();
+    this.versions.clear();
   }
 
   listVersions(name: string): ModelVersionRow[] {
@@ -74,8 +93,12 @@ export class ModelRepository {
   }
 
   getVersion(name: string, version: string): ModelVersionRow | undefined {
-    const row = this.versionByKey.get(name, version) as VersionRecord | undefined;
-    return row ? fromRecord(row) : undefined;
+    const key = `${name}/${version}`;
+    if (this.versions.has(key)) return this.versions.get(key);
+    const record = this.versionByKey.get(name, version) as VersionRecord | undefined;
+    const row = record ? fromRecord(record) : undefined;
+    if (row) this.versions.set(key, row);
+    return row;
   }
 
   /** The next version number: one above the highest ever stored for this model (deleted ones count). */
@@ -86,6 +109,7 @@ export class ModelRepository {
 
   /** Adds a version (creating the model on its first one); `activate` makes it the default. */
   insertVersion(row: ModelVersionRow, activate: boolean): void {
+    this.invalidate();
     this.db.transaction(() => {
       this.db.prepare('INSERT OR IGNORE INTO models (name, active_version, created_at) VALUES (?, NULL, ?)').run(row.model_name, row.created_at);
       const { inputs, outputs, ...rest } = row;
@@ -100,15 +124,23 @@ export class ModelRepository {
     })();
   }
 
+  setServingSettings(name: string, settingsJson: string): void {
+    this.invalidate();
+    this.db.prepare('UPDATE models SET settings_json = ? WHERE name = ?').run(settingsJson, name);
+  }
+
   setCacheEnabled(name: string, enabled: boolean): void {
+    this.invalidate();
     this.db.prepare('UPDATE models SET cache_enabled = ? WHERE name = ?').run(enabled ? 1 : 0, name);
   }
 
   setActiveVersion(name: string, version: string | null): void {
+    this.invalidate();
     this.db.prepare('UPDATE models SET active_version = ? WHERE name = ?').run(version, name);
   }
 
   setPrecision(name: string, version: string, precision: { served?: Precision; override?: Precision | null }): void {
+    this.invalidate();
     if (precision.served !== undefined) {
       this.db.prepare('UPDATE model_versions SET served_precision = ? WHERE model_name = ? AND version = ?').run(precision.served, name, version);
     }
@@ -118,11 +150,13 @@ export class ModelRepository {
   }
 
   setDesiredState(name: string, version: string, state: DesiredState): void {
+    this.invalidate();
     this.db.prepare('UPDATE model_versions SET desired_state = ? WHERE model_name = ? AND version = ?').run(state, name, version);
   }
 
   /** Removes a version; the model goes with its last version. Returns whether the model is gone. */
   deleteVersion(name: string, version: string): { modelDeleted: boolean } {
+    this.invalidate();
     return this.db.transaction(() => {
       this.db.prepare('DELETE FROM model_versions WHERE model_name = ? AND version = ?').run(name, version);
       this.db.prepare('UPDATE models SET active_version = NULL WHERE name = ? AND active_version = ?').run(name, version);

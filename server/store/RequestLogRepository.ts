@@ -9,8 +9,13 @@ export interface RequestLogRow {
   status: number;
   error: string | null;
   total_ms: number;
+  decode_ms: number | null;
   queue_ms: number | null;
+  batch_ms: number | null;
   infer_ms: number | null;
+  serialize_ms: number | null;
+  /** Rows in the run the request was part of (0: answered from the cache). */
+  batch_rows: number | null;
   bytes_in: number;
   bytes_out: number;
 }
@@ -51,8 +56,8 @@ export class RequestLogRepository {
 
   insertMany(rows: readonly RequestLogRow[]): void {
     const insert = this.db.prepare(
-      `INSERT INTO request_log (ts, request_id, model, version, key_id, status, error, total_ms, queue_ms, infer_ms, bytes_in, bytes_out)
-       VALUES (@ts, @request_id, @model, @version, @key_id, @status, @error, @total_ms, @queue_ms, @infer_ms, @bytes_in, @bytes_out)`,
+      `INSERT INTO request_log (ts, request_id, model, version, key_id, status, error, total_ms, decode_ms, queue_ms, batch_ms, infer_ms, serialize_ms, batch_rows, bytes_in, bytes_out)
+       VALUES (@ts, @request_id, @model, @version, @key_id, @status, @error, @total_ms, @decode_ms, @queue_ms, @batch_ms, @infer_ms, @serialize_ms, @batch_rows, @bytes_in, @bytes_out)`,
     );
     this.db.transaction(() => {
       for (const row of rows) insert.run(row);

@@ -71,6 +71,23 @@ export function modelRoutes(services: AppServices): RouteSpec[] {
         auditAction(services, ctx, 'model.cache', name, { enabled });
       },
     },
+    {
+      method: 'GET',
+      path: '/api/models/:model/settings',
+      access: 'admin',
+      handler: (ctx) => { ctx.body = services.modelSettings.view(assertModelName(ctx.params.model!)); },
+    },
+    {
+      method: 'PUT',
+      path: '/api/models/:model/settings',
+      access: 'admin',
+      handler: async (ctx) => {
+        const name = assertModelName(ctx.params.model!);
+        const body = (await readJsonBody(ctx, 16 * 1024)).value;
+        ctx.body = services.modelSettings.update(name, body);
+        auditAction(services, ctx, 'model.settings', name, body as Record<string, unknown>);
+      },
+    },
     ...(['activate', 'load', 'unload'] as const).map((action): RouteSpec => ({
       method: 'POST',
       path: `/api/models/:model/versions/:version/${action}`,

@@ -1,10 +1,18 @@
 import { performance } from 'node:perf_hooks';
 import { InferboxError, messageOf } from '../../common/errors.js';
 import { assertVersion } from '../../common/names.js';
+import type { StageTiming } from '../../inference/InferenceService.js';
 import type { AppContext } from '../AppContext.js';
 import type { AppServices } from '../AppServices.js';
 import { readInferBody } from '../readBody.js';
 import type { RouteSpec } from '../routeTable.js';
+
+const ms = (value: number) => value.toFixed(3);
+
+/** The request's stages as a Server-Timing header (W3C), which browsers' dev tools and load tools show. */
+function serverTiming(t: StageTiming, cache: string): string {
+  return `decode;dur=${ms(t.decodeMs)}, queue;dur=${ms(t.queueMs)}, batch;dur=${ms(t.batchMs)};desc="rows=${t.batchRows}", infer;dur=${ms(t.inferMs)}, serialize;dur=${ms(t.serializeMs)}, cache;desc="${cache}"`;
+}
 
 /** KServe Open Inference Protocol v2, REST: server and model metadata, model readiness, inference. */
 export function oipRoutes(services: AppServices): RouteSpec[] {
@@ -30,7 +38,8 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
     const model = services.registry.getModel(name);
     const chosen = version ?? model.active_version;
     const view = chosen === null ? undefined : services.registry.getVersion(name, chosen);
-    const ready = view?.state === 'ready';
+    // An idle-unloaded version is ready: its next request loads it again and is answered.
+    const ready = view?.state === 'ready' || view?.state === 'idle';
     ctx.status = ready ? 200 : 503;
     ctx.body = { name, ...(chosen ? { version: chosen } : {}), ready };
   };
@@ -42,7 +51,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
     let version: string | null = ctx.params.version ?? null;
     let resolved = false;
     let bytesIn = 0;
-    let timing: { queueMs?: number; inferMs?: number } = {};
+    let timing: Partial<StageTiming> = {};
     let cache: 'hit' | 'miss' | 'off' | undefined;
     let status = 500;
     let error: string | null = null;
@@ -51,15 +60,16 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
       // The body first: a version resolved before a slow upload finished could be swapped away meanwhile.
       const body = await readInferBody(ctx, services.settings.current.max_infer_body_bytes);
       bytesIn = body.bytes;
-      const served = services.inference.resolve(model, versionParam(ctx));
+      const served = await services.inference.resolve(model, versionParam(ctx));
       [version, resolved] = [served.version, true];
       const outcome = await services.inference.infer(served, body.value, body.binary);
-      timing = outcome.timing;
+      const writeStarted = performance.now();
       cache = outcome.cache;
       // Recorded samples are replayed from JSON later, so only all-JSON requests are kept.
       if (body.binary.length === 0) services.liveSamples.offer(served.name, (body.value as { inputs: unknown[] }).inputs);
       const json = Buffer.from(JSON.stringify(outcome.response));
-      ctx.set('Server-Timing', `queue;dur=${outcome.timing.queueMs.toFixed(3)}, infer;dur=${outcome.timing.inferMs.toFixed(3)}, batch;desc="rows=${outcome.timing.batchRows}", cache;desc="${outcome.cache}"`);
+      timing = { ...outcome.timing, serializeMs: outcome.timing.serializeMs + performance.now() - writeStarted };
+      ctx.set('Server-Timing', serverTiming(timing as StageTiming, outcome.cache));
       if (outcome.binary.length > 0) {
         ctx.set('Inference-Header-Content-Length', String(json.length));
         ctx.type = 'application/octet-stream';
@@ -84,8 +94,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
         status,
         error,
         totalMs: performance.now() - started,
-        queueMs: timing.queueMs,
-        inferMs: timing.inferMs,
+        timing,
         cache,
         bytesIn: bytesIn || Number(ctx.get('content-length')) || 0,
         bytesOut,

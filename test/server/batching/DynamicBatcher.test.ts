@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RuntimeTensor } from '../../../server/common/datatypes.js';
 import { InferboxError } from '../../../server/common/errors.js';
-import { DynamicBatcher } from '../../../server/batching/DynamicBatcher.js';
+import { DynamicBatcher, type BatchingSettings } from '../../../server/batching/DynamicBatcher.js';
 import type { PoolRunResult } from '../../../server/runtime/InferenceWorkerPool.js';
 
 /**
@@ -10,8 +10,9 @@ import type { PoolRunResult } from '../../../server/runtime/InferenceWorkerPool.
  * that doubles `x` and keeps a log of the batches, with runs held open until released, so the
  * tests control exactly when instances are busy. (The server tests use the real pool and ORT.)
  */
-function harness(settings: { maxBatchSize?: number; maxQueueSize?: number; concurrency?: number; maxQueueDelayMicros?: number } = {}) {
+function harness(settings: Partial<BatchingSettings> & { concurrency?: number } = {}) {
   const batches: number[][] = [];
+  let backlogs = 0;
   const held: (() => void)[] = [];
   let fail = false;
   const run = async (feeds: Record<string, RuntimeTensor>, outputNames: string[]): Promise<PoolRunResult> => {
@@ -22,9 +23,11 @@ function harness(settings: { maxBatchSize?: number; maxQueueSize?: number; concu
     const outputs = Object.fromEntries(outputNames.map((name) => [name, { type: 'float32' as const, dims: x.dims, data: (x.data as Float32Array).map((v) => v * 2) }]));
     return { outputs, queueMs: 0, inferMs: 1 };
   };
-  const batcher = new DynamicBatcher(run, { maxBatchSize: 8, maxQueueSize: 100, concurrency: 1, maxQueueDelayMicros: 0, ...settings });
+  const { concurrency = 1, ...batching } = settings;
+  const chosen: BatchingSettings = { maxBatchSize: 8, preferredBatchSizes: [], maxQueueSize: 100, maxQueueDelayMicros: 0, timeoutMicros: 0, ...batching };
+  const batcher = new DynamicBatcher(run, () => chosen, { capacity: () => concurrency, onBacklog: () => { backlogs += 1; } });
   const flush = async () => { await new Promise((r) => setImmediate(r)); while (held.length > 0) { held.shift()!(); await new Promise((r) => setImmediate(r)); } };
-  return { batcher, batches, flush, setFail: (v: boolean) => { fail = v; } };
+  return { batcher, batches, flush, setFail: (v: boolean) => { fail = v; }, backlogs: () => backlogs };
 }
 
 const request = (values: number[], cols = 1): Record<string, RuntimeTensor> => ({ x: { type: 'float32', dims: [values.length / cols, cols], data: Float32Array.from(values) } });
@@ -89,5 +92,38 @@ describe('DynamicBatcher', () => {
     await flush();
     await Promise.all([a, b]);
     assert.deepEqual(batches, [[1, 2]]);
+  });
+
+  test('preferred batch sizes: a batch stops at the largest preferred size it can form exactly', async () => {
+    const { batcher, batches, flush } = harness({ maxBatchSize: 8, preferredBatchSizes: [2, 4] });
+    const busy = batcher.enqueue(request([0]), ['y']);
+    const queued = [1, 2, 3, 4, 5, 6].map((v) => batcher.enqueue(request([v]), ['y']));
+    await flush();
+    const results = await Promise.all([busy, ...queued]);
+    assert.deepEqual(batches, [[0], [1, 2, 3, 4], [5, 6]], 'six queued rows run as 4 + 2, not as one batch of 6');
+    assert.deepEqual(results.map(valuesOf), [[0], [2], [4], [6], [8], [10], [12]]);
+  });
+
+  test('a request still queued when its timeout runs out gets 503; the model limit and the request parameter both apply, the shorter wins', async () => {
+    const { batcher, flush } = harness({ timeoutMicros: 1_000_000 });
+    const busy = batcher.enqueue(request([1]), ['y']);
+    const started = performance.now();
+    const expired = batcher.enqueue(request([2]), ['y'], { timeoutMicros: 20_000 });
+    await assert.rejects(expired, (e: unknown) => e instanceof InferboxError && e.code === 'IBX_ERR_QUEUE_TIMEOUT' && e.status === 503 && e.headers['Retry-After'] === '1');
+    const waited = performance.now() - started;
+    assert.ok(waited >= 15 && waited < 900, `expired after ${waited.toFixed(0)} ms, by the request's 20 ms, not the model's 1 s`);
+    const patient = batcher.enqueue(request([3]), ['y']);
+    await flush();
+    assert.deepEqual((await Promise.all([busy, patient])).map(valuesOf), [[2], [6]], 'the running and the next request were not touched');
+  });
+
+  test('requests waiting with every instance busy report a backlog (the pool may add an instance)', async () => {
+    const { batcher, flush, backlogs } = harness();
+    const first = batcher.enqueue(request([1]), ['y']);
+    assert.equal(backlogs(), 0, 'a lone request on a free instance is no backlog');
+    const second = batcher.enqueue(request([2]), ['y']);
+    assert.ok(backlogs() >= 1);
+    await flush();
+    await Promise.all([first, second]);
   });
 });

@@ -52,3 +52,38 @@ test('concurrent requests are batched by the server and each gets exactly its ow
     await server.cleanup();
   }
 });
+
+test('per-model queue limits: a request whose timeout runs out in the queue and one beyond max_queue_size get 503 with Retry-After; the rest are answered', async () => {
+  const server = await startTestServer({ execution: { instances: 1, intraOpThreads: 1 } });
+  try {
+    const upload = await server.request('POST', '/api/models/slowbatch/versions?quantize=false', { body: slowBatchableModel(), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(upload.status, 201);
+    assert.equal((await server.request('PUT', '/api/models/slowbatch/settings', { json: { max_queue_size: 2, max_batch_size: 1 } })).status, 200);
+    const small = (parameters?: Record<string, unknown>) =>
+      server.request('POST', '/v2/models/slowbatch/infer', { json: { ...(parameters ? { parameters } : {}), inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 512], data: Array.from({ length: 512 }, (_, i) => Math.sin(i)) }] } });
+    // The only instance runs one large request for hundreds of ms; everything sent meanwhile queues.
+    // Binary tensors, so the body is read and decoded in a moment and the run surely started before the others are sent.
+    const rows = 2400; // ~0.5 s or more of running on this machine
+    const bigData = Buffer.from(Float32Array.from({ length: rows * 512 }, (_, i) => Math.cos(i)).buffer);
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [rows, 512], parameters: { binary_data_size: bigData.length } }], parameters: { binary_data_output: true } }));
+    const started = performance.now();
+    const big = server.request('POST', '/v2/models/slowbatch/infer', { body: Buffer.concat([header, bigData]), headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) } });
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const timedOut = small({ timeout: 1000 });
+    const waiting = small();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const queued = [small(), small()];
+    const responses = await Promise.all([big, timedOut, waiting, ...queued]);
+    const [bigAnswer, timeoutAnswer, waitingAnswer, ...rest] = responses;
+    assert.equal(bigAnswer!.status, 200);
+    const bigMs = performance.now() - started;
+    assert.equal(timeoutAnswer!.status, 503);
+    assert.equal(timeoutAnswer!.headers.get('retry-after'), '1');
+    assert.match(((await timeoutAnswer!.json()) as { error: string }).error, /waited 1 ms, its timeout/);
+    assert.equal(waitingAnswer!.status, 200, 'no timeout: it waits its turn');
+    const statuses = rest.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 503], `with the queue holding 2, the fourth request waiting is refused (the large run took ${bigMs.toFixed(0)} ms)`);
+  } finally {
+    await server.cleanup();
+  }
+});

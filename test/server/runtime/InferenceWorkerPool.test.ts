@@ -72,3 +72,60 @@ test('a run ORT refuses is a SessionRunError; a model ORT cannot load is refused
   }
   await assert.rejects(pool.run('add/1', feeds(1), ['sum']), /shutting down/);
 });
+
+const until = async (condition: () => boolean, what: string, timeoutMs = 5000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+test('a model starts on minInstances workers, spreads while requests back up, and shrinks back when quiet', async () => {
+  const pool = new InferenceWorkerPool({ instances: 3, executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1, scaleDownAfterMs: 300 });
+  const placement = { minInstances: 1, maxInstances: 2, inline: false };
+  try {
+    await pool.load('add/1', modelPath, () => placement);
+    assert.equal(pool.placementStatus('add/1')?.workers, 1);
+    assert.equal(pool.capacity('add/1'), 1);
+    pool.reportBacklog('add/1');
+    pool.reportBacklog('add/1'); // a second report while the first load runs adds nothing more
+    await until(() => pool.placementStatus('add/1')?.workers === 2, 'a second worker');
+    pool.reportBacklog('add/1');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(pool.placementStatus('add/1')?.workers, 2, 'maxInstances caps the spread below the 3 workers');
+    assert.equal(pool.capacity('add/1'), 2);
+    const results = await Promise.all(Array.from({ length: 10 }, () => pool.run('add/1', feeds(2), ['sum'])));
+    assert.ok(results.every((r) => (r.outputs.sum!.data as Float32Array).every((v) => v === 3)));
+    await until(() => pool.placementStatus('add/1')?.workers === 1, 'the extra worker to go after 300 ms without a backlog');
+    placement.minInstances = 3;
+    placement.maxInstances = 3;
+    await until(() => pool.placementStatus('add/1')?.workers === 3, 'a raised minInstances to load more workers');
+    const after = await pool.run('add/1', feeds(1), ['sum']);
+    assert.deepEqual(Array.from(after.outputs.sum!.data as Float32Array), [3, 3, 3]);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a model whose runs are shorter than a worker round trip moves to the HTTP thread and answers the same; with inline off it stays on workers', async () => {
+  const pool = new InferenceWorkerPool({ instances: 1, executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1 });
+  try {
+    await pool.load('add/1', modelPath, () => ({ minInstances: 1, maxInstances: 1, inline: true }));
+    await pool.load('add/2', modelPath, () => ({ minInstances: 1, maxInstances: 1, inline: false }));
+    for (let i = 0; i < 40; i++) {
+      await pool.run('add/1', feeds(1), ['sum']);
+      await pool.run('add/2', feeds(1), ['sum']);
+    }
+    await until(() => pool.placementStatus('add/1')?.inline === true, 'the add model on the HTTP thread');
+    assert.ok(pool.placementStatus('add/1')!.runMs! < 0.05, 'it was moved because its runs are short');
+    assert.equal(pool.placementStatus('add/2')?.inline, false, 'inline: false keeps it on the workers');
+    const inline = await pool.run('add/1', feeds(3), ['sum']);
+    assert.deepEqual(inline.outputs.sum!.dims, [3, 3]);
+    assert.ok((inline.outputs.sum!.data as Float32Array).every((v) => v === 3));
+    await pool.unload('add/1');
+    await assert.rejects(pool.run('add/1', feeds(1), ['sum']), (e: unknown) => e instanceof InferboxError && e.code === 'IBX_ERR_SESSION_UNAVAILABLE');
+  } finally {
+    await pool.close();
+  }
+});

@@ -61,7 +61,7 @@ test('002_quantization migrates a version-1 database holding models, keeping the
     `INSERT INTO model_versions (model_name, version, desired_state, file_path, sha256, size_bytes, opset, ir_version, producer, inputs_json, outputs_json, created_at, created_by)
      VALUES ('mlp', '1', 'loaded', 'models/mlp/1/model.onnx', 'abc', 10, 17, 8, 'p', '[]', '[]', '2026-01-01T00:00:00Z', 'admin')`,
   ).run();
-  assert.deepEqual(migrate(db), { from: 1, to: 2 });
+  assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 2)), { from: 1, to: 2 });
   const row = db.prepare('SELECT served_precision, precision_override, sha256 FROM model_versions').get();
   assert.deepEqual(row, { served_precision: 'fp32', precision_override: null, sha256: 'abc' });
   assert.deepEqual(db.prepare('SELECT last_version, sample_recording_limit FROM models').get(), { last_version: 1, sample_recording_limit: 0 }, 'the version counter starts from the stored versions');
@@ -70,5 +70,23 @@ test('002_quantization migrates a version-1 database holding models, keeping the
   db.prepare("DELETE FROM models WHERE name = 'mlp'").run();
   const left = db.prepare('SELECT (SELECT COUNT(*) FROM quantization_reports) AS reports, (SELECT COUNT(*) FROM model_samples) AS samples').get();
   assert.deepEqual(left, { reports: 0, samples: 0 }, 'reports and samples go with their model');
+  db.close();
+});
+
+test('003_serving migrates a version-2 database holding models and logged requests: no overrides, stage times unknown', () => {
+  const db = new Database(join(dir, 'v2.db'));
+  db.pragma('foreign_keys = ON');
+  migrate(db, MIGRATIONS.slice(0, 2));
+  db.prepare("INSERT INTO models (name, active_version, created_at, cache_enabled) VALUES ('mlp', '1', '2026-01-01T00:00:00Z', 1)").run();
+  db.prepare(
+    `INSERT INTO request_log (ts, request_id, model, version, key_id, status, error, total_ms, queue_ms, infer_ms, bytes_in, bytes_out)
+     VALUES ('2026-01-01T00:00:00Z', 'r1', 'mlp', '1', 'k', 200, NULL, 1.5, 0.2, 0.7, 10, 20)`,
+  ).run();
+  assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 3)), { from: 2, to: 3 });
+  assert.deepEqual(db.prepare('SELECT name, cache_enabled, settings_json FROM models').get(), { name: 'mlp', cache_enabled: 1, settings_json: '{}' });
+  assert.deepEqual(
+    db.prepare('SELECT request_id, total_ms, queue_ms, infer_ms, decode_ms, batch_ms, serialize_ms, batch_rows FROM request_log').get(),
+    { request_id: 'r1', total_ms: 1.5, queue_ms: 0.2, infer_ms: 0.7, decode_ms: null, batch_ms: null, serialize_ms: null, batch_rows: null },
+  );
   db.close();
 });
