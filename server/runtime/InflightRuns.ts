@@ -18,6 +18,10 @@ export class InflightRuns {
     this.waiters.delete(id);
   }
 
+  has(id: string): boolean {
+    return this.counts.has(id);
+  }
+
   idle(id: string): Promise<void> {
     if (!this.counts.has(id)) return Promise.resolve();
     return new Promise((resolve) => this.waiters.set(id, [...(this.waiters.get(id) ?? []), resolve]));
