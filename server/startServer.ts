@@ -13,6 +13,8 @@ import { planExecution, type ExecutionPlan, type PlanOverrides } from './hardwar
 import { decodeInputs } from './inference/decodeInputs.js';
 import { InferenceRecorder } from './inference/InferenceRecorder.js';
 import { InferenceService } from './inference/InferenceService.js';
+import { JobRunner } from './jobs/JobRunner.js';
+import { JobService } from './jobs/JobService.js';
 import { ResponseCache } from './inference/ResponseCache.js';
 import { RequestLogWriter } from './logging/RequestLogWriter.js';
 import { InferenceMetrics } from './metrics/InferenceMetrics.js';
@@ -145,25 +147,39 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const logWriter = new RequestLogWriter(store.requestLog, (error, dropped) => logger.error({ err: error, dropped }, 'request log write failed'));
   const startedAt = new Date();
   let urls: string[] = [];
+  const inference = new InferenceService({
+    registry,
+    pool,
+    cache: new ResponseCache(() => settingsService.current.cache_max_bytes),
+    batching: () => ({
+      maxBatchSize: settingsService.current.batch_max_size,
+      maxQueueDelayMicros: settingsService.current.batch_max_queue_delay_micros,
+      maxQueueSize: settingsService.current.batch_max_queue_size,
+    }),
+  });
+  const jobRunner = new JobRunner({
+    repository: store.jobs,
+    inference,
+    interactiveInFlight: () => inference.interactiveInFlight,
+    onError: (error, job) => logger.error({ err: error, job }, 'async job error'),
+  });
+  const jobs = new JobService({
+    repository: store.jobs,
+    resolve: (model, version) => inference.resolve(model, version),
+    maxItems: () => settingsService.current.job_max_items,
+    notify: () => jobRunner.notify(),
+  });
   const app = createApp({
     logger,
     store,
     keys,
     registry,
-    inference: new InferenceService({
-      registry,
-      pool,
-      cache: new ResponseCache(() => settingsService.current.cache_max_bytes),
-      batching: () => ({
-        maxBatchSize: settingsService.current.batch_max_size,
-        maxQueueDelayMicros: settingsService.current.batch_max_queue_delay_micros,
-        maxQueueSize: settingsService.current.batch_max_queue_size,
-      }),
-    }),
+    inference,
     recorder: new InferenceRecorder(metrics, logWriter),
     settings: settingsService,
     quantization,
     liveSamples: new LiveSampleRecorder(store.quantization),
+    jobs,
     decodeInputs,
     serverVersion: packageVersion(),
     systemInfo: () => ({
@@ -192,10 +208,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   const { server, port } = listening;
   urls = serverUrls({ host: settings.host, port, https: tls !== null });
+  // Jobs a stop or crash interrupted resume first, then new ones in order.
+  jobRunner.start();
 
   const purge = () => {
     const before = new Date(Date.now() - settingsService.current.log_retention_days * 24 * HOUR_MS).toISOString();
     store.requestLog.purgeBefore(before);
+    store.jobs.purgeFinishedBefore(before);
   };
   purge();
   const maintenance = setInterval(purge, HOUR_MS);
@@ -213,6 +232,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       });
+      // Before the pool: the items in flight commit their results; the rest run after the next start.
+      await jobRunner.close();
       await quantization.close();
       await pool.close();
       logWriter.close();

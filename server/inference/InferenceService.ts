@@ -43,6 +43,7 @@ export interface InferOutcome {
 export class InferenceService {
   /** One batcher per served session key (a precision swap gets a fresh one; the old one drains). */
   private readonly batchers = new Map<string, DynamicBatcher>();
+  private interactive = 0;
 
   constructor(private readonly deps: { registry: ModelRegistry; pool: InferenceWorkerPool; batching: () => Omit<BatchingSettings, 'concurrency'>; cache: ResponseCache }) {}
 
@@ -78,7 +79,26 @@ export class InferenceService {
     return this.deps.registry.resolve(model, version);
   }
 
-  async infer(served: ServedVersion, body: unknown, binary?: Buffer): Promise<InferOutcome> {
+  /**
+   * Interactive requests (the infer route) are counted while they are answered, so background
+   * work (async jobs, `priority: 'background'`) can give way to them.
+   */
+  async infer(served: ServedVersion, body: unknown, binary?: Buffer, priority: 'interactive' | 'background' = 'interactive'): Promise<InferOutcome> {
+    if (priority === 'background') return this.answer(served, body, binary);
+    this.interactive += 1;
+    try {
+      return await this.answer(served, body, binary);
+    } finally {
+      this.interactive -= 1;
+    }
+  }
+
+  /** Interactive inference requests being answered now (decoding, queued, running or encoding). */
+  get interactiveInFlight(): number {
+    return this.interactive;
+  }
+
+  private async answer(served: ServedVersion, body: unknown, binary?: Buffer): Promise<InferOutcome> {
     const request = decodeInferRequest(body, served, binary);
     const cacheKey = served.cacheEnabled ? this.deps.cache.keyOf(served.key, request.feeds, request.outputNames) : undefined;
     const cached = cacheKey ? this.deps.cache.get(cacheKey) : undefined;
