@@ -227,13 +227,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     (closing ??= (async () => {
       clearInterval(maintenance);
       clearInterval(keyFlush);
+      // Jobs take no new items from now on; the items in flight commit their results before the
+      // pool closes, and the rest run after the next start.
+      const jobsStopped = jobRunner.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       });
-      // Before the pool: the items in flight commit their results; the rest run after the next start.
-      await jobRunner.close();
+      await jobsStopped;
       await quantization.close();
       await pool.close();
       logWriter.close();
