@@ -23,7 +23,8 @@ const MODULES = {
   registry: ['common', 'store', 'runtime', 'onnx'],
   batching: ['common', 'runtime'],
   inference: ['common', 'registry', 'runtime', 'batching', 'logging', 'metrics'],
-  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference'],
+  jobs: ['common', 'store', 'registry', 'inference'],
+  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'jobs'],
 };
 
 const PACKAGE_HOMES = { 'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol' };

@@ -14,6 +14,8 @@ import { planExecution, type ExecutionPlan, type PlanOverrides } from './hardwar
 import { decodeInputs } from './inference/decodeInputs.js';
 import { InferenceRecorder } from './inference/InferenceRecorder.js';
 import { InferenceService } from './inference/InferenceService.js';
+import { JobRunner } from './jobs/JobRunner.js';
+import { JobService } from './jobs/JobService.js';
 import { ResponseCache } from './inference/ResponseCache.js';
 import { RequestLogWriter } from './logging/RequestLogWriter.js';
 import { InferenceMetrics } from './metrics/InferenceMetrics.js';
@@ -155,31 +157,45 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const logWriter = new RequestLogWriter(store.requestLog, (error, dropped) => logger.error({ err: error, dropped }, 'request log write failed'));
   const startedAt = new Date();
   let urls: string[] = [];
+  const inference = new InferenceService({
+    registry,
+    pool,
+    cache: new ResponseCache(() => settingsService.current.cache_max_bytes),
+    batching: (model) => {
+      const chosen = modelSettings.effective(model);
+      return {
+        maxBatchSize: chosen.max_batch_size,
+        preferredBatchSizes: chosen.preferred_batch_sizes,
+        maxQueueDelayMicros: chosen.max_queue_delay_micros,
+        maxQueueSize: chosen.max_queue_size,
+        timeoutMicros: chosen.timeout_micros,
+      };
+    },
+  });
+  const jobRunner = new JobRunner({
+    repository: store.jobs,
+    inference,
+    interactiveInFlight: () => inference.interactiveInFlight,
+    onError: (error, job) => logger.error({ err: error, job }, 'async job error'),
+  });
+  const jobs = new JobService({
+    repository: store.jobs,
+    resolve: (model, version) => inference.resolve(model, version),
+    maxItems: () => settingsService.current.job_max_items,
+    notify: () => jobRunner.notify(),
+  });
   const app = createApp({
     logger,
     store,
     keys,
     registry,
-    inference: new InferenceService({
-      registry,
-      pool,
-      cache: new ResponseCache(() => settingsService.current.cache_max_bytes),
-      batching: (model) => {
-        const chosen = modelSettings.effective(model);
-        return {
-          maxBatchSize: chosen.max_batch_size,
-          preferredBatchSizes: chosen.preferred_batch_sizes,
-          maxQueueDelayMicros: chosen.max_queue_delay_micros,
-          maxQueueSize: chosen.max_queue_size,
-          timeoutMicros: chosen.timeout_micros,
-        };
-      },
-    }),
+    inference,
     recorder: new InferenceRecorder(metrics, logWriter),
     settings: settingsService,
     modelSettings,
     quantization,
     liveSamples: new LiveSampleRecorder(store.quantization),
+    jobs,
     decodeInputs,
     serverVersion: packageVersion(),
     systemInfo: () => ({
@@ -208,10 +224,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   const { server, port } = listening;
   urls = serverUrls({ host: settings.host, port, https: tls !== null });
+  // Jobs a stop or crash interrupted resume first, then new ones in order.
+  jobRunner.start();
 
   const purge = () => {
     const before = new Date(Date.now() - settingsService.current.log_retention_days * 24 * HOUR_MS).toISOString();
     store.requestLog.purgeBefore(before);
+    store.jobs.purgeFinishedBefore(before);
   };
   purge();
   const maintenance = setInterval(purge, HOUR_MS);
@@ -227,11 +246,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       clearInterval(maintenance);
       clearInterval(keyFlush);
       clearInterval(idleSweep);
+      // Jobs take no new items from now on; the items in flight commit their results before the
+      // pool closes, and the rest run after the next start.
+      const jobsStopped = jobRunner.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       });
+      await jobsStopped;
       await quantization.close();
       await pool.close();
       logWriter.close();

@@ -31,18 +31,16 @@ function newKeyId(): string {
 
 const isExpired = (row: ApiKeyRow, now: Date) => row.expires_at !== null && Date.parse(row.expires_at) <= now.getTime();
 
-/**
- * How long a key row read from the database answers requests without another read. Revocation
- * through this server applies at once (it drops the row); a revocation written by another process
- * (`npm run keys -- revoke` while the server runs) applies within this time.
- */
-const KEY_ROW_TTL_MS = 1000;
-
 export class ApiKeyService {
   /** Last-used times waiting to be written with the next flush, so requests never wait on a write. */
   private readonly lastUsed = new Map<string, string>();
-  /** Rows of keys that exist (unknown ids are never kept, so guessing cannot grow it), with when they were read. */
-  private readonly rows = new Map<string, { row: ApiKeyRow; readAt: number }>();
+  /**
+   * Rows of keys that exist (unknown ids are never kept, so guessing cannot grow it). Exact:
+   * this service's own writes drop the row, and any commit by another process (the `keys` CLI
+   * revoking a key while the server runs) empties the cache before the next lookup.
+   */
+  private readonly rows = new Map<string, ApiKeyRow>();
+  private seenExternalChanges: number | undefined;
 
   constructor(private readonly keys: ApiKeyRepository, private readonly now: () => Date = () => new Date()) {}
 
@@ -64,9 +62,9 @@ export class ApiKeyService {
   }
 
   /**
-   * Checks a bearer key against its stored hash, revocation and expiry. The row comes from the
-   * database at most once per KEY_ROW_TTL_MS: the per-request read was a fifth of the HTTP
-   * thread's time under load.
+   * Checks a bearer key against its stored hash, revocation and expiry, so revocation applies to
+   * the very next request. Rows are cached (reading and parsing one per request was a fifth of the
+   * HTTP thread's time under load); a one-integer pragma per request says when to drop them.
    */
   authenticate(key: string | undefined): Principal {
     if (key === undefined) throw inferboxError('IBX_ERR_UNAUTHENTICATED', 'an API key is required: send Authorization: Bearer <key>');
@@ -83,12 +81,15 @@ export class ApiKeyService {
   }
 
   private findRow(id: string): ApiKeyRow | undefined {
-    const now = this.now().getTime();
+    const changes = this.keys.externalChanges();
+    if (changes !== this.seenExternalChanges) {
+      this.rows.clear();
+      this.seenExternalChanges = changes;
+    }
     const cached = this.rows.get(id);
-    if (cached && now - cached.readAt < KEY_ROW_TTL_MS) return cached.row;
+    if (cached) return cached;
     const row = this.keys.findById(id);
-    if (row) this.rows.set(id, { row, readAt: now });
-    else this.rows.delete(id);
+    if (row) this.rows.set(id, row);
     return row;
   }
 

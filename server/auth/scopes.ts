@@ -12,11 +12,14 @@ export const scopeSchema = z.string().regex(/^(admin|infer|infer:[A-Za-z0-9][A-Z
 
 export type Scope = z.infer<typeof scopeSchema>;
 
-/** What a route needs, as declared in the route table. */
-export type AccessRule = { kind: 'public' } | { kind: 'admin' } | { kind: 'infer'; model?: string | undefined };
+/**
+ * What a route needs, as declared in the route table. `key`: any valid key; the route narrows it
+ * itself (async jobs name their model in the body, and show a key only its own jobs).
+ */
+export type AccessRule = { kind: 'public' } | { kind: 'key' } | { kind: 'admin' } | { kind: 'infer'; model?: string | undefined };
 
 export function allows(scopes: readonly string[], rule: AccessRule): boolean {
-  if (rule.kind === 'public' || scopes.includes('admin')) return true;
+  if (rule.kind === 'public' || rule.kind === 'key' || scopes.includes('admin')) return true;
   if (rule.kind === 'admin') return false;
   if (scopes.includes('infer')) return true;
   // A model-scoped key may only reach routes that name its model.

@@ -37,6 +37,10 @@ export const serverSettingsSchema = z.object({
    * on a model int8 does not really speed up (a CNN whose convolutions stay fp32) never picks int8.
    */
   int8_min_speedup: z.number().min(0).default(1.05),
+  /** Async jobs: most items one job may hold (each is one inference; all are validated at submission). */
+  job_max_items: z.number().int().min(1).max(1_000_000).default(10_000),
+  /** Async jobs: largest upload (JSON, JSON lines or CSV); the items are stored in SQLite until the job ends. */
+  job_max_body_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
 });
 
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { InferboxError } from '../common/errors.js';
+import { InferboxError, inferboxError } from '../common/errors.js';
 import type { ModelRegistry, ServedVersion } from '../registry/ModelRegistry.js';
 import type { InferenceWorkerPool } from '../runtime/InferenceWorkerPool.js';
 import { SessionRunError } from '../runtime/SessionRunError.js';
@@ -58,6 +58,7 @@ export interface StageTiming {
 export class InferenceService {
   /** One batcher per served session key (a precision swap gets a fresh one; the old one drains). */
   private readonly batchers = new Map<string, DynamicBatcher>();
+  private interactive = 0;
 
   constructor(private readonly deps: { registry: ModelRegistry; pool: InferenceWorkerPool; batching: (model: string) => BatchingSettings; cache: ResponseCache }) {}
 
@@ -103,7 +104,44 @@ export class InferenceService {
     return this.deps.registry.resolveServing(model, version);
   }
 
-  async infer(served: ServedVersion, body: unknown, binary?: Buffer): Promise<InferOutcome> {
+  /**
+   * Interactive requests (the infer route) are counted while they are answered, so background
+   * work (async jobs, `priority: 'background'`) can give way to them.
+   */
+  async infer(served: ServedVersion, body: unknown, binary?: Buffer, priority: 'interactive' | 'background' = 'interactive'): Promise<InferOutcome> {
+    if (priority === 'background') return this.answer(served, body, binary);
+    this.interactive += 1;
+    try {
+      return await this.answer(served, body, binary);
+    } finally {
+      this.interactive -= 1;
+    }
+  }
+
+  /** Interactive inference requests being answered now (decoding, queued, running or encoding). */
+  get interactiveInFlight(): number {
+    return this.interactive;
+  }
+
+  /**
+   * Leases the served version's sessions for the whole request, so a precision swap or an unload
+   * that starts while it waits in the queue lets it finish; if one began between resolving and
+   * here, the version is resolved again (the new precision answers, or a clear 503).
+   */
+  private async answer(resolved: ServedVersion, body: unknown, binary?: Buffer): Promise<InferOutcome> {
+    let served = resolved;
+    if (!this.deps.pool.lease(served.key)) {
+      served = this.deps.registry.resolve(served.name, served.version);
+      if (!this.deps.pool.lease(served.key)) throw inferboxError('IBX_ERR_SESSION_UNAVAILABLE');
+    }
+    try {
+      return await this.answerLeased(served, body, binary);
+    } finally {
+      this.deps.pool.release(served.key);
+    }
+  }
+
+  private async answerLeased(served: ServedVersion, body: unknown, binary?: Buffer): Promise<InferOutcome> {
     const decodeStarted = performance.now();
     const request = decodeInferRequest(body, served, binary);
     const cacheKey = served.cacheEnabled ? this.deps.cache.keyOf(served.key, request.feeds, request.outputNames) : undefined;

@@ -4,6 +4,7 @@ import type { SettingsService } from '../config/SettingsService.js';
 import type { ModelServingSettingsService } from '../config/modelServingSettings.js';
 import type { InferenceRecorder } from '../inference/InferenceRecorder.js';
 import type { InferenceService } from '../inference/InferenceService.js';
+import type { JobService } from '../jobs/JobService.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import type { DecodeInputs, QuantizationJobs } from '../quantization/QuantizationJobs.js';
 import type { LiveSampleRecorder } from '../quantization/LiveSampleRecorder.js';
@@ -22,6 +23,7 @@ export interface AppServices {
   modelSettings: ModelServingSettingsService;
   quantization: QuantizationJobs;
   liveSamples: LiveSampleRecorder;
+  jobs: JobService;
   /** Checks OIP inputs against a signature (validation samples use the inference path's rules). */
   decodeInputs: DecodeInputs;
   /** GET /api/system body; computed on demand (the hardware probe may finish after start). */

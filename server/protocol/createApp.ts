@@ -5,6 +5,7 @@ import { assignRequestId } from './middleware/assignRequestId.js';
 import { handleErrors } from './middleware/handleErrors.js';
 import { answerUnrouted, guardOptions, mountRoutes, routeFallbacks, type RouteSpec } from './routeTable.js';
 import { healthRoutes } from './routes/healthRoutes.js';
+import { jobRoutes } from './routes/jobRoutes.js';
 import { keyRoutes } from './routes/keyRoutes.js';
 import { logRoutes } from './routes/logRoutes.js';
 import { modelRoutes } from './routes/modelRoutes.js';
@@ -19,6 +20,7 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...oipRoutes(services),
     ...modelRoutes(services),
     ...quantizationRoutes(services),
+    ...jobRoutes(services),
     ...keyRoutes(services),
     ...logRoutes(services),
     ...systemRoutes(services),

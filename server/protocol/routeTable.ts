@@ -11,12 +11,14 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
  * Every route declares who may call it; a route cannot be mounted without a rule.
  * - public: no key (health probes, the console's static files);
  * - admin: a key with the `admin` scope;
- * - infer: `infer`, or `infer:<model>` for the model named in the path.
+ * - infer: `infer`, or `infer:<model>` for the model named in the path;
+ * - key: any valid key; the handler checks the rest (async jobs: infer rights on the job's model,
+ *   and only the key's own jobs unless it is an admin key).
  */
 export interface RouteSpec {
   method: HttpMethod;
   path: string;
-  access: 'public' | 'admin' | 'infer';
+  access: 'public' | 'admin' | 'infer' | 'key';
   handler: (ctx: AppContext) => Promise<void> | void;
 }
 

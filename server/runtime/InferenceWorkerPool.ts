@@ -126,7 +126,11 @@ interface ModelEntry {
   inline: 'off' | 'loading' | 'on';
   inlineMaxElements: number;
   inlineLeftAt: number;
+  /** Unloading: runs of requests that hold a lease still go through, new leases are refused. */
+  retiring: boolean;
 }
+
+const leaseId = (key: string) => `lease\u0000${key}`;
 
 const elementsOf = (feeds: Record<string, RuntimeTensor>) => {
   let n = 0;
@@ -197,7 +201,7 @@ export class InferenceWorkerPool {
       throw inferboxError('IBX_ERR_MODEL_REJECTED', reason);
     }
     const fileBytes = (await stat(path)).size;
-    this.entries.set(key, { path, fileBytes, placement, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0 });
+    this.entries.set(key, { path, fileBytes, placement, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false });
     return (results[0] as PromiseFulfilledResult<unknown>).value as LoadResult;
   }
 
@@ -217,17 +221,35 @@ export class InferenceWorkerPool {
   }
 
   /** Unloads once the runs already dispatched for this key have finished, so none of them fails for it. */
+  /**
+   * Unloads once every request that holds a lease on this key (see `lease`) and every run
+   * already dispatched has finished, so none of them fails for it; new leases are refused at once.
+   */
   async unload(key: string): Promise<void> {
     const entry = this.entries.get(key);
-    if (!entry) return;
-    this.entries.delete(key);
-    await this.dropEntry(key, entry);
-  }
-
-  private async dropEntry(key: string, entry: ModelEntry): Promise<void> {
+    if (!entry || entry.retiring) return;
+    entry.retiring = true;
+    await this.inflight.idle(leaseId(key));
     await this.inflight.idle(key);
+    if (this.entries.get(key) === entry) this.entries.delete(key);
     await Promise.allSettled(entry.holders.map((index) => this.slots[index]!.send({ kind: 'unload', key })));
     if (entry.inline !== 'off') await this.inlineSessions.unload(key);
+  }
+
+  /**
+   * Holds the key's sessions for one request from resolving its version to its answer (it may
+   * wait in a batcher queue in between); false when the key is gone or going (a precision swap or
+   * an unload began), and the caller resolves the version again.
+   */
+  lease(key: string): boolean {
+    const entry = this.entries.get(key);
+    if (!entry || entry.retiring) return false;
+    this.inflight.begin(leaseId(key));
+    return true;
+  }
+
+  release(key: string): void {
+    this.inflight.end(leaseId(key));
   }
 
   /** How many runs of this model can go at once now (its batcher dispatches no more). */
@@ -350,6 +372,7 @@ export class InferenceWorkerPool {
   private shrinkIdle(): void {
     const quietFor = this.settings.scaleDownAfterMs ?? 30_000;
     for (const [key, entry] of this.entries) {
+      if (entry.retiring) continue;
       const placement = entry.placement();
       if (entry.inline === 'on' && !placement.inline) this.leaveHttpThread(key, entry);
       const floor = this.clamp(placement.minInstances);

@@ -20,10 +20,20 @@ const fromRecord = ({ scopes_json, ...rest }: ApiKeyRecord): ApiKeyRow => ({ ...
 
 export class ApiKeyRepository {
   private readonly byId;
+  private readonly dataVersion;
 
   constructor(private readonly db: SqliteDatabase) {
-    // Looked up on every authenticated request: keep the statement prepared.
+    // Looked up on every authenticated request: keep the statements prepared.
     this.byId = db.prepare('SELECT * FROM api_keys WHERE id = ?');
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+  }
+
+  /**
+   * Changes whenever another connection (another process: `npm run keys`) commits to the
+   * database; this connection's own writes do not change it. Lets a cache of key rows stay exact.
+   */
+  externalChanges(): number {
+    return this.dataVersion.get() as number;
   }
 
   insert(row: ApiKeyRow): void {

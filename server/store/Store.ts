@@ -1,5 +1,6 @@
 import { ApiKeyRepository } from './ApiKeyRepository.js';
 import { AuditRepository } from './AuditRepository.js';
+import { JobRepository } from './JobRepository.js';
 import { ModelRepository } from './ModelRepository.js';
 import { openDatabase, type SqliteDatabase } from './openDatabase.js';
 import { QuantizationRepository } from './QuantizationRepository.js';
@@ -14,6 +15,7 @@ export class Store {
   readonly audit: AuditRepository;
   readonly settings: SettingsRepository;
   readonly quantization: QuantizationRepository;
+  readonly jobs: JobRepository;
 
   private constructor(private readonly db: SqliteDatabase) {
     this.models = new ModelRepository(db);
@@ -22,6 +24,7 @@ export class Store {
     this.audit = new AuditRepository(db);
     this.settings = new SettingsRepository(db);
     this.quantization = new QuantizationRepository(db);
+    this.jobs = new JobRepository(db);
   }
 
   static open(path: string): Store {

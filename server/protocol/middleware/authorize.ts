@@ -16,7 +16,7 @@ export function authorize(ctx: AppContext, rule: AccessRule, keys: ApiKeyService
   const principal = keys.authenticate(bearerToken(ctx));
   ctx.state.principal = principal;
   if (!allows(principal.scopes, rule)) {
-    const need = rule.kind === 'admin' ? "the 'admin' scope" : `the 'infer' or 'infer:${rule.model ?? '<model>'}' scope`;
+    const need = rule.kind === 'admin' ? "the 'admin' scope" : `the 'infer' or 'infer:${(rule.kind === 'infer' && rule.model) || '<model>'}' scope`;
     throw inferboxError('IBX_ERR_FORBIDDEN', `this key ('${principal.name}') does not have ${need}`);
   }
 }

@@ -90,3 +90,33 @@ test('003_serving migrates a version-2 database holding models and logged reques
   );
   db.close();
 });
+
+test('004_jobs migrates a version-3 database holding models and reports; jobs keep at most one result per item', () => {
+  const db = new Database(join(dir, 'v3.db'));
+  db.pragma('foreign_keys = ON');
+  migrate(db, MIGRATIONS.slice(0, 3));
+  db.prepare("INSERT INTO models (name, active_version, created_at, last_version) VALUES ('mlp', '1', '2026-01-01T00:00:00Z', 1)").run();
+  db.prepare(
+    `INSERT INTO model_versions (model_name, version, desired_state, file_path, sha256, size_bytes, opset, ir_version, producer, inputs_json, outputs_json, created_at, created_by)
+     VALUES ('mlp', '1', 'loaded', 'models/mlp/1/model.onnx', 'abc', 10, 17, 8, 'p', '[]', '[]', '2026-01-01T00:00:00Z', 'admin')`,
+  ).run();
+  db.prepare("INSERT INTO quantization_reports (model_name, version, status, updated_at) VALUES ('mlp', '1', 'done', 'now')").run();
+  assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 4)), { from: 3, to: 4 });
+  assert.deepEqual(db.prepare('SELECT model_name, version, sha256, served_precision FROM model_versions').get(), { model_name: 'mlp', version: '1', sha256: 'abc', served_precision: 'fp32' });
+  assert.deepEqual(db.prepare('SELECT status FROM quantization_reports').get(), { status: 'done' });
+
+  db.prepare(
+    `INSERT INTO jobs (id, model_name, version, state, source, total, created_by_name, created_at, updated_at)
+     VALUES ('job_a', 'mlp', '1', 'running', 'csv', 2, 'admin', 'now', 'now')`,
+  ).run();
+  db.prepare("INSERT INTO job_inputs (job_id, idx, request_json) VALUES ('job_a', 0, '{}'), ('job_a', 1, '{}')").run();
+  db.prepare("INSERT INTO job_results (job_id, idx, outputs_json, finished_at) VALUES ('job_a', 0, '[]', 'now')").run();
+  assert.throws(() => db.prepare("INSERT INTO job_results (job_id, idx, error, finished_at) VALUES ('job_a', 0, 'again', 'now')").run(), /UNIQUE/, 'a second result for an item is refused');
+  assert.throws(() => db.prepare("INSERT INTO job_results (job_id, idx, finished_at) VALUES ('job_a', 1, 'now')").run(), /CHECK/, 'a result is outputs or an error');
+  db.prepare("DELETE FROM models WHERE name = 'mlp'").run();
+  assert.equal((db.prepare('SELECT COUNT(*) AS n FROM jobs').get() as { n: number }).n, 1, 'a job outlives its model (it fails, it is not erased)');
+  db.prepare("DELETE FROM jobs WHERE id = 'job_a'").run();
+  const left = db.prepare('SELECT (SELECT COUNT(*) FROM job_inputs) AS inputs, (SELECT COUNT(*) FROM job_results) AS results').get();
+  assert.deepEqual(left, { inputs: 0, results: 0 }, 'inputs and results go with their job');
+  db.close();
+});
