@@ -22,9 +22,10 @@ const MODULES = {
   quantization: ['common', 'store', 'runtime', 'onnx'],
   registry: ['common', 'store', 'runtime', 'onnx'],
   batching: ['common', 'runtime'],
+  experiments: ['common', 'store', 'registry'],
   inference: ['common', 'registry', 'runtime', 'batching', 'logging', 'metrics'],
   jobs: ['common', 'store', 'registry', 'inference'],
-  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'jobs'],
+  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'jobs', 'experiments'],
 };
 
 const PACKAGE_HOMES = { 'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol' };

@@ -19,6 +19,7 @@ import { JobService } from './jobs/JobService.js';
 import { ResponseCache } from './inference/ResponseCache.js';
 import { RequestLogWriter } from './logging/RequestLogWriter.js';
 import { InferenceMetrics } from './metrics/InferenceMetrics.js';
+import { ExperimentService } from './experiments/ExperimentService.js';
 import { createApp } from './protocol/createApp.js';
 import { listen } from './protocol/listen.js';
 import { serverUrls } from './protocol/serverUrls.js';
@@ -184,12 +185,23 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     maxItems: () => settingsService.current.job_max_items,
     notify: () => jobRunner.notify(),
   });
+  const experiments = new ExperimentService({
+    repository: store.experiments,
+    model: (name) => registry.getModel(name),
+    activate: (model, version) => registry.activate(model, version),
+    requestExperiment: (requestId) => {
+      logWriter.flush(); // feedback may follow its request within the log's write delay
+      return store.requestLog.experimentOfRequest(requestId);
+    },
+    auditSystem: (action, target, details) => auditSystem(action, target, details),
+  });
   const app = createApp({
     logger,
     store,
     keys,
     registry,
     inference,
+    experiments,
     recorder: new InferenceRecorder(metrics, logWriter),
     settings: settingsService,
     modelSettings,
@@ -218,6 +230,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // Nothing may outlive a failed start (the desktop app retries with other settings).
     await quantization.close();
     await pool.close();
+    experiments.close();
     logWriter.close();
     store.close();
     throw error;
@@ -257,6 +270,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await jobsStopped;
       await quantization.close();
       await pool.close();
+      experiments.close(); // after the pool: mirrored requests still in flight are counted first
       logWriter.close();
       keys.flushLastUsed();
       store.close();

@@ -30,6 +30,8 @@ export const ERROR_TABLE = {
   IBX_ERR_MODEL_NOT_FOUND: { status: 404, template: "model '{0}' not found" },
   IBX_ERR_VERSION_NOT_FOUND: { status: 404, template: "model '{0}' has no version '{1}'" },
   IBX_ERR_JOB_NOT_FOUND: { status: 404, template: "job '{0}' not found" },
+  IBX_ERR_EXPERIMENT_NOT_FOUND: { status: 404, template: "experiment '{0}' not found" },
+  IBX_ERR_FEEDBACK_TARGET_NOT_FOUND: { status: 404, template: "no running or paused experiment that declares metric '{1}' has seen {0}" },
   IBX_ERR_KEY_NOT_FOUND: { status: 404, template: "API key '{0}' not found" },
   IBX_ERR_METHOD_NOT_ALLOWED: { status: 405, template: '{0} is not allowed on {1}; allowed: {2}' },
   IBX_ERR_CONFLICT: { status: 409, template: '{0}' },

@@ -16,6 +16,8 @@ export interface InferenceRecord {
   /** The stages it got through (none when refused before decoding). */
   timing: Partial<StageTiming>;
   cache?: 'hit' | 'miss' | 'off' | undefined;
+  /** Set when an A/B experiment routed the request. */
+  experiment?: { id: string; variant: string; unitId: string | null } | undefined;
   bytesIn: number;
   bytesOut: number;
 }
@@ -52,6 +54,9 @@ export class InferenceRecorder {
       infer_ms: r.timing.inferMs ?? null,
       serialize_ms: r.timing.serializeMs ?? null,
       batch_rows: r.timing.batchRows ?? null,
+      experiment_id: r.experiment?.id ?? null,
+      variant: r.experiment?.variant ?? null,
+      unit_id: r.experiment?.unitId ?? null,
       bytes_in: r.bytesIn,
       bytes_out: r.bytesOut,
     });

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ApiKeyService } from '../auth/ApiKeyService.js';
+import type { ExperimentService } from '../experiments/ExperimentService.js';
 import type { SettingsService } from '../config/SettingsService.js';
 import type { ModelServingSettingsService } from '../config/modelServingSettings.js';
 import type { InferenceRecorder } from '../inference/InferenceRecorder.js';
@@ -17,6 +18,8 @@ export interface AppServices {
   keys: ApiKeyService;
   registry: ModelRegistry;
   inference: InferenceService;
+  /** A/B experiments: routing of unversioned requests, lifecycle, feedback, results. */
+  experiments: ExperimentService;
   recorder: InferenceRecorder;
   settings: SettingsService;
   /** Per-model batching, queue, instance and idle settings. */

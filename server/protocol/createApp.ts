@@ -4,6 +4,7 @@ import type { AppServices } from './AppServices.js';
 import { assignRequestId } from './middleware/assignRequestId.js';
 import { handleErrors } from './middleware/handleErrors.js';
 import { answerUnrouted, guardOptions, mountRoutes, routeFallbacks, type RouteSpec } from './routeTable.js';
+import { experimentRoutes } from './routes/experimentRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
 import { jobRoutes } from './routes/jobRoutes.js';
 import { keyRoutes } from './routes/keyRoutes.js';
@@ -19,6 +20,7 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...healthRoutes(services),
     ...oipRoutes(services),
     ...modelRoutes(services),
+    ...experimentRoutes(services),
     ...quantizationRoutes(services),
     ...jobRoutes(services),
     ...keyRoutes(services),

@@ -18,7 +18,7 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 export interface RouteSpec {
   method: HttpMethod;
   path: string;
-  access: 'public' | 'admin' | 'infer' | 'key';
+  access: 'public' | 'admin' | 'infer' | 'key' | 'feedback';
   handler: (ctx: AppContext) => Promise<void> | void;
 }
 

@@ -16,6 +16,10 @@ export interface RequestLogRow {
   serialize_ms: number | null;
   /** Rows in the run the request was part of (0: answered from the cache). */
   batch_rows: number | null;
+  /** The A/B experiment and variant that answered, and the unit, when an experiment routed it. */
+  experiment_id: string | null;
+  variant: string | null;
+  unit_id: string | null;
   bytes_in: number;
   bytes_out: number;
 }
@@ -56,8 +60,8 @@ export class RequestLogRepository {
 
   insertMany(rows: readonly RequestLogRow[]): void {
     const insert = this.db.prepare(
-      `INSERT INTO request_log (ts, request_id, model, version, key_id, status, error, total_ms, decode_ms, queue_ms, batch_ms, infer_ms, serialize_ms, batch_rows, bytes_in, bytes_out)
-       VALUES (@ts, @request_id, @model, @version, @key_id, @status, @error, @total_ms, @decode_ms, @queue_ms, @batch_ms, @infer_ms, @serialize_ms, @batch_rows, @bytes_in, @bytes_out)`,
+      `INSERT INTO request_log (ts, request_id, model, version, key_id, status, error, total_ms, decode_ms, queue_ms, batch_ms, infer_ms, serialize_ms, batch_rows, experiment_id, variant, unit_id, bytes_in, bytes_out)
+       VALUES (@ts, @request_id, @model, @version, @key_id, @status, @error, @total_ms, @decode_ms, @queue_ms, @batch_ms, @infer_ms, @serialize_ms, @batch_rows, @experiment_id, @variant, @unit_id, @bytes_in, @bytes_out)`,
     );
     this.db.transaction(() => {
       for (const row of rows) insert.run(row);
@@ -70,6 +74,13 @@ export class RequestLogRepository {
     const rows = this.db.prepare(`SELECT * FROM request_log ${sql} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...params, q.limit, q.offset) as StoredRequestLogRow[];
     const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM request_log ${sql}`).get(...params) as { n: number };
     return { rows, total: n };
+  }
+
+  /** The experiment and unit of a logged request (for feedback that names a request id). */
+  experimentOfRequest(requestId: string): { experiment_id: string; unit_id: string } | undefined {
+    return this.db
+      .prepare('SELECT experiment_id, unit_id FROM request_log WHERE request_id = ? AND experiment_id IS NOT NULL AND unit_id IS NOT NULL ORDER BY id DESC LIMIT 1')
+      .get(requestId) as { experiment_id: string; unit_id: string } | undefined;
   }
 
   /** Deletes rows older than `before`; returns how many. */

@@ -1,5 +1,6 @@
 import { ApiKeyRepository } from './ApiKeyRepository.js';
 import { AuditRepository } from './AuditRepository.js';
+import { ExperimentRepository } from './ExperimentRepository.js';
 import { JobRepository } from './JobRepository.js';
 import { ModelRepository } from './ModelRepository.js';
 import { openDatabase, type SqliteDatabase } from './openDatabase.js';
@@ -15,6 +16,7 @@ export class Store {
   readonly audit: AuditRepository;
   readonly settings: SettingsRepository;
   readonly quantization: QuantizationRepository;
+  readonly experiments: ExperimentRepository;
   readonly jobs: JobRepository;
 
   private constructor(private readonly db: SqliteDatabase) {
@@ -24,6 +26,7 @@ export class Store {
     this.audit = new AuditRepository(db);
     this.settings = new SettingsRepository(db);
     this.quantization = new QuantizationRepository(db);
+    this.experiments = new ExperimentRepository(db);
     this.jobs = new JobRepository(db);
   }
 

@@ -1,13 +1,20 @@
 import { performance } from 'node:perf_hooks';
 import { InferboxError, messageOf } from '../../common/errors.js';
 import { assertVersion } from '../../common/names.js';
-import type { StageTiming } from '../../inference/InferenceService.js';
+import type { InferOutcome, StageTiming } from '../../inference/InferenceService.js';
+import { outputsAgree } from '../../inference/outputsAgree.js';
 import type { AppContext } from '../AppContext.js';
 import type { AppServices } from '../AppServices.js';
 import { readInferBody } from '../readBody.js';
 import type { RouteSpec } from '../routeTable.js';
 
 const ms = (value: number) => value.toFixed(3);
+
+/** The OIP request's `parameters`, which targeting rules may read (`param.<name>`). */
+function requestParameters(body: unknown): Record<string, unknown> {
+  const parameters = (body as { parameters?: unknown } | null)?.parameters;
+  return typeof parameters === 'object' && parameters !== null && !Array.isArray(parameters) ? (parameters as Record<string, unknown>) : {};
+}
 
 /** The request's stages as a Server-Timing header (W3C), which browsers' dev tools and load tools show. */
 function serverTiming(t: StageTiming, cache: string): string {
@@ -44,6 +51,26 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
     ctx.body = { name, ...(chosen ? { version: chosen } : {}), ready };
   };
 
+  /**
+   * Sends a copy of an experiment request to its shadow version once the response has gone out,
+   * so the shadow never delays it; its latency, failure and agreement with the served answer count
+   * for the experiment. Background priority: interactive requests go first.
+   */
+  const mirrorAfterResponse = (ctx: AppContext, model: string, experimentId: string, shadowVersion: string, body: { value: unknown; binary: Buffer }, served: InferOutcome) => {
+    ctx.res.once('finish', () => {
+      setImmediate(() => {
+        const started = performance.now();
+        void services.inference
+          .resolve(model, shadowVersion)
+          .then((shadow) => services.inference.infer(shadow, body.value, body.binary, 'background'))
+          .then(
+            (outcome) => services.experiments.monitor.recordShadow(experimentId, { failed: false, latencyMs: performance.now() - started, agreed: outputsAgree(served, outcome) }),
+            () => services.experiments.monitor.recordShadow(experimentId, { failed: true, latencyMs: performance.now() - started, agreed: false }),
+          );
+      });
+    });
+  };
+
   /** Inference; every request, answered or refused, is counted and logged once. */
   const infer = async (ctx: AppContext) => {
     const started = performance.now();
@@ -56,14 +83,24 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
     let status = 500;
     let error: string | null = null;
     let bytesOut = 0;
+    let assignment: ReturnType<AppServices['experiments']['route']> = null;
     try {
       // The body first: a version resolved before a slow upload finished could be swapped away meanwhile.
       const body = await readInferBody(ctx, services.settings.current.max_infer_body_bytes);
       bytesIn = body.bytes;
-      const served = await services.inference.resolve(model, versionParam(ctx));
+      const named = versionParam(ctx);
+      // A versioned URL bypasses experiments; an unversioned one goes through the model's running experiment.
+      if (named === undefined) assignment = services.experiments.route(model, { headers: ctx.headers, parameters: requestParameters(body.value) });
+      const served = await services.inference.resolve(model, assignment?.version ?? named);
       [version, resolved] = [served.version, true];
       const outcome = await services.inference.infer(served, body.value, body.binary);
       const writeStarted = performance.now();
+      if (assignment) {
+        outcome.response.parameters = { ...outcome.response.parameters, experiment: assignment.experimentId, variant: assignment.variant };
+        outcome.response.id ??= ctx.state.requestId; // what POST /api/feedback can name
+        ctx.set('Inferbox-Variant', `${assignment.experimentId}/${assignment.variant}`);
+        if (assignment.shadowVersion !== null) mirrorAfterResponse(ctx, served.name, assignment.experimentId, assignment.shadowVersion, body, outcome);
+      }
       cache = outcome.cache;
       // Recorded samples are replayed from JSON later, so only all-JSON requests are kept.
       if (body.binary.length === 0) services.liveSamples.offer(served.name, (body.value as { inputs: unknown[] }).inputs);
@@ -85,6 +122,8 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
       error = messageOf(caught);
       throw caught;
     } finally {
+      const totalMs = performance.now() - started;
+      if (assignment) services.experiments.monitor.record(assignment, { failed: status !== 200, latencyMs: totalMs });
       services.recorder.record({
         requestId: ctx.state.requestId,
         model,
@@ -93,7 +132,8 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
         keyId: ctx.state.principal?.keyId ?? null,
         status,
         error,
-        totalMs: performance.now() - started,
+        totalMs,
+        experiment: assignment ? { id: assignment.experimentId, variant: assignment.variant, unitId: assignment.unitId } : undefined,
         timing,
         cache,
         bytesIn: bytesIn || Number(ctx.get('content-length')) || 0,

@@ -21,10 +21,12 @@ async function createKey(body: Record<string, unknown>): Promise<{ id: string; k
 
 describe('the route table', () => {
   test('every route declares an access rule; the public ones are exactly the health probes', () => {
-    for (const route of ROUTES) assert.ok(['public', 'admin', 'infer', 'key'].includes(route.access), `${route.method} ${route.path}`);
+    for (const route of ROUTES) assert.ok(['public', 'admin', 'infer', 'key', 'feedback'].includes(route.access), `${route.method} ${route.path}`);
     const publicRoutes = ROUTES.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.path}`);
     assert.deepEqual(publicRoutes.sort(), ['GET /v2/health/live', 'GET /v2/health/ready']);
-    assert.ok(ROUTES.filter((r) => r.path.startsWith('/api') && !r.path.startsWith('/api/jobs')).every((r) => r.access === 'admin'), 'the admin API is admin-only');
+    assert.ok(ROUTES.filter((r) => r.path.startsWith('/api') && !r.path.startsWith('/api/jobs') && r.path !== '/api/feedback').every((r) => r.access === 'admin'), 'the admin API is admin-only');
+    // Business outcomes for A/B tests come from `infer` or `feedback` keys (a shop backend, a CRM).
+    assert.deepEqual(ROUTES.filter((r) => r.access === 'feedback').map((r) => `${r.method} ${r.path}`), ['POST /api/feedback']);
     // Async jobs check the model scope and the job's owner in the handler (test/server/jobs).
     assert.ok(ROUTES.filter((r) => r.path.startsWith('/api/jobs')).every((r) => r.access === 'key'));
   });

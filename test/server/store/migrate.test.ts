@@ -120,3 +120,28 @@ test('004_jobs migrates a version-3 database holding models and reports; jobs ke
   assert.deepEqual(left, { inputs: 0, results: 0 }, 'inputs and results go with their job');
   db.close();
 });
+
+test('005_experiments migrates a version-4 database holding models and logged requests: one running experiment per model, data goes with its experiment', () => {
+  const db = new Database(join(dir, 'v4.db'));
+  db.pragma('foreign_keys = ON');
+  migrate(db, MIGRATIONS.slice(0, 4));
+  db.prepare("INSERT INTO models (name, active_version, created_at) VALUES ('mlp', '1', '2026-01-01T00:00:00Z')").run();
+  db.prepare(
+    `INSERT INTO request_log (ts, request_id, model, version, key_id, status, error, total_ms, bytes_in, bytes_out)
+     VALUES ('2026-01-01T00:00:00Z', 'r1', 'mlp', '1', 'k', 200, NULL, 1.5, 10, 20)`,
+  ).run();
+  assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 5)), { from: 4, to: 5 });
+  assert.deepEqual(db.prepare('SELECT request_id, experiment_id, variant, unit_id FROM request_log').get(), { request_id: 'r1', experiment_id: null, variant: null, unit_id: null });
+  const insert = db.prepare(
+    `INSERT INTO experiments (id, model_name, name, status, seed, config_json, weights_json, created_at, updated_at) VALUES (?, 'mlp', 'x', ?, 's', '{}', '[0.5,0.5]', 'now', 'now')`,
+  );
+  insert.run('exp_a', 'running');
+  insert.run('exp_b', 'draft');
+  assert.throws(() => insert.run('exp_c', 'running'), /UNIQUE/, 'a second running experiment on one model is refused');
+  db.prepare("INSERT INTO experiment_units (experiment_id, unit_id, variant, canary_step, requests, errors, latency_ms_sum, first_seen, last_seen) VALUES ('exp_a', 'u1', 'control', 0, 1, 0, 1, 'now', 'now')").run();
+  db.prepare("INSERT INTO experiment_outcomes (experiment_id, unit_id, metric, value_sum, observations) VALUES ('exp_a', 'u1', 'converted', 1, 1)").run();
+  db.prepare("DELETE FROM models WHERE name = 'mlp'").run();
+  const left = db.prepare('SELECT (SELECT COUNT(*) FROM experiments) AS e, (SELECT COUNT(*) FROM experiment_units) AS u, (SELECT COUNT(*) FROM experiment_outcomes) AS o').get();
+  assert.deepEqual(left, { e: 0, u: 0, o: 0 }, "a model's experiments and their data go with it");
+  db.close();
+});
