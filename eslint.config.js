@@ -22,7 +22,7 @@ const MODULES = {
   quantization: ['common', 'store', 'runtime', 'onnx'],
   registry: ['common', 'store', 'runtime', 'onnx'],
   batching: ['common', 'runtime'],
-  experiments: ['common', 'store', 'registry'],
+  experiments: ['common', 'store'],
   inference: ['common', 'registry', 'runtime', 'batching', 'logging', 'metrics'],
   jobs: ['common', 'store', 'registry', 'inference'],
   protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'jobs', 'experiments'],

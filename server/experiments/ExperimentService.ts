@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { inferboxError } from '../common/errors.js';
 import { parseRequest } from '../common/parseRequest.js';
-import type { ModelView } from '../registry/ModelRegistry.js';
 import type { ExperimentRepository, ExperimentRow } from '../store/ExperimentRepository.js';
 import { canaryWeights, experimentInputSchema, initialWeights, type ExperimentConfig, type ExperimentInput, type ExperimentStatus } from './experimentConfig.js';
 import type { Assignment, GuardrailCheck } from './ExperimentMonitor.js';
@@ -41,10 +40,16 @@ interface LiveExperiment {
   canaryStep: number;
 }
 
+/** What the service needs to know of a model (the registry's model view has it). */
+export interface ModelVersions {
+  active_version: string | null;
+  versions: { version: string; state: string }[];
+}
+
 export interface ExperimentDeps {
   repository: ExperimentRepository;
   /** The model's versions and active version (404 when unknown). */
-  model: (name: string) => ModelView;
+  model: (name: string) => ModelVersions;
   /** Makes a version the model's active version (promotion). */
   activate: (model: string, version: string) => Promise<unknown>;
   /** The experiment and unit of a logged request id (pending log rows are written first). */
