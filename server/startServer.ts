@@ -203,6 +203,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     inference,
     experiments,
     recorder: new InferenceRecorder(metrics, logWriter),
+    metrics,
     settings: settingsService,
     modelSettings,
     quantization,
@@ -210,6 +211,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     jobs,
     decodeInputs,
     serverVersion: packageVersion(),
+    consoleDir: join(packageRoot(), 'renderer', 'dist'),
     systemInfo: () => ({
       name: 'inferbox',
       version: packageVersion(),

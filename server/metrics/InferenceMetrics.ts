@@ -60,6 +60,34 @@ export class InferenceMetrics {
     };
   }
 
+  /**
+   * Cumulative per model version: requests by outcome and the request-duration histogram
+   * (bucket upper bounds in seconds). The console polls this and charts the differences between
+   * polls (throughput, error rate, p50/p95 over each interval).
+   */
+  async summary(): Promise<{ model: string; version: string; success: number; failure: number; buckets: { le: number; count: number }[] }[]> {
+    const rows = new Map<string, { model: string; version: string; success: number; failure: number; buckets: { le: number; count: number }[] }>();
+    const row = (labels: Record<string, string | number>) => {
+      const model = String(labels.model);
+      const version = String(labels.version);
+      const id = `${model}\u0000${version}`;
+      let entry = rows.get(id);
+      if (!entry) {
+        entry = { model, version, success: 0, failure: 0, buckets: [] };
+        rows.set(id, entry);
+      }
+      return entry;
+    };
+    for (const value of (await this.requests.get()).values) row(value.labels)[value.labels.outcome === 'success' ? 'success' : 'failure'] = value.value;
+    for (const value of (await this.total.get()).values) {
+      if (value.metricName !== 'inferbox_request_duration_seconds_bucket') continue;
+      const bound = (value.labels as { le?: string | number }).le; // prom-client adds `le` to bucket series
+      const le = bound === '+Inf' ? Infinity : Number(bound);
+      row(value.labels).buckets.push({ le, count: value.value });
+    }
+    return [...rows.values()];
+  }
+
   observe(o: InferenceObservation): void {
     const id = `${o.model}\u0000${o.version}`;
     let series = this.series.get(id);

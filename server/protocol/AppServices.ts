@@ -5,6 +5,7 @@ import type { SettingsService } from '../config/SettingsService.js';
 import type { ModelServingSettingsService } from '../config/modelServingSettings.js';
 import type { InferenceRecorder } from '../inference/InferenceRecorder.js';
 import type { InferenceService } from '../inference/InferenceService.js';
+import type { InferenceMetrics } from '../metrics/InferenceMetrics.js';
 import type { JobService } from '../jobs/JobService.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import type { DecodeInputs, QuantizationJobs } from '../quantization/QuantizationJobs.js';
@@ -21,6 +22,8 @@ export interface AppServices {
   /** A/B experiments: routing of unversioned requests, lifecycle, feedback, results. */
   experiments: ExperimentService;
   recorder: InferenceRecorder;
+  /** The one metrics registry (the console's charts read its summary). */
+  metrics: InferenceMetrics;
   settings: SettingsService;
   /** Per-model batching, queue, instance and idle settings. */
   modelSettings: ModelServingSettingsService;
@@ -32,4 +35,6 @@ export interface AppServices {
   /** GET /api/system body; computed on demand (the hardware probe may finish after start). */
   systemInfo: () => Record<string, unknown>;
   serverVersion: string;
+  /** The admin console's built files (renderer/dist). */
+  consoleDir: string;
 }

@@ -4,6 +4,7 @@ import type { AppServices } from './AppServices.js';
 import { assignRequestId } from './middleware/assignRequestId.js';
 import { handleErrors } from './middleware/handleErrors.js';
 import { answerUnrouted, guardOptions, mountRoutes, routeFallbacks, type RouteSpec } from './routeTable.js';
+import { consoleRoutes } from './routes/consoleRoutes.js';
 import { experimentRoutes } from './routes/experimentRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
 import { jobRoutes } from './routes/jobRoutes.js';
@@ -18,6 +19,7 @@ import { systemRoutes } from './routes/systemRoutes.js';
 export function allRoutes(services: AppServices): RouteSpec[] {
   return [
     ...healthRoutes(services),
+    ...consoleRoutes(services.consoleDir),
     ...oipRoutes(services),
     ...modelRoutes(services),
     ...experimentRoutes(services),

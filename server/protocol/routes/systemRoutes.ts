@@ -7,6 +7,13 @@ import type { RouteSpec } from '../routeTable.js';
 export function systemRoutes(services: AppServices): RouteSpec[] {
   return [
     { method: 'GET', path: '/api/system', access: 'admin', handler: (ctx) => { ctx.body = services.systemInfo(); } },
+    {
+      method: 'GET',
+      path: '/api/metrics/summary',
+      access: 'admin',
+      // Infinity (the +Inf bucket) is not JSON: it is sent as null.
+      handler: async (ctx) => { ctx.body = { at: new Date().toISOString(), models: await services.metrics.summary() }; },
+    },
     { method: 'GET', path: '/api/settings', access: 'admin', handler: (ctx) => { ctx.body = services.settings.view(); } },
     {
       method: 'PUT',

@@ -1,0 +1,51 @@
+import { useEffect, useState } from 'react';
+import type { Api } from './api.js';
+import { Dashboard } from './pages/Dashboard.js';
+import { Experiments } from './pages/Experiments.js';
+import { Keys } from './pages/Keys.js';
+import { Logs } from './pages/Logs.js';
+import { Models } from './pages/Models.js';
+import { Settings } from './pages/Settings.js';
+import { SignIn } from './pages/SignIn.js';
+
+const PAGES = { dashboard: 'Dashboard', models: 'Models', experiments: 'Experiments', keys: 'Keys', logs: 'Logs', settings: 'Settings' } as const;
+type Page = keyof typeof PAGES;
+
+/** Pages live in the URL hash (#/models), so reloads and links keep the page; the server only serves /. */
+function pageFromHash(): Page {
+  const name = window.location.hash.replace(/^#\/?/, '').split('/')[0] ?? '';
+  return name in PAGES ? (name as Page) : 'dashboard';
+}
+
+export function App() {
+  const [api, setApi] = useState<Api | null>(null);
+  const [page, setPage] = useState<Page>(pageFromHash);
+  useEffect(() => {
+    const onHash = () => setPage(pageFromHash());
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+
+  if (!api) return <SignIn onSignedIn={setApi} />;
+  return (
+    <div className="layout">
+      <header>
+        <strong className="brand">Inferbox</strong>
+        <nav aria-label="Main">
+          {(Object.keys(PAGES) as Page[]).map((p) => (
+            <a key={p} href={`#/${p}`} aria-current={p === page ? 'page' : undefined}>{PAGES[p]}</a>
+          ))}
+        </nav>
+        <button type="button" onClick={() => setApi(null)}>Sign out</button>
+      </header>
+      <main>
+        {page === 'dashboard' && <Dashboard api={api} />}
+        {page === 'models' && <Models api={api} />}
+        {page === 'experiments' && <Experiments api={api} />}
+        {page === 'keys' && <Keys api={api} />}
+        {page === 'logs' && <Logs api={api} />}
+        {page === 'settings' && <Settings api={api} />}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,71 @@
+/** An API error in the server's OIP shape, with the HTTP status. */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * The admin API with the signed-in key. The key lives only in this object (memory): nothing is
+ * written to cookies or storage, so there is no CSRF surface and signing out (or closing the tab)
+ * forgets it.
+ */
+export class Api {
+  constructor(private readonly key: string) {}
+
+  private async call<T>(method: string, path: string, body?: unknown, raw?: BodyInit, contentType?: string): Promise<{ data: T; response: Response }> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.key}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (contentType) headers['content-type'] = contentType;
+    let response: Response;
+    try {
+      response = await fetch(path, { method, headers, body: body !== undefined ? JSON.stringify(body) : raw ?? null });
+    } catch {
+      throw new ApiError(0, 'The appliance did not answer: is it running, and is this the right address?');
+    }
+    const text = await response.text();
+    let data: unknown = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = text;
+    }
+    if (!response.ok) {
+      const message = typeof data === 'object' && data !== null && 'error' in data ? String((data as { error: unknown }).error) : `HTTP ${response.status}`;
+      throw new ApiError(response.status, message);
+    }
+    return { data: data as T, response };
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path).then((r) => r.data);
+  }
+
+  send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    return this.call<T>(method, path, body).then((r) => r.data);
+  }
+
+  /** The full response too (headers such as Server-Timing). */
+  post<T>(path: string, body: unknown): Promise<{ data: T; response: Response }> {
+    return this.call<T>('POST', path, body);
+  }
+
+  /** Uploads bytes with progress (fetch cannot report upload progress; XMLHttpRequest can). */
+  upload<T>(path: string, file: Blob, onProgress: (fraction: number) => void): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', path);
+      xhr.setRequestHeader('authorization', `Bearer ${this.key}`);
+      xhr.setRequestHeader('content-type', 'application/octet-stream');
+      xhr.upload.onprogress = (event) => { if (event.lengthComputable) onProgress(event.loaded / event.total); };
+      xhr.onerror = () => reject(new ApiError(0, 'The upload was interrupted'));
+      xhr.onload = () => {
+        let data: unknown = null;
+        try { data = JSON.parse(xhr.responseText); } catch { data = xhr.responseText; }
+        if (xhr.status >= 200 && xhr.status < 300) resolve(data as T);
+        else reject(new ApiError(xhr.status, typeof data === 'object' && data && 'error' in data ? String((data as { error: unknown }).error) : `HTTP ${xhr.status}`));
+      };
+      xhr.send(file);
+    });
+  }
+}

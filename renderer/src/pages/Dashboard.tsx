@@ -1,0 +1,138 @@
+import { useEffect, useRef, useState } from 'react';
+import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import type { Api } from '../api.js';
+import { useLoad } from '../components/useLoad.js';
+import { CopyButton, Status } from '../components/Status.js';
+
+interface SystemInfo {
+  version: string;
+  uptime_s: number;
+  urls: string[];
+  tls: { enabled: boolean; fingerprint_sha256: string | null };
+  hardware: { cpu: { brand: string; physical_cores: number; logical_cores: number; flags: Record<string, boolean> | null }; memory: { total_bytes: number }; gpus: { vendor: string; model: string; vram_mb: number | null }[] };
+  execution_plan: { provider: string; instances: number; intra_op_threads: number; reasons: string[] };
+}
+
+interface Summary { at: string; models: { model: string; version: string; success: number; failure: number; buckets: { le: number | null; count: number }[] }[] }
+interface Point { t: string; [series: string]: number | string | null }
+
+const POLL_MS = 2000;
+const KEEP = 90; // three minutes of points
+
+/** The q-quantile (ms) of the requests between two cumulative histograms: the bucket bound it falls in. */
+function intervalQuantile(now: Summary['models'][number], before: Summary['models'][number] | undefined, q: number): number | null {
+  const counts = now.buckets.map((b, i) => b.count - (before?.buckets[i]?.count ?? 0));
+  const total = counts.at(-1) ?? 0;
+  if (total <= 0) return null;
+  const index = counts.findIndex((c) => c >= q * total);
+  const le = now.buckets[index]?.le;
+  return le === null || le === undefined ? null : le * 1000;
+}
+
+/** Throughput, error rate and latency per model version, from the server's metrics registry. */
+function LiveCharts({ api }: { api: Api }) {
+  const [points, setPoints] = useState<Point[]>([]);
+  const [error, setError] = useState<string>();
+  const previous = useRef<Summary | null>(null);
+  useEffect(() => {
+    let stopped = false;
+    const poll = async () => {
+      try {
+        const summary = await api.get<Summary>('/api/metrics/summary');
+        const before = previous.current;
+        previous.current = summary;
+        setError(undefined);
+        if (!before || stopped) return;
+        const seconds = (Date.parse(summary.at) - Date.parse(before.at)) / 1000;
+        const point: Point = { t: new Date(summary.at).toLocaleTimeString() };
+        for (const m of summary.models) {
+          const old = before.models.find((o) => o.model === m.model && o.version === m.version);
+          const name = `${m.model}/${m.version}`;
+          const requests = m.success + m.failure - ((old?.success ?? 0) + (old?.failure ?? 0));
+          point[`${name} req/s`] = seconds > 0 ? Number((requests / seconds).toFixed(1)) : 0;
+          point[`${name} errors %`] = requests > 0 ? Number((((m.failure - (old?.failure ?? 0)) / requests) * 100).toFixed(1)) : 0;
+          point[`${name} p50 ms`] = intervalQuantile(m, old, 0.5);
+          point[`${name} p95 ms`] = intervalQuantile(m, old, 0.95);
+        }
+        setPoints((all) => [...all, point].slice(-KEEP));
+      } catch (e) {
+        setError(e instanceof Error ? e.message : String(e));
+      }
+    };
+    void poll();
+    const timer = setInterval(() => void poll(), POLL_MS);
+    return () => { stopped = true; clearInterval(timer); };
+  }, [api]);
+  const series = (suffix: string) => [...new Set(points.flatMap((p) => Object.keys(p).filter((k) => k.endsWith(suffix))))];
+  const chart = (title: string, suffixes: string[], unit: string) => (
+    <figure className="chart" aria-label={title}>
+      <figcaption>{title}</figcaption>
+      <ResponsiveContainer width="100%" height={200}>
+        <LineChart data={points}>
+          <CartesianGrid strokeDasharray="3 3" />
+          <XAxis dataKey="t" minTickGap={40} />
+          <YAxis unit={unit} width={70} />
+          <Tooltip />
+          <Legend />
+          {suffixes.flatMap((suffix) => series(suffix)).map((key, i) => (
+            <Line key={key} type="monotone" dataKey={key} dot={false} isAnimationActive={false} stroke={['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c'][i % 5]} connectNulls />
+          ))}
+        </LineChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+  return (
+    <section aria-labelledby="live-title">
+      <h2 id="live-title">Live traffic</h2>
+      {error && <p role="alert" className="error">{error}</p>}
+      {points.length === 0 && <p className="muted">Collecting the first points (every {POLL_MS / 1000} s)…</p>}
+      <div className="charts">
+        {chart('Throughput', [' req/s'], '/s')}
+        {chart('Latency p50 / p95', [' p50 ms', ' p95 ms'], ' ms')}
+        {chart('Error rate', [' errors %'], '%')}
+      </div>
+    </section>
+  );
+}
+
+export function Dashboard({ api }: { api: Api }) {
+  const system = useLoad(() => api.get<SystemInfo>('/api/system'), [api], 10_000);
+  const info = system.data;
+  return (
+    <>
+      <h1>Dashboard</h1>
+      <Status loading={system.loading} error={system.error} onRetry={() => void system.reload()}>
+        {info && (
+          <div className="grid">
+            <section aria-labelledby="status-title" className="card">
+              <h2 id="status-title">Status</h2>
+              <p>Running, version {info.version}, up {Math.round(info.uptime_s / 60)} min.</p>
+              <h3>Business apps call</h3>
+              <ul className="plain">
+                {info.urls.map((url) => (
+                  <li key={url}><code>{url}</code> <CopyButton text={url} /></li>
+                ))}
+              </ul>
+              {info.tls.enabled && info.tls.fingerprint_sha256 && (
+                <p>TLS certificate fingerprint (SHA-256): <code className="wrap">{info.tls.fingerprint_sha256}</code> <CopyButton text={info.tls.fingerprint_sha256} /></p>
+              )}
+              {!info.tls.enabled && <p className="warning">TLS is off: traffic to this appliance is not encrypted.</p>}
+            </section>
+            <section aria-labelledby="hardware-title" className="card">
+              <h2 id="hardware-title">Hardware and execution plan</h2>
+              <p>{info.hardware.cpu.brand}: {info.hardware.cpu.physical_cores} cores ({info.hardware.cpu.logical_cores} threads), {(info.hardware.memory.total_bytes / 2 ** 30).toFixed(1)} GiB</p>
+              <p>Instruction sets: {info.hardware.cpu.flags ? Object.entries(info.hardware.cpu.flags).filter(([, on]) => on).map(([flag]) => flag).join(', ') || 'none of AVX2/AVX-512/VNNI/AMX' : 'unknown'}</p>
+              <p>GPUs: {info.hardware.gpus.length === 0 ? 'none found' : info.hardware.gpus.map((g) => `${g.model}${g.vram_mb ? ` (${g.vram_mb} MB)` : ''}`).join(', ')}</p>
+              <p>Execution provider: <strong>{info.execution_plan.provider}</strong>, {info.execution_plan.instances} workers × {info.execution_plan.intra_op_threads} threads</p>
+              <details>
+                <summary>Why</summary>
+                <ul>{info.execution_plan.reasons.map((r) => <li key={r}>{r}</li>)}</ul>
+              </details>
+            </section>
+          </div>
+        )}
+      </Status>
+      <LiveCharts api={api} />
+    </>
+  );
+}

@@ -1,0 +1,80 @@
+import { useState, type FormEvent } from 'react';
+import type { Api } from '../api.js';
+import { CopyButton, ErrorText, Status } from '../components/Status.js';
+import { useLoad } from '../components/useLoad.js';
+
+interface KeyRow { id: string; name: string; scopes: string[]; created_at: string; last_used_at: string | null; expires_at: string | null; revoked_at: string | null }
+
+/** API keys: create (the key is shown once), list with last use, revoke. */
+export function Keys({ api }: { api: Api }) {
+  const keys = useLoad(() => api.get<{ keys: KeyRow[] }>('/api/keys'), [api]);
+  const [name, setName] = useState('');
+  const [scopes, setScopes] = useState('infer');
+  const [expires, setExpires] = useState('');
+  const [created, setCreated] = useState<{ key: string; name: string }>();
+  const [error, setError] = useState<string>();
+  const create = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(undefined);
+    try {
+      const result = await api.send<{ key: string; row?: { name: string }; name?: string }>('POST', '/api/keys', {
+        name,
+        scopes: scopes.split(/[\s,]+/).filter(Boolean),
+        ...(expires ? { expires_at: new Date(expires).toISOString() } : {}),
+      });
+      setCreated({ key: result.key, name });
+      setName('');
+      await keys.reload();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+  const revoke = async (row: KeyRow) => {
+    if (!window.confirm(`Revoke the key "${row.name}"? Apps using it stop working at once.`)) return;
+    try {
+      await api.send('DELETE', `/api/keys/${row.id}`);
+      await keys.reload();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+  return (
+    <>
+      <h1>API keys</h1>
+      <form className="card inline-form" onSubmit={(e) => void create(e)} aria-labelledby="new-key-title">
+        <h2 id="new-key-title">New key</h2>
+        <label>Name <input value={name} onChange={(e) => setName(e.target.value)} required placeholder="shop backend" /></label>
+        <label>Scopes <input value={scopes} onChange={(e) => setScopes(e.target.value)} required aria-describedby="scopes-help" /></label>
+        <small id="scopes-help" className="muted">admin, infer, feedback, or infer:&lt;model&gt;; separate with spaces</small>
+        <label>Expires <input type="date" value={expires} onChange={(e) => setExpires(e.target.value)} /></label>
+        <button type="submit">Create key</button>
+        <ErrorText error={error} />
+      </form>
+      {created && (
+        <div className="card notice" role="status">
+          <p>Key <strong>{created.name}</strong> created. Copy it now: it is not shown again.</p>
+          <code className="wrap" data-testid="new-key">{created.key}</code> <CopyButton text={created.key} />
+          <button type="button" className="small" onClick={() => setCreated(undefined)}>Done</button>
+        </div>
+      )}
+      <Status loading={keys.loading} error={keys.error} onRetry={() => void keys.reload()}>
+        <table>
+          <caption className="sr-only">API keys</caption>
+          <thead><tr><th>Name</th><th>Id</th><th>Scopes</th><th>Created</th><th>Last used</th><th>Expires</th><th>Status</th><th /></tr></thead>
+          <tbody>
+            {(keys.data?.keys ?? []).map((k) => (
+              <tr key={k.id}>
+                <td>{k.name}</td><td><code>{k.id}</code></td><td>{k.scopes.join(', ')}</td>
+                <td>{new Date(k.created_at).toLocaleString()}</td>
+                <td>{k.last_used_at ? new Date(k.last_used_at).toLocaleString() : 'never'}</td>
+                <td>{k.expires_at ? new Date(k.expires_at).toLocaleDateString() : '—'}</td>
+                <td>{k.revoked_at ? 'revoked' : 'active'}</td>
+                <td>{!k.revoked_at && <button type="button" className="small danger" onClick={() => void revoke(k)} aria-label={`Revoke ${k.name}`}>Revoke</button>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Status>
+    </>
+  );
+}

@@ -1,0 +1,37 @@
+import { useState, type FormEvent } from 'react';
+import { Api, ApiError } from '../api.js';
+
+/** Sign in with an admin key; it is checked against the admin API before anything is shown. */
+export function SignIn({ onSignedIn }: { onSignedIn: (api: Api) => void }) {
+  const [key, setKey] = useState('');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    const api = new Api(key.trim());
+    try {
+      await api.get('/api/system');
+      onSignedIn(api);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) setError('That key is not valid (or it was revoked or has expired).');
+      else if (e instanceof ApiError && e.status === 403) setError('That key works, but it has no admin scope: use the admin key.');
+      else setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <main className="signin">
+      <form onSubmit={(e) => void submit(e)} aria-labelledby="signin-title">
+        <h1 id="signin-title">Inferbox console</h1>
+        <p className="muted">Sign in with the admin key. It is in <code>admin.key</code> in the data directory (shown when the appliance first started).</p>
+        <label htmlFor="admin-key">Admin key</label>
+        <input id="admin-key" type="password" autoComplete="off" value={key} onChange={(e) => setKey(e.target.value)} required autoFocus />
+        {error && <p role="alert" className="error">{error}</p>}
+        <button type="submit" disabled={busy || key.trim() === ''}>{busy ? 'Checking…' : 'Sign in'}</button>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,37 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { send } from '@koa/send';
+import type { AppContext } from '../AppContext.js';
+import type { RouteSpec } from '../routeTable.js';
+
+/**
+ * The admin console's built files (renderer/dist, made by `npm run build`), served to anyone:
+ * they hold no data, only the app, which signs in with a key and then calls the admin API.
+ * Strict headers: scripts and everything else only from this origin, no framing, no sniffing.
+ */
+const CONSOLE_HEADERS = {
+  'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+};
+
+export function consoleRoutes(consoleDir: string): RouteSpec[] {
+  const serve = (file: (ctx: AppContext) => string, cache: string) => async (ctx: AppContext) => {
+    ctx.set(CONSOLE_HEADERS);
+    if (!existsSync(join(consoleDir, 'index.html'))) {
+      ctx.status = 503;
+      ctx.type = 'text/plain';
+      ctx.body = 'The admin console is not built: run `npm run build` (the API works without it).';
+      return;
+    }
+    ctx.set('Cache-Control', cache);
+    // send() refuses paths that leave consoleDir and answers 404 for missing files.
+    await send(ctx, file(ctx), { root: consoleDir, index: 'index.html' });
+  };
+  return [
+    // index.html must never be cached: it names the current build's hashed assets.
+    { method: 'GET', path: '/', access: 'public', handler: serve(() => 'index.html', 'no-cache') },
+    { method: 'GET', path: '/assets/:file', access: 'public', handler: serve((ctx) => join('assets', ctx.params.file!), 'public, max-age=31536000, immutable') },
+  ];
+}

