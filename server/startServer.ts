@@ -121,6 +121,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     { instances: plan.instances, executionProviders: plan.executionProviders, intraOpThreads: plan.intraOpThreads, interOpThreads: plan.interOpThreads },
     (reason) => logger.error(reason),
   );
+  // Before the registry, which asks it which versions running experiments use; it reaches the
+  // registry and the log writer only later, per request.
+  const experiments: ExperimentService = new ExperimentService({
+    repository: store.experiments,
+    model: (name) => registry.getModel(name),
+    activate: (model, version) => registry.activate(model, version),
+    requestExperiment: (requestId) => {
+      logWriter.flush(); // feedback may follow its request within the log's write delay
+      return store.requestLog.experimentOfRequest(requestId);
+    },
+    auditSystem: (action, target, details) => auditSystem(action, target, details),
+    onError: (error, experimentId) => logger.error({ err: error, experiment: experimentId }, 'experiment bookkeeping failed'),
+  });
   const modelSettings = new ModelServingSettingsService({ models: store.models, server: () => settingsService.current, workers: pool.instances });
   const registry = new ModelRegistry({
     models: store.models,
@@ -130,6 +143,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       const chosen = modelSettings.effective(model);
       return { minInstances: chosen.min_instances, maxInstances: chosen.max_instances, inline: chosen.inline, idleUnloadSeconds: chosen.idle_unload_seconds };
     },
+    versionInUse: (model, version) => experiments.versionInUse(model, version),
   });
   await registry.restore();
   const quantization = new QuantizationJobs({
@@ -184,16 +198,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     resolve: (model, version) => inference.resolve(model, version),
     maxItems: () => settingsService.current.job_max_items,
     notify: () => jobRunner.notify(),
-  });
-  const experiments = new ExperimentService({
-    repository: store.experiments,
-    model: (name) => registry.getModel(name),
-    activate: (model, version) => registry.activate(model, version),
-    requestExperiment: (requestId) => {
-      logWriter.flush(); // feedback may follow its request within the log's write delay
-      return store.requestLog.experimentOfRequest(requestId);
-    },
-    auditSystem: (action, target, details) => auditSystem(action, target, details),
   });
   const app = createApp({
     logger,

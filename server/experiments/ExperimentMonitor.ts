@@ -37,6 +37,8 @@ export interface GuardrailCheck {
   guardrail: 'circuit_breaker' | 'error_rate' | 'p95_latency' | 'outcome';
   variant: string;
   breached: boolean;
+  /** Whether it had enough data to judge; a canary step advances only when every check could. */
+  ready: boolean;
   detail: string;
 }
 
@@ -45,9 +47,12 @@ export interface MonitorHooks {
   breach: (experimentId: string, check: GuardrailCheck) => void;
   /** The canary's current step has enough treatment units and passes: move on. */
   advanceCanary: (experimentId: string) => void;
+  /** A flush or check failed (a disk error, an experiment deleted underneath): logged, never thrown. */
+  onError: (error: unknown, experimentId: string) => void;
 }
 
-const SHADOW = 'shadow';
+/** The shadow's arm: variant names start with a letter or digit, so none can be this. */
+export const SHADOW_ARM = '__shadow';
 
 function emptyArm(): ArmTotals {
   return { requests: 0, errors: 0, agreements: 0, latency: new Map(), recent: [] };
@@ -90,9 +95,13 @@ export class ExperimentMonitor {
     this.experiments.set(experiment.id, { experiment, arms, units: new Map(), deltas: new Map(), breached: false });
   }
 
-  /** Stops watching (after a final flush). */
+  /** Stops watching (after a final flush, when its rows still exist). */
   forget(experimentId: string): void {
-    this.flush(experimentId);
+    try {
+      this.flush(experimentId);
+    } catch (error) {
+      this.deps.hooks.onError(error, experimentId);
+    }
     this.experiments.delete(experimentId);
   }
 
@@ -130,19 +139,20 @@ export class ExperimentMonitor {
     const at = this.now().toISOString();
     const unit = state.units.get(assignment.unitId);
     if (unit) {
+      if (unit.variant !== assignment.variant) unit.crossed = 1;
       unit.requests += 1;
       unit.errors += outcome.failed ? 1 : 0;
       unit.latency_ms_sum += outcome.latencyMs;
       unit.last_seen = at;
     } else {
-      state.units.set(assignment.unitId, { unit_id: assignment.unitId, variant: assignment.variant, canary_step: assignment.canaryStep, requests: 1, errors: outcome.failed ? 1 : 0, latency_ms_sum: outcome.latencyMs, first_seen: at, last_seen: at });
+      state.units.set(assignment.unitId, { unit_id: assignment.unitId, variant: assignment.variant, canary_step: assignment.canaryStep, requests: 1, errors: outcome.failed ? 1 : 0, latency_ms_sum: outcome.latencyMs, crossed: 0, first_seen: at, last_seen: at });
     }
     // The breaker answers at once: a broken treatment must not wait for the next flush.
     const control = state.experiment.variants[0];
     if (breaker && assignment.variant !== control && totals.recent.length >= breaker.window && !state.breached) {
       const failures = totals.recent.filter(Boolean).length;
       if (failures / totals.recent.length > breaker.max_error_rate) {
-        this.trip(state, { guardrail: 'circuit_breaker', variant: assignment.variant, breached: true, detail: `${failures} of the last ${totals.recent.length} requests failed (limit ${breaker.max_error_rate * 100}%)` });
+        this.trip(state, { guardrail: 'circuit_breaker', variant: assignment.variant, breached: true, ready: true, detail: `${failures} of the last ${totals.recent.length} requests failed (limit ${breaker.max_error_rate * 100}%)` });
       }
     }
   }
@@ -150,7 +160,7 @@ export class ExperimentMonitor {
   /** One mirrored request to the shadow version, after the served one was answered. */
   recordShadow(experimentId: string, outcome: { failed: boolean; latencyMs: number; agreed: boolean }): void {
     const state = this.experiments.get(experimentId);
-    if (state) this.count(state, SHADOW, outcome.failed, outcome.latencyMs, outcome.agreed, 1);
+    if (state) this.count(state, SHADOW_ARM, outcome.failed, outcome.latencyMs, outcome.agreed, 1);
   }
 
   private trip(state: { breached: boolean }, check: GuardrailCheck): void {
@@ -162,6 +172,8 @@ export class ExperimentMonitor {
     return this.experiments.get(experimentId)?.arms;
   }
 
+
+
   /** The guardrails of every treatment against control, as they stand now. */
   checks(experimentId: string): GuardrailCheck[] {
     const state = this.experiments.get(experimentId);
@@ -169,13 +181,16 @@ export class ExperimentMonitor {
     const { config, variants } = state.experiment;
     const control = state.arms.get(variants[0]!) ?? emptyArm();
     const checks: GuardrailCheck[] = [];
+    const outcome = config.guardrails.outcome;
+    // One query per check round, not per variant: it scans the experiment's units.
+    const outcomeSamples = outcome ? this.metricSamples(experimentId, outcome.metric, config) : undefined;
     for (const variant of variants.slice(1)) {
       const arm = state.arms.get(variant) ?? emptyArm();
       const breaker = config.guardrails.circuit_breaker;
       if (breaker) {
         const failures = arm.recent.filter(Boolean).length;
         const breached = arm.recent.length >= breaker.window && failures / arm.recent.length > breaker.max_error_rate;
-        checks.push({ guardrail: 'circuit_breaker', variant, breached, detail: `${failures} of the last ${arm.recent.length} requests failed (limit ${breaker.max_error_rate * 100}% of ${breaker.window})` });
+        checks.push({ guardrail: 'circuit_breaker', variant, breached, ready: true, detail: `${failures} of the last ${arm.recent.length} requests failed (limit ${breaker.max_error_rate * 100}% of ${breaker.window})` });
       }
       const errorRate = config.guardrails.error_rate;
       if (errorRate) {
@@ -185,6 +200,7 @@ export class ExperimentMonitor {
           guardrail: 'error_rate',
           variant,
           breached: enough && test.breached,
+          ready: enough,
           detail: enough ? `error rate ${rate(arm)} vs control ${rate(control)}, always-valid p = ${test.pValue.toPrecision(3)} (alpha ${errorRate.alpha})` : `waiting for ${errorRate.min_requests} requests per arm`,
         });
       }
@@ -194,14 +210,21 @@ export class ExperimentMonitor {
         const theirs = quantileMs(control.latency, 0.95);
         const enough = arm.requests >= p95.min_requests && control.requests >= p95.min_requests && ours !== null && theirs !== null;
         const breached = enough && ours! > p95.max_ratio * theirs!;
-        checks.push({ guardrail: 'p95_latency', variant, breached, detail: enough ? `p95 ${ours!.toFixed(2)} ms vs control ${theirs!.toFixed(2)} ms (limit ${p95.max_ratio}×)` : `waiting for ${p95.min_requests} requests per arm` });
+        checks.push({ guardrail: 'p95_latency', variant, breached, ready: enough, detail: enough ? `p95 ${ours!.toFixed(2)} ms vs control ${theirs!.toFixed(2)} ms (limit ${p95.max_ratio}×)` : `waiting for ${p95.min_requests} requests per arm` });
       }
-      const outcome = config.guardrails.outcome;
-      if (outcome) {
-        const samples = this.metricSamples(experimentId, outcome.metric, config);
+      if (outcome && outcomeSamples) {
         const empty = { units: 0, sum: 0, sumSquares: 0 };
-        const test = sequentialGuardrail(samples.get(variants[0]!) ?? empty, samples.get(variant) ?? empty, { alpha: outcome.alpha, higherIsWorse: !outcome.higher_is_better });
-        checks.push({ guardrail: 'outcome', variant, breached: test.breached, detail: `${outcome.metric}: difference ${test.difference.toPrecision(3)}, always-valid p = ${test.pValue.toPrecision(3)} (alpha ${outcome.alpha})` });
+        const mine = outcomeSamples.get(variant) ?? empty;
+        const theirs = outcomeSamples.get(variants[0]!) ?? empty;
+        const enough = mine.units >= outcome.min_units && theirs.units >= outcome.min_units;
+        const test = sequentialGuardrail(theirs, mine, { alpha: outcome.alpha, higherIsWorse: !outcome.higher_is_better });
+        checks.push({
+          guardrail: 'outcome',
+          variant,
+          breached: enough && test.breached,
+          ready: enough,
+          detail: enough ? `${outcome.metric}: difference ${test.difference.toPrecision(3)}, always-valid p = ${test.pValue.toPrecision(3)} (alpha ${outcome.alpha})` : `waiting for ${outcome.min_units} units per arm`,
+        });
       }
     }
     return checks;
@@ -226,32 +249,50 @@ export class ExperimentMonitor {
   }
 
   flushAll(): void {
-    for (const id of this.experiments.keys()) this.flush(id);
-  }
-
-  /** Flushes, then checks guardrails and the canary of each watched experiment. */
-  tick(): void {
-    for (const [id, state] of [...this.experiments]) {
-      this.flush(id);
-      if (state.breached) continue;
-      const checks = this.checks(id);
-      const failed = checks.find((c) => c.breached);
-      if (failed) {
-        this.trip(state, failed);
-        continue;
-      }
-      const canary = state.experiment.config.canary;
-      if (canary && state.experiment.canaryStep < canary.steps.length - 1) {
-        const treatment = state.experiment.variants[1]!;
-        const units = this.deps.repository.unitsPerVariant(id, state.experiment.canaryStep).get(treatment) ?? 0;
-        if (units >= canary.min_units_per_step) this.deps.hooks.advanceCanary(id);
+    for (const id of this.experiments.keys()) {
+      try {
+        this.flush(id);
+      } catch (error) {
+        this.deps.hooks.onError(error, id);
       }
     }
   }
 
+  /**
+   * Flushes, then checks guardrails and the canary of each watched experiment. One experiment's
+   * failure (a disk error, its rows deleted underneath) is reported and does not stop the others;
+   * an experiment whose rows are gone is no longer watched.
+   */
+  tick(): void {
+    for (const [id, state] of [...this.experiments]) {
+      try {
+        this.tickOne(id, state);
+      } catch (error) {
+        this.deps.hooks.onError(error, id);
+        if (!this.deps.repository.get(id)) this.experiments.delete(id);
+      }
+    }
+  }
+
+  private tickOne(id: string, state: { experiment: MonitoredExperiment; breached: boolean }): void {
+    this.flush(id);
+    if (state.breached) return;
+    const checks = this.checks(id);
+    const failed = checks.find((c) => c.breached);
+    if (failed) {
+      this.trip(state, failed);
+      return;
+    }
+    const canary = state.experiment.config.canary;
+    if (!canary || state.experiment.canaryStep >= canary.steps.length - 1 || !checks.every((c) => c.ready)) return;
+    const treatment = state.experiment.variants[1]!;
+    const units = this.deps.repository.unitsPerVariant(id, state.experiment.canaryStep).get(treatment) ?? 0;
+    if (units >= canary.min_units_per_step) this.deps.hooks.advanceCanary(id);
+  }
+
   close(): void {
     clearInterval(this.timer);
-    for (const id of this.experiments.keys()) this.flush(id);
+    this.flushAll();
   }
 }
 

@@ -3,9 +3,8 @@ import { z } from 'zod';
 import { inferboxError } from '../common/errors.js';
 import { parseRequest } from '../common/parseRequest.js';
 import type { ExperimentRepository, ExperimentRow } from '../store/ExperimentRepository.js';
-import { canaryWeights, experimentInputSchema, initialWeights, type ExperimentConfig, type ExperimentInput, type ExperimentStatus } from './experimentConfig.js';
-import type { Assignment, GuardrailCheck } from './ExperimentMonitor.js';
-import { ExperimentMonitor } from './ExperimentMonitor.js';
+import { canaryWeights, experimentInputSchema, initialWeights, jsonDepth, MAX_TARGETING_DEPTH, type ExperimentConfig, type ExperimentInput, type ExperimentStatus } from './experimentConfig.js';
+import { ExperimentMonitor, SHADOW_ARM, type Assignment, type GuardrailCheck } from './ExperimentMonitor.js';
 import { bucketRanges, chooseVariation, hashV2 } from './hashing.js';
 import { quantileMs } from './latencyHistogram.js';
 import { compareMetric, sampleRatioMismatch } from './statistics/index.js';
@@ -56,16 +55,24 @@ export interface ExperimentDeps {
   requestExperiment: (requestId: string) => { experiment_id: string; unit_id: string } | undefined;
   /** Audit entries for what the system does by itself (rollbacks, canary steps). */
   auditSystem: (action: string, target: string, details: Record<string, unknown>) => void;
+  /** A background flush or check failed (logged; the experiment keeps serving). */
+  onError: (error: unknown, experimentId: string) => void;
   now?: () => Date;
   flushIntervalMs?: number;
 }
+
+const MAX_FEEDBACK_VALUE = 1e9;
+/** Longer unit ids are treated as none (the request goes to control, unanalyzed): they are stored per unit. */
+const MAX_UNIT_ID_LENGTH = 200;
+const MAX_BODY_DEPTH = 2 * MAX_TARGETING_DEPTH + 6;
 
 const feedbackSchema = z
   .object({
     request_id: z.string().min(1).max(200).optional(),
     unit_id: z.string().min(1).max(200).optional(),
     metric: z.string().min(1).max(64),
-    value: z.number().finite(),
+    // Bounded so per-unit sums and squares stay finite in SQLite and in the statistics.
+    value: z.number().min(-MAX_FEEDBACK_VALUE).max(MAX_FEEDBACK_VALUE),
   })
   .strict()
   .refine((f) => (f.request_id === undefined) !== (f.unit_id === undefined), { message: 'give request_id or unit_id (one of them)' });
@@ -92,7 +99,7 @@ export class ExperimentService {
   constructor(private readonly deps: ExperimentDeps) {
     this.monitor = new ExperimentMonitor({
       repository: deps.repository,
-      hooks: { breach: (id, check) => this.rollback(id, check), advanceCanary: (id) => this.advanceCanary(id) },
+      hooks: { breach: (id, check) => this.rollback(id, check), advanceCanary: (id) => this.advanceCanary(id), onError: deps.onError },
       ...(deps.now ? { now: deps.now } : {}),
       ...(deps.flushIntervalMs ? { flushIntervalMs: deps.flushIntervalMs } : {}),
     });
@@ -131,6 +138,7 @@ export class ExperimentService {
   }
 
   private parseInput(body: unknown): ExperimentInput {
+    if (jsonDepth(body, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) throw inferboxError('IBX_ERR_INVALID_REQUEST', `the experiment nests too deep (targeting: at most ${MAX_TARGETING_DEPTH} levels)`);
     const input = parseRequest(experimentInputSchema, body);
     this.deps.model(input.model); // 404 for a model that does not exist
     return input;
@@ -221,17 +229,38 @@ export class ExperimentService {
     return this.get(id);
   }
 
-  /** Makes the variant's version the model's active version and completes the experiment. */
+  /**
+   * Makes the variant's version the model's active version and completes the experiment. The
+   * experiment is marked completed first (one conditional update, so two promotions cannot both
+   * win) and put back if the activation fails.
+   */
   async promote(id: string, variantName: string): Promise<ExperimentView> {
     const row = this.row(id);
-    if (!['running', 'paused', 'stopped'].includes(row.status)) throw inferboxError('IBX_ERR_CONFLICT', `experiment ${id} is ${row.status}; cannot promote from it`);
     const variant = parseConfig(row).variants.find((v) => v.name === variantName);
     if (!variant) throw inferboxError('IBX_ERR_INVALID_REQUEST', `experiment ${id} has no variant '${variantName}'`);
-    await this.deps.activate(row.model_name, variant.version);
     const at = this.now();
-    this.deps.repository.update(id, { status: 'completed', ended_at: at, end_reason: `variant '${variantName}' (version ${variant.version}) promoted`, updated_at: at });
+    const claimed = this.deps.repository.updateIfStatus(id, ['running', 'paused', 'stopped'], { status: 'completed', ended_at: at, end_reason: `variant '${variantName}' (version ${variant.version}) promoted`, updated_at: at });
+    if (!claimed) throw inferboxError('IBX_ERR_CONFLICT', `experiment ${id} is ${this.row(id).status}; cannot promote from it`);
     this.refresh(id);
+    try {
+      await this.deps.activate(row.model_name, variant.version);
+    } catch (error) {
+      this.deps.repository.update(id, { status: row.status, ended_at: row.ended_at, end_reason: row.end_reason, updated_at: this.now() });
+      this.refresh(id);
+      throw error;
+    }
     return this.get(id);
+  }
+
+  /** Why a version must stay loaded and keep its role now: a running or paused experiment uses it. */
+  versionInUse(model: string, version: string): string | null {
+    for (const row of this.deps.repository.list(model)) {
+      if (row.status !== 'running' && row.status !== 'paused') continue;
+      const config = parseConfig(row);
+      const uses = config.variants.some((v) => v.version === version) || config.shadow?.version === version;
+      if (uses) return `version ${version} of '${model}' is part of ${row.status} experiment ${row.id} ('${row.name}'); stop or promote it first`;
+    }
+    return null;
   }
 
   /** A guardrail failed: every treatment's weight goes to 0 and the experiment ends, with an audit entry. */
@@ -294,7 +323,8 @@ export class ExperimentService {
     const control = experiment.variants[0]!;
     const source = experiment.config.unit_id;
     const raw = 'header' in source ? request.headers[source.header.toLowerCase()] : request.parameters[source.parameter];
-    const unitId = typeof raw === 'string' && raw !== '' ? raw : typeof raw === 'number' ? String(raw) : null;
+    const given = typeof raw === 'string' && raw !== '' ? raw : typeof raw === 'number' ? String(raw) : null;
+    const unitId = given !== null && given.length <= MAX_UNIT_ID_LENGTH ? given : null;
     const base = { experimentId: experiment.id, unitId, canaryStep: experiment.canaryStep };
     const toControl = { ...base, variant: control.name, version: control.version, analyzed: false, shadowVersion: null };
     if (!experiment.enabled || unitId === null) return toControl;
@@ -317,16 +347,16 @@ export class ExperimentService {
     const targets = input.request_id !== undefined
       ? [this.deps.requestExperiment(input.request_id)].filter((t): t is { experiment_id: string; unit_id: string } => t !== undefined)
       : this.deps.repository.experimentsOfUnit(input.unit_id!).map((id) => ({ experiment_id: id, unit_id: input.unit_id! }));
-    const recorded: { experiment_id: string; unit_id: string }[] = [];
-    for (const target of targets) {
+    // Every target is checked before any is written: a refusal leaves nothing half-recorded.
+    const recorded = targets.filter((target) => {
       const row = this.deps.repository.get(target.experiment_id);
-      if (!row || (row.status !== 'running' && row.status !== 'paused')) continue;
+      if (!row || (row.status !== 'running' && row.status !== 'paused')) return false;
       const metric = parseConfig(row).metrics.find((m) => m.name === input.metric);
-      if (!metric) continue;
+      if (!metric) return false;
       if (metric.type === 'binary' && input.value !== 0 && input.value !== 1) throw inferboxError('IBX_ERR_INVALID_REQUEST', `metric '${input.metric}' is binary: value 0 or 1`);
-      this.deps.repository.addOutcome(target.experiment_id, target.unit_id, input.metric, input.value);
-      recorded.push(target);
-    }
+      return true;
+    });
+    for (const target of recorded) this.deps.repository.addOutcome(target.experiment_id, target.unit_id, input.metric, input.value);
     if (recorded.length === 0) {
       throw inferboxError('IBX_ERR_FEEDBACK_TARGET_NOT_FOUND', input.request_id !== undefined ? `request '${input.request_id}'` : `unit '${input.unit_id}'`, input.metric);
     }
@@ -378,7 +408,7 @@ export class ExperimentService {
       };
     });
     const shadow = config.shadow ? (() => {
-      const s = arm('shadow');
+      const s = arm(SHADOW_ARM);
       return { version: config.shadow.version, percent: config.shadow.percent, requests: s.requests, errors: s.errors, agreement_rate: s.requests - s.errors === 0 ? null : s.agreements / (s.requests - s.errors), latency_ms: s.latency_ms };
     })() : null;
     return {

@@ -26,6 +26,10 @@ const variantName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { message: 'a
 const version = z.string().regex(/^[1-9][0-9]{0,8}$/, { message: 'a version is a positive integer such as "2"' });
 const metricName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { message: 'a metric name is 1-64 lowercase letters, digits or _, starting with a letter' });
 const probability = z.number().gt(0).lt(1);
+/** Headers that carry credentials: unit ids are stored, so these may not be one. */
+const SECRET_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization', 'x-api-key']);
+/** Targeting nests at most this deep (deeper input would only exhaust the validator's stack). */
+export const MAX_TARGETING_DEPTH = 8;
 
 /**
  * What an admin sends to create (or edit, while a draft) an experiment. The first variant is the
@@ -42,7 +46,12 @@ export const experimentInputSchema = z
     /** Hash seed; default random. Two experiments with one seed put each unit in the same bucket. */
     seed: z.string().min(1).max(200).optional(),
     /** Where the unit (user, customer, device) id comes from; requests without one go to control, unanalyzed. */
-    unit_id: z.union([z.object({ header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/) }).strict(), z.object({ parameter: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) }).strict()]).default({ header: 'x-unit-id' }),
+    unit_id: z
+      .union([
+        z.object({ header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/).refine((h) => !SECRET_HEADERS.has(h.toLowerCase()), { message: 'a credential header cannot be the unit id (it would be stored)' }) }).strict(),
+        z.object({ parameter: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) }).strict(),
+      ])
+      .default({ header: 'x-unit-id' }),
     /** Only matching requests take part; the others go to control, unanalyzed. */
     targeting: conditionSchema.optional(),
     /** A version that receives a copy of `percent` % of the experiment's requests after they are answered. */
@@ -68,7 +77,7 @@ export const experimentInputSchema = z
         /** Circuit breaker: more than `max_error_rate` of the treatment's last `window` requests failed. */
         circuit_breaker: z.object({ window: z.number().int().min(5).max(10_000).default(20), max_error_rate: probability.default(0.5) }).strict().nullable().default({ window: 20, max_error_rate: 0.5 }),
         /** Optional: a declared metric that must not get worse (one-sided always-valid test). */
-        outcome: z.object({ metric: metricName, higher_is_better: z.boolean(), alpha: probability.default(0.01) }).strict().optional(),
+        outcome: z.object({ metric: metricName, higher_is_better: z.boolean(), alpha: z.number().gt(0).lt(0.5).default(0.01), min_units: z.number().int().min(10).default(100) }).strict().optional(),
       })
       .strict()
       .default({ error_rate: { alpha: 0.01, min_requests: 50 }, p95_latency: { max_ratio: 2, min_requests: 200 }, circuit_breaker: { window: 20, max_error_rate: 0.5 } }),
@@ -83,6 +92,7 @@ export const experimentInputSchema = z
       if (input.weights.length !== input.variants.length) ctx.addIssue({ code: 'custom', path: ['weights'], message: 'one weight per variant' });
       else if (Math.abs(input.weights.reduce((a, b) => a + b, 0) - 1) > 1e-9) ctx.addIssue({ code: 'custom', path: ['weights'], message: 'weights must sum to 1' });
     }
+    if (input.targeting && depthOf(input.targeting) > MAX_TARGETING_DEPTH) ctx.addIssue({ code: 'custom', path: ['targeting'], message: `targeting nests at most ${MAX_TARGETING_DEPTH} levels` });
     if (input.canary && input.variants.length !== 2) ctx.addIssue({ code: 'custom', path: ['canary'], message: 'a canary ramp needs exactly two variants (control and one treatment)' });
     if (input.canary && input.weights) ctx.addIssue({ code: 'custom', path: ['weights'], message: 'with a canary ramp the steps set the weights' });
     if (input.shadow && versions.includes(input.shadow.version)) ctx.addIssue({ code: 'custom', path: ['shadow', 'version'], message: 'the shadow is a version no variant serves' });
@@ -92,6 +102,20 @@ export const experimentInputSchema = z
     const outcome = input.guardrails.outcome?.metric;
     if (outcome && !declared.has(outcome)) ctx.addIssue({ code: 'custom', path: ['guardrails', 'outcome', 'metric'], message: 'the guardrail metric must be one of metrics' });
   });
+
+function depthOf(condition: Condition): number {
+  if ('all' in condition) return 1 + Math.max(...condition.all.map(depthOf));
+  if ('any' in condition) return 1 + Math.max(...condition.any.map(depthOf));
+  return 1;
+}
+
+/** Nesting of a raw body, checked before the schema: zod recurses once per level. */
+export function jsonDepth(value: unknown, limit: number, depth = 0): number {
+  if (depth > limit || typeof value !== 'object' || value === null) return depth;
+  let deepest = depth;
+  for (const child of Object.values(value)) deepest = Math.max(deepest, jsonDepth(child, limit, depth + 1));
+  return deepest;
+}
 
 export type ExperimentInput = z.infer<typeof experimentInputSchema>;
 export type ExperimentConfig = Omit<ExperimentInput, 'name' | 'model' | 'seed' | 'weights'>;

@@ -15,7 +15,7 @@ export interface InferResponse {
   model_version: string;
   id?: string;
   /** Which precision answered: the original (fp32) or its int8 candidate. */
-  parameters: { precision: 'fp32' | 'int8'; experiment?: string; variant?: string };
+  parameters: { precision: 'fp32' | 'int8'; experiment?: string; variant?: string; request_id?: string };
   outputs: (OutputTensorJson | BinaryOutputJson)[];
 }
 

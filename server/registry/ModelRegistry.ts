@@ -71,6 +71,12 @@ export interface RegistryDeps {
   dataDir: string;
   /** Read at every decision, so the admin's changes apply without a reload. */
   runtimeSettings?: (model: string) => ModelRuntimeSettings;
+  /**
+   * Why a version must not be unloaded, deleted or replaced as the active one now (a running A/B
+   * experiment serves it), or null. The registry does not know experiments; the composition root
+   * wires this in.
+   */
+  versionInUse?: (model: string, version: string) => string | null;
   now?: () => Date;
 }
 
@@ -305,9 +311,16 @@ export class ModelRegistry {
   }
 
   /** Makes a version the default for unversioned requests, loading it first if needed. */
+  private assertNotInUse(name: string, version: string | null | undefined, action: string): void {
+    const reason = version ? this.deps.versionInUse?.(name, version) : null;
+    if (reason) throw inferboxError('IBX_ERR_CONFLICT', `cannot ${action}: ${reason}`);
+  }
+
   activate(name: string, version: string): Promise<VersionView> {
     return this.serialize(name, async () => {
       const row = this.requireRow(name, version);
+      const current = this.deps.models.getModel(name)?.active_version;
+      if (current !== version) this.assertNotInUse(name, current, `make version ${version} active instead of ${current}`);
       if (this.status.get(keyOf(name, version))?.state !== 'ready') {
         await this.loadRow(row);
         this.deps.models.setDesiredState(name, version, 'loaded');
@@ -329,6 +342,7 @@ export class ModelRegistry {
   unload(name: string, version: string): Promise<VersionView> {
     return this.serialize(name, async () => {
       this.requireRow(name, version);
+      this.assertNotInUse(name, version, `unload version ${version}`);
       await this.unloadVersion(name, version);
       this.deps.models.setDesiredState(name, version, 'unloaded');
       return this.viewOf(name, version);
@@ -389,6 +403,7 @@ export class ModelRegistry {
   deleteVersion(name: string, version: string): Promise<{ modelDeleted: boolean }> {
     return this.serialize(name, async () => {
       const row = this.requireRow(name, version);
+      this.assertNotInUse(name, version, `delete version ${version}`);
       const model = this.deps.models.getModel(name)!;
       const others = this.deps.models.listVersions(name).length - 1;
       if (model.active_version === version && others > 0) {

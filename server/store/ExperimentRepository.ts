@@ -25,6 +25,8 @@ export interface UnitDelta {
   requests: number;
   errors: number;
   latency_ms_sum: number;
+  /** 1 when this flush saw the unit served another variant than its first. */
+  crossed: number;
   first_seen: string;
   last_seen: string;
 }
@@ -92,13 +94,23 @@ export class ExperimentRepository {
     this.db.prepare(`UPDATE experiments SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE id = @id`).run({ ...fields, id });
   }
 
+  /** Updates only while the experiment is in one of `statuses`; false when it was not (someone else moved it). */
+  updateIfStatus(id: string, statuses: string[], fields: Partial<Pick<ExperimentRow, 'status' | 'end_reason' | 'ended_at'>> & { updated_at: string }): boolean {
+    const names = Object.keys(fields);
+    const result = this.db
+      .prepare(`UPDATE experiments SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE id = @id AND status IN (${statuses.map((_, i) => `@s${i}`).join(', ')})`)
+      .run({ ...fields, id, ...Object.fromEntries(statuses.map((status, i) => [`s${i}`, status])) });
+    return result.changes === 1;
+  }
+
   /** Adds what the routing saw since the last flush, in one transaction. */
   record(experimentId: string, units: UnitDelta[], arms: ArmDelta[]): void {
     const unit = this.db.prepare(
-      `INSERT INTO experiment_units (experiment_id, unit_id, variant, canary_step, requests, errors, latency_ms_sum, first_seen, last_seen)
-       VALUES (@experiment_id, @unit_id, @variant, @canary_step, @requests, @errors, @latency_ms_sum, @first_seen, @last_seen)
+      `INSERT INTO experiment_units (experiment_id, unit_id, variant, canary_step, requests, errors, latency_ms_sum, crossed, first_seen, last_seen)
+       VALUES (@experiment_id, @unit_id, @variant, @canary_step, @requests, @errors, @latency_ms_sum, @crossed, @first_seen, @last_seen)
        ON CONFLICT (experiment_id, unit_id) DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
-         latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum, last_seen = excluded.last_seen`,
+         latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum, last_seen = excluded.last_seen,
+         crossed = MAX(crossed, excluded.crossed, variant != excluded.variant)`,
     );
     const arm = this.db.prepare(
       `INSERT INTO experiment_arm_stats (experiment_id, arm, requests, errors, agreements) VALUES (?, ?, ?, ?, ?)
@@ -125,11 +137,11 @@ export class ExperimentRepository {
     return this.db.prepare('SELECT arm, bucket, count FROM experiment_latency WHERE experiment_id = ?').all(experimentId) as { arm: string; bucket: number; count: number }[];
   }
 
-  /** Units per variant, all of them or those first seen at one canary step. */
+  /** Analyzed units per variant (not those a canary step moved), all of them or those first seen at one canary step. */
   unitsPerVariant(experimentId: string, canaryStep?: number): Map<string, number> {
     const rows = (canaryStep === undefined
-      ? this.db.prepare('SELECT variant, COUNT(*) AS n FROM experiment_units WHERE experiment_id = ? GROUP BY variant').all(experimentId)
-      : this.db.prepare('SELECT variant, COUNT(*) AS n FROM experiment_units WHERE experiment_id = ? AND canary_step = ? GROUP BY variant').all(experimentId, canaryStep)) as { variant: string; n: number }[];
+      ? this.db.prepare('SELECT variant, COUNT(*) AS n FROM experiment_units WHERE experiment_id = ? AND crossed = 0 GROUP BY variant').all(experimentId)
+      : this.db.prepare('SELECT variant, COUNT(*) AS n FROM experiment_units WHERE experiment_id = ? AND canary_step = ? AND crossed = 0 GROUP BY variant').all(experimentId, canaryStep)) as { variant: string; n: number }[];
     return new Map(rows.map((r) => [r.variant, r.n]));
   }
 
@@ -154,7 +166,8 @@ export class ExperimentRepository {
 
   /**
    * Per variant: units, Σ per-unit value and Σ its square for one metric. A binary metric counts
-   * a unit once however often it converted; units without feedback count as 0.
+   * a unit once however often it converted; units without feedback count as 0; units a canary
+   * step moved to another variant are left out (they saw both).
    */
   metricByVariant(experimentId: string, metric: string, binary: boolean): VariantMetricRow[] {
     const value = binary ? 'MIN(COALESCE(o.value_sum, 0), 1)' : 'COALESCE(o.value_sum, 0)';
@@ -162,7 +175,7 @@ export class ExperimentRepository {
       .prepare(
         `SELECT u.variant AS variant, COUNT(*) AS units, SUM(${value}) AS sum, SUM(${value} * ${value}) AS sum_squares
          FROM experiment_units u LEFT JOIN experiment_outcomes o ON o.experiment_id = u.experiment_id AND o.unit_id = u.unit_id AND o.metric = ?
-         WHERE u.experiment_id = ? GROUP BY u.variant`,
+         WHERE u.experiment_id = ? AND u.crossed = 0 GROUP BY u.variant`,
       )
       .all(metric, experimentId) as VariantMetricRow[];
   }

@@ -110,7 +110,8 @@ describe('admin console (Chromium, end to end)', () => {
     const results = card.getByLabel('Experiment results');
     await results.waitFor();
     await results.getByRole('row', { name: /^control 1/ }).waitFor();
-    const units = await results.locator('tbody').first().locator('tr').evaluateAll((rows) => rows.map((r) => Number(r.children[3]?.textContent)));
+    // Column 4 of the variants table is Units.
+    const units = (await results.locator('tbody').first().locator('tr td:nth-child(4)').allInnerTexts()).map(Number);
     assert.equal(units.reduce((a, b) => a + b, 0), 30, 'every unit counted once, in the results page');
     await results.getByText(/error_rate \(treatment\)|p95_latency \(treatment\)/).first().waitFor();
     await shot('experiments');
@@ -126,7 +127,8 @@ describe('admin console (Chromium, end to end)', () => {
     await shot('settings');
     await page.setViewportSize({ width: 420, height: 800 });
     await go('dashboard', 'Dashboard');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    // A string: the test's own TypeScript has no DOM types; this runs in the page.
+    const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
     assert.ok(overflow <= 1, `no sideways scrolling at 420 px (${overflow} px)`);
     await shot('dashboard-narrow');
   });

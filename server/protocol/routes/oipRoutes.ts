@@ -10,6 +10,16 @@ import type { RouteSpec } from '../routeTable.js';
 
 const ms = (value: number) => value.toFixed(3);
 
+/** Overload and shutdown answers: the server's state, not the variant's fault. */
+const NOT_THE_VARIANT = new Set(['IBX_ERR_QUEUE_FULL', 'IBX_ERR_QUEUE_TIMEOUT', 'IBX_ERR_SHUTTING_DOWN']);
+
+/** Whether a request's outcome belongs to the variant that served it: 200s, model refusals and server errors. */
+function countsForVariant(status: number, code: string | null): boolean {
+  if (status === 200) return true;
+  if (code !== null && NOT_THE_VARIANT.has(code)) return false;
+  return status >= 500 || code === 'IBX_ERR_INFERENCE_FAILED';
+}
+
 /** The OIP request's `parameters`, which targeting rules may read (`param.<name>`). */
 function requestParameters(body: unknown): Record<string, unknown> {
   const parameters = (body as { parameters?: unknown } | null)?.parameters;
@@ -84,6 +94,8 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
     let error: string | null = null;
     let bytesOut = 0;
     let assignment: ReturnType<AppServices['experiments']['route']> = null;
+    let routedAt = started;
+    let errorCode: string | null = null;
     try {
       // The body first: a version resolved before a slow upload finished could be swapped away meanwhile.
       const body = await readInferBody(ctx, services.settings.current.max_infer_body_bytes);
@@ -91,14 +103,18 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
       const named = versionParam(ctx);
       // A versioned URL bypasses experiments; an unversioned one goes through the model's running experiment.
       if (named === undefined) assignment = services.experiments.route(model, { headers: ctx.headers, parameters: requestParameters(body.value) });
+      if (assignment) {
+        routedAt = performance.now(); // a variant's latency starts here: a slow upload is the caller's, not the model's
+        ctx.set('Inferbox-Variant', `${assignment.experimentId}/${assignment.variant}`);
+      }
       const served = await services.inference.resolve(model, assignment?.version ?? named);
       [version, resolved] = [served.version, true];
       const outcome = await services.inference.infer(served, body.value, body.binary);
       const writeStarted = performance.now();
       if (assignment) {
-        outcome.response.parameters = { ...outcome.response.parameters, experiment: assignment.experimentId, variant: assignment.variant };
-        outcome.response.id ??= ctx.state.requestId; // what POST /api/feedback can name
-        ctx.set('Inferbox-Variant', `${assignment.experimentId}/${assignment.variant}`);
+        // request_id is what POST /api/feedback names (the caller's own `id` is echoed as OIP says).
+        outcome.response.parameters = { ...outcome.response.parameters, experiment: assignment.experimentId, variant: assignment.variant, request_id: ctx.state.requestId };
+        outcome.response.id ??= ctx.state.requestId;
         if (assignment.shadowVersion !== null) mirrorAfterResponse(ctx, served.name, assignment.experimentId, assignment.shadowVersion, body, outcome);
       }
       cache = outcome.cache;
@@ -119,11 +135,14 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
       status = 200;
     } catch (caught) {
       status = caught instanceof InferboxError ? caught.status : 500;
+      errorCode = caught instanceof InferboxError ? caught.code : null;
       error = messageOf(caught);
       throw caught;
     } finally {
       const totalMs = performance.now() - started;
-      if (assignment) services.experiments.monitor.record(assignment, { failed: status !== 200, latencyMs: totalMs });
+      // The variant answers for what it caused: answers and its own failures. A caller's bad input
+      // or a full queue says nothing about the model (and must not let a client roll an experiment back).
+      if (assignment && countsForVariant(status, errorCode)) services.experiments.monitor.record(assignment, { failed: status !== 200, latencyMs: performance.now() - routedAt });
       services.recorder.record({
         requestId: ctx.state.requestId,
         model,

@@ -39,10 +39,13 @@ export const migration005Experiments: Migration = {
       requests      INTEGER NOT NULL,
       errors        INTEGER NOT NULL,
       latency_ms_sum REAL NOT NULL,
+      -- 1 once the unit was served another variant than its first (a canary step moved it): left out of the analysis.
+      crossed       INTEGER NOT NULL DEFAULT 0,
       first_seen    TEXT NOT NULL,
       last_seen     TEXT NOT NULL,
       PRIMARY KEY (experiment_id, unit_id)
     );
+    CREATE INDEX experiment_units_variant ON experiment_units(experiment_id, canary_step, variant);
     CREATE TABLE experiment_outcomes (
       experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
       unit_id       TEXT NOT NULL,

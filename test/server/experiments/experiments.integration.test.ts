@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { slowPenguinModel } from '../../fixtures/onnxModels.js';
+import { failingPenguinModel, slowPenguinModel } from '../../fixtures/onnxModels.js';
 import { GENTOO_FEATURES, makeDataDir, startTestServer, type TestServer } from '../../helpers/testServer.js';
 
 const MLP = join(import.meta.dirname, '../../../models/mlp/model.onnx');
@@ -109,7 +109,8 @@ describe('A/B experiments through the real server', () => {
         assert.equal(answer.status, 200);
         assert.match(answer.variant ?? '', new RegExp(`^${experiment.id}/(control|candidate)$`));
         assert.deepEqual({ experiment: answer.body.parameters?.experiment, variant: answer.body.parameters?.variant }, { experiment: experiment.id, variant: answer.variant!.split('/')[1] });
-        assert.ok(answer.body.id, 'the response carries an id for feedback');
+        assert.ok(answer.body.id, 'the response carries an id');
+        assert.equal(answer.body.parameters?.request_id, answer.body.id, 'and the request id feedback can name');
         seen.set(unit, answer.variant!);
       }
       assert.equal(new Set(seen.values()).size, 2, 'both variants serve');
@@ -120,6 +121,7 @@ describe('A/B experiments through the real server', () => {
       const gold = await infer(server, { 'x-unit-id': candidateUnit }, '/v2/models/mlp/infer', { ...gentoo, parameters: { tier: 'gold' } });
       assert.equal(gold.variant, `${experiment.id}/candidate`, 'an OIP parameter can target too');
       assert.equal((await infer(server, { 'x-country': 'de' })).variant, `${experiment.id}/control`, 'no unit id → control');
+      assert.equal((await infer(server, { 'x-country': 'de', 'x-unit-id': 'x'.repeat(201) })).variant, `${experiment.id}/control`, 'an over-long unit id counts as none');
       const versioned = await infer(server, { 'x-unit-id': candidateUnit, 'x-country': 'de' }, '/v2/models/mlp/versions/1/infer');
       assert.equal(versioned.variant, null, 'a versioned URL bypasses the experiment');
 
@@ -155,7 +157,7 @@ describe('A/B experiments through the real server', () => {
       for (let i = 0; i < 40; i++) {
         const answer = await infer(server, { 'x-unit-id': `u${i}` });
         if (i % 3 !== 0) continue;
-        const byRequest = i % 2 === 0 ? { request_id: answer.body.id } : { unit_id: `u${i}` };
+        const byRequest = i % 2 === 0 ? { request_id: answer.body.parameters?.request_id } : { unit_id: `u${i}` };
         const response = await server.request('POST', '/api/feedback', { key, json: { ...byRequest, metric: 'converted', value: 1 } });
         assert.equal(response.status, 200, await response.clone().text());
         sent += 1;
@@ -164,6 +166,7 @@ describe('A/B experiments through the real server', () => {
       assert.equal((await server.request('POST', '/api/feedback', { key, json: { unit_id: 'never-seen', metric: 'converted', value: 1 } })).status, 404);
       assert.equal((await server.request('POST', '/api/feedback', { key, json: { unit_id: 'u0', metric: 'converted', value: 3 } })).status, 400, 'a binary metric takes 0 or 1');
       assert.equal((await server.request('POST', '/api/feedback', { key, json: { unit_id: 'u0', metric: 'converted' } })).status, 400);
+      assert.equal((await server.request('POST', '/api/feedback', { key, json: { unit_id: 'u1', metric: 'revenue', value: 1e200 } })).status, 400, 'values are bounded: sums of squares must stay finite');
       assert.equal((await server.request('GET', `/api/experiments/${experiment.id}/results`, { key })).status, 403, 'a feedback key cannot read results');
 
       const results = (await (await server.request('GET', `/api/experiments/${experiment.id}/results`)).json()) as {
@@ -215,13 +218,23 @@ describe('A/B experiments through the real server', () => {
     }
   });
 
-  test('a broken variant (its version unloaded) trips the circuit breaker and is rolled back', async () => {
+  test('a broken variant (onnxruntime refuses every request) trips the circuit breaker and is rolled back; its versions cannot be pulled while it runs; bad input never counts', async () => {
     const server = await startTestServer();
     try {
-      const v2 = await upload(server, await readFile(MLP));
-      const experiment = await create(server, { variants: [{ name: 'control', version: '1' }, { name: 'broken', version: v2 }] });
+      const broken = await upload(server, failingPenguinModel());
+      const experiment = await create(server, { variants: [{ name: 'control', version: '1' }, { name: 'broken', version: broken }] });
       await act(server, experiment.id, 'start');
-      assert.equal((await server.request('POST', `/api/models/mlp/versions/${v2}/unload`)).status, 200);
+      for (const [method, path] of [['POST', `/api/models/mlp/versions/${broken}/unload`], ['DELETE', `/api/models/mlp/versions/${broken}`], ['POST', `/api/models/mlp/versions/${broken}/activate`]] as const) {
+        const refused = await server.request(method, path);
+        assert.equal(refused.status, 409, `${method} ${path} while the experiment runs`);
+        assert.match(((await refused.json()) as { error: string }).error, /part of running experiment/);
+      }
+      // A caller's malformed requests are the caller's: they never count against a variant.
+      for (let i = 0; i < 40; i++) {
+        const bad = await infer(server, { 'x-unit-id': `bad-${i}` }, '/v2/models/mlp/infer', { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] });
+        assert.equal(bad.status, 400);
+      }
+      assert.equal(((await (await server.request('GET', `/api/experiments/${experiment.id}`)).json()) as { status: string }).status, 'running');
       const failures: number[] = [];
       await until('the breaker', async () => {
         const answer = await infer(server, { 'x-unit-id': `u-${Math.random()}` });
@@ -229,10 +242,11 @@ describe('A/B experiments through the real server', () => {
         const view = (await (await server.request('GET', `/api/experiments/${experiment.id}`)).json()) as { status: string };
         return view.status === 'rolled_back' ? true : undefined;
       });
-      assert.ok(failures.length >= 10 && failures.every((s) => s === 503), `the broken variant answered 503s (${failures.length})`);
+      assert.ok(failures.length >= 10 && failures.every((s) => s === 400), `the broken variant's runs were refused by onnxruntime (${failures.length})`);
       const view = (await (await server.request('GET', `/api/experiments/${experiment.id}`)).json()) as { end_reason: string };
       assert.match(view.end_reason, /circuit_breaker/);
       for (let i = 0; i < 10; i++) assert.equal((await infer(server, { 'x-unit-id': `later-${i}` })).status, 200);
+      assert.equal((await server.request('POST', `/api/models/mlp/versions/${broken}/unload`)).status, 200, 'after the rollback the version may go');
     } finally {
       await server.cleanup();
     }
@@ -286,7 +300,9 @@ describe('A/B experiments through the real server', () => {
     const server = await startTestServer();
     try {
       const v2 = await upload(server, await readFile(MLP));
-      const experiment = await create(server, { variants: [{ name: 'control', version: '1' }, { name: 'canary', version: v2 }], canary: { steps: [10, 50, 100], min_units_per_step: 5 } });
+      const experiment = await create(server, { variants: [{ name: 'control', version: '1' }, { name: 'canary', version: v2 }], canary: { steps: [10, 50, 100], min_units_per_step: 5 },
+        // A step advances only when every guardrail has enough data to judge; small numbers keep the test short.
+        guardrails: { p95_latency: { max_ratio: 20, min_requests: 10 }, error_rate: { alpha: 0.01, min_requests: 10 }, circuit_breaker: { window: 20, max_error_rate: 0.5 } } });
       const started = await act(server, experiment.id, 'start');
       assert.deepEqual((started.variants as { weight: number }[]).map((v) => v.weight), [0.9, 0.1]);
       const treated = new Set<string>();
