@@ -14,6 +14,11 @@ export const serverSettingsSchema = z.object({
   tls: z.enum(['auto', 'on', 'off']).default('auto'),
   /** Request-log rows older than this are purged. */
   log_retention_days: z.number().int().min(1).max(3650).default(30),
+  /**
+   * Keep each inference's request and response (JSON, up to 64 KiB each) in the request log. Off by
+   * default: payloads can hold personal data, and the log keeps them for log_retention_days.
+   */
+  log_payloads: z.boolean().default(false),
   /** Largest JSON inference body (a batch-1 224×224 image is ~3 MB as JSON). */
   max_infer_body_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
   /** Largest ONNX upload; files are streamed to disk, never held in memory. */

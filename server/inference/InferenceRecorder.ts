@@ -18,6 +18,8 @@ export interface InferenceRecord {
   cache?: 'hit' | 'miss' | 'off' | undefined;
   /** Set when an A/B experiment routed the request. */
   experiment?: { id: string; variant: string; unitId: string | null } | undefined;
+  /** The request and response, only when the admin turned payload logging on. */
+  payload?: string | undefined;
   bytesIn: number;
   bytesOut: number;
 }
@@ -57,6 +59,7 @@ export class InferenceRecorder {
       experiment_id: r.experiment?.id ?? null,
       variant: r.experiment?.variant ?? null,
       unit_id: r.experiment?.unitId ?? null,
+      payload_json: r.payload ?? null,
       bytes_in: r.bytesIn,
       bytes_out: r.bytesOut,
     });

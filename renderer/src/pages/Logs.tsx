@@ -42,7 +42,7 @@ function LogTable({ api, kind }: { api: Api; kind: 'requests' | 'audit' }) {
   const rowsOf = (page: { logs?: Row[]; entries?: Row[] }) => page.logs ?? page.entries ?? [];
   const page = useLoad(() => api.get<{ logs?: Row[]; entries?: Row[]; total: number }>(query(PAGE, offset)), [api, kind, filter, status, offset]);
   const rows = page.data ? rowsOf(page.data) : [];
-  const columns = kind === 'requests' ? ['ts', 'model', 'version', 'status', 'total_ms', 'queue_ms', 'infer_ms', 'variant', 'error'] : ['ts', 'actor_name', 'action', 'target', 'remote_addr'];
+  const columns = kind === 'requests' ? ['ts', 'model', 'version', 'status', 'total_ms', 'queue_ms', 'infer_ms', 'variant', 'error', 'payload_json'] : ['ts', 'actor_name', 'action', 'target', 'remote_addr'];
   const exportCsv = async () => {
     const all = await api.get<{ logs?: Row[]; entries?: Row[] }>(query(1000, 0));
     download(`inferbox-${kind}.csv`, toCsv(rowsOf(all)));
@@ -65,7 +65,7 @@ function LogTable({ api, kind }: { api: Api; kind: 'requests' | 'audit' }) {
         <div className="scroll">
           <table>
             <thead><tr>{columns.map((c) => <th key={c}>{c}</th>)}</tr></thead>
-            <tbody>{rows.map((r, i) => <tr key={String(r.id ?? i)}>{columns.map((c) => <td key={c}>{r[c] === null || r[c] === undefined ? '' : typeof r[c] === 'number' ? Number((r[c] as number).toFixed(3)) : String(r[c])}</td>)}</tr>)}</tbody>
+            <tbody>{rows.map((r, i) => <tr key={String(r.id ?? i)}>{columns.map((c) => <td key={c} className={c === 'payload_json' ? 'payload' : undefined}>{r[c] === null || r[c] === undefined ? '' : typeof r[c] === 'number' ? Number((r[c] as number).toFixed(3)) : String(r[c]).slice(0, 300)}</td>)}</tr>)}</tbody>
           </table>
         </div>
         <div className="pager">

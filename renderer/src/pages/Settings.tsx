@@ -27,7 +27,7 @@ export function Settings({ api }: { api: Api }) {
     const changes: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(draft)) {
       const current = settings.data?.effective[name];
-      changes[name] = typeof current === 'number' ? Number(value) : value;
+      changes[name] = typeof current === 'number' ? Number(value) : typeof current === 'boolean' ? value === 'true' : value;
     }
     try {
       const result = await api.send<{ restart_required: string[] }>('PUT', '/api/settings', changes);
@@ -51,7 +51,13 @@ export function Settings({ api }: { api: Api }) {
                 <small id={`${f.name}-help`} className="muted">{f.help} Default: {String(settings.data!.defaults[f.name])}</small>
               </label>
             ))}
-            <p className="muted">Request payloads are never logged: the request log keeps timings, sizes and status only.</p>
+            <label className="checkbox">
+              <input type="checkbox" checked={(draft.log_payloads ?? String(settings.data.effective.log_payloads)) === 'true'} onChange={(e) => setDraft({ ...draft, log_payloads: String(e.target.checked) })} />
+              Log request and response payloads
+            </label>
+            {(draft.log_payloads ?? String(settings.data.effective.log_payloads)) === 'true' && (
+              <p role="alert" className="warning">Payloads can contain personal or confidential data. They are kept in the request log on this machine for {String(settings.data.effective.log_retention_days)} days and anyone with the admin key can read them. Turn this on only for debugging.</p>
+            )}
             <button type="submit" disabled={Object.keys(draft).length === 0}>Save</button>
             {message && <p role="status">{message}</p>}
             <ErrorText error={error} />

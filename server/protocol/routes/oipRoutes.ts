@@ -10,6 +10,17 @@ import type { RouteSpec } from '../routeTable.js';
 
 const ms = (value: number) => value.toFixed(3);
 
+const PAYLOAD_LIMIT = 64 * 1024;
+
+/**
+ * The logged payload (payload logging on): the request's JSON and the response's JSON header, each
+ * cut at 64 KiB; binary tensor bytes are left out (only their size is in the JSON).
+ */
+function payloadRecord(body: { value: unknown; binary: Buffer }, responseJson: Buffer): string {
+  const cut = (text: string) => (text.length > PAYLOAD_LIMIT ? `${text.slice(0, PAYLOAD_LIMIT)}… (${text.length} characters in all)` : text);
+  return JSON.stringify({ request: cut(JSON.stringify(body.value)), response: cut(responseJson.toString('utf8')) });
+}
+
 /** Overload and shutdown answers: the server's state, not the variant's fault. */
 const NOT_THE_VARIANT = new Set(['IBX_ERR_QUEUE_FULL', 'IBX_ERR_QUEUE_TIMEOUT', 'IBX_ERR_SHUTTING_DOWN']);
 
@@ -95,6 +106,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
     let bytesOut = 0;
     let assignment: ReturnType<AppServices['experiments']['route']> = null;
     let routedAt = started;
+    let payload: string | undefined;
     let errorCode: string | null = null;
     try {
       // The body first: a version resolved before a slow upload finished could be swapped away meanwhile.
@@ -133,6 +145,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
       }
       bytesOut = (ctx.body as Buffer).length;
       status = 200;
+      if (services.settings.current.log_payloads) payload = payloadRecord(body, json);
     } catch (caught) {
       status = caught instanceof InferboxError ? caught.status : 500;
       errorCode = caught instanceof InferboxError ? caught.code : null;
@@ -153,6 +166,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
         error,
         totalMs,
         experiment: assignment ? { id: assignment.experimentId, variant: assignment.variant, unitId: assignment.unitId } : undefined,
+        payload,
         timing,
         cache,
         bytesIn: bytesIn || Number(ctx.get('content-length')) || 0,

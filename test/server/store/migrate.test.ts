@@ -145,3 +145,15 @@ test('005_experiments migrates a version-4 database holding models and logged re
   assert.deepEqual(left, { e: 0, u: 0, o: 0 }, "a model's experiments and their data go with it");
   db.close();
 });
+
+test('006_payload_logging migrates a version-5 database holding logged requests: no payloads', () => {
+  const db = new Database(join(dir, 'v5.db'));
+  migrate(db, MIGRATIONS.slice(0, 5));
+  db.prepare(
+    `INSERT INTO request_log (ts, request_id, model, version, key_id, status, error, total_ms, bytes_in, bytes_out)
+     VALUES ('2026-01-01T00:00:00Z', 'r1', 'mlp', '1', 'k', 200, NULL, 1.5, 10, 20)`,
+  ).run();
+  assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 6)), { from: 5, to: 6 });
+  assert.deepEqual(db.prepare('SELECT request_id, payload_json FROM request_log').get(), { request_id: 'r1', payload_json: null });
+  db.close();
+});
