@@ -125,6 +125,15 @@ describe('admin console (Chromium, end to end)', () => {
     await go('settings', 'Settings');
     await page.getByLabel('Keep request logs (days)').waitFor();
     await shot('settings');
+    await go('dashboard', 'Dashboard');
+    // Live charts: traffic while the dashboard polls the metrics summary shows up as a series.
+    const traffic = setInterval(() => void server.request('POST', '/v2/models/mlp/infer', { json: { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: GENTOO_FEATURES }] } }), 50);
+    try {
+      await page.getByText('mlp/1 req/s').first().waitFor({ timeout: 15_000 });
+    } finally {
+      clearInterval(traffic);
+    }
+    await shot('dashboard-live');
     await page.setViewportSize({ width: 420, height: 800 });
     await go('dashboard', 'Dashboard');
     // A string: the test's own TypeScript has no DOM types; this runs in the page.
