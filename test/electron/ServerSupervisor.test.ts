@@ -4,6 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fetchApplianceStats } from '../../electron/applianceStats.js';
 import { ServerSupervisor, pickLocalUrl, type SupervisorState } from '../../electron/ServerSupervisor.js';
 import { slowModel } from '../fixtures/onnxModels.js';
 import { makeDataDir } from '../helpers/testServer.js';
@@ -47,7 +48,7 @@ function cliSpawner() {
 
 const serveArgs = (dataDir: string, port = '0') => ['--host', '127.0.0.1', '--port', port, '--data-dir', dataDir, '--instances', '1', '--threads', '1'];
 
-test('ServerSupervisor: start → ready; kill -9 → crash reported, restarted with backoff on the same data dir; quit drains an in-flight request', async () => {
+test('ServerSupervisor: start → ready; kill -9 → crash reported, restarted with backoff on the same data dir; tray numbers; quit drains an in-flight request', async () => {
   const dataDir = await makeDataDir();
   const { children, spawnServer, killAll } = cliSpawner();
   const rec = recorder();
@@ -90,6 +91,8 @@ test('ServerSupervisor: start → ready; kill -9 → crash reported, restarted w
     const input = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 64], data: Array.from({ length: 64 }, (_, i) => i / 64) }] };
     const warm = await fetch(`${second.localUrl}/v2/models/slow/infer`, { method: 'POST', headers: auth, body: JSON.stringify(input) });
     assert.equal(warm.status, 200);
+    const stats = await fetchApplianceStats({ localUrl: second.localUrl, adminKey, tlsFingerprint: null, certificatePem: null });
+    assert.deepEqual([stats.modelCount, stats.totalRequests], [2, 1], 'the tray\'s numbers: mlp and slow, one inference');
     const startedAt = Date.now();
     const inFlight = fetch(`${second.localUrl}/v2/models/slow/infer`, { method: 'POST', headers: auth, body: JSON.stringify(input) });
     await new Promise((resolve) => setTimeout(resolve, 150));
