@@ -20,7 +20,7 @@ declare module 'electron' {
 
   interface IpcMainInvokeEvent { readonly sender: WebContents; readonly senderFrame: WebFrameMain | null }
 
-  interface BrowserWindowOptions {
+  interface BrowserWindowConstructorOptions {
     width?: number;
     height?: number;
     show?: boolean;
@@ -40,7 +40,7 @@ declare module 'electron' {
   }
 
   class BrowserWindow {
-    constructor(options?: BrowserWindowOptions);
+    constructor(options?: BrowserWindowConstructorOptions);
     readonly webContents: WebContents;
     loadURL(url: string): Promise<void>;
     show(): void;
@@ -56,7 +56,7 @@ declare module 'electron' {
   interface NativeImage { isEmpty(): boolean }
   const nativeImage: { createFromDataURL(dataUrl: string): NativeImage };
 
-  interface MenuItemOptions {
+  interface MenuItemConstructorOptions {
     label?: string;
     type?: 'normal' | 'separator' | 'checkbox';
     enabled?: boolean;
@@ -64,7 +64,7 @@ declare module 'electron' {
     click?: () => void;
   }
   class Menu {
-    static buildFromTemplate(template: MenuItemOptions[]): Menu;
+    static buildFromTemplate(template: MenuItemConstructorOptions[]): Menu;
   }
 
   class Tray {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, clipboard, ipcMain, Menu, nativeImage, Notification, session, shell, Tray, type MenuItemOptions } from 'electron';
+import { app, BrowserWindow, clipboard, ipcMain, Menu, nativeImage, Notification, session, shell, Tray, type MenuItemConstructorOptions } from 'electron';
 import { defaultDataDir } from '../server/config/defaultDataDir.js';
 import { fetchApplianceStats } from './applianceStats.js';
 import { trustApplianceCertificate } from './certificateTrust.js';
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
       startAtLogin: settings.startAtLogin,
     };
     const menu = trayMenu(status);
-    const template: MenuItemOptions[] = menu.items.map((item) => {
+    const template: MenuItemConstructorOptions[] = menu.items.map((item) => {
       if (item.type === 'separator') return { type: 'separator' };
       if (item.type === 'status') return { label: item.label, enabled: false };
       if (item.type === 'checkbox') return { type: 'checkbox', label: item.label, checked: item.checked, click: () => void act(item.action) };
