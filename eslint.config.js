@@ -70,4 +70,26 @@ export default tseslint.config(
     },
   },
   ...packageRules,
+  // The desktop shell (electron/): pure modules that take small interfaces, tested without Electron.
+  // Only main.ts and the preload touch 'electron'; nothing here loads the server in-process (it runs in
+  // its own process, so a native crash cannot take the window down); of server/ only the shared
+  // data-dir default may be imported.
+  {
+    files: ['electron/**/*.ts', 'electron/**/*.cts'],
+    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })] },
+    rules: {
+      'no-restricted-imports': ['error', { paths: [
+        { name: 'electron', message: 'only electron/main.ts and electron/preload.cts import electron; put logic in a plain module that takes an interface' },
+        ...Object.keys(PACKAGE_HOMES).map((name) => ({ name, message: 'the server runs in its own process (ServerSupervisor), not in the Electron main process' })),
+      ] }],
+      'import-x/no-restricted-paths': ['error', { zones: [{
+        target: './electron',
+        from: './server',
+        except: ['./config/defaultDataDir.ts'],
+        message: 'electron/ talks to the server over HTTP and its CLI; of server/ it shares only config/defaultDataDir',
+      }] }],
+      'import-x/no-cycle': 'error',
+    },
+  },
+  { files: ['electron/main.ts', 'electron/preload.cts'], rules: { 'no-restricted-imports': ['error', { paths: Object.keys(PACKAGE_HOMES).map((name) => ({ name, message: 'the server runs in its own process' })) }] } },
 );

@@ -19,6 +19,8 @@ function pageFromHash(): Page {
 
 export function App() {
   const [api, setApi] = useState<Api | null>(null);
+  // After "Sign out" the desktop app's automatic sign-in must not sign straight back in.
+  const [signedOut, setSignedOut] = useState(false);
   const [page, setPage] = useState<Page>(pageFromHash);
   useEffect(() => {
     const onHash = () => setPage(pageFromHash());
@@ -26,7 +28,7 @@ export function App() {
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
 
-  if (!api) return <SignIn onSignedIn={setApi} />;
+  if (!api) return <SignIn onSignedIn={setApi} tryDesktopKey={!signedOut} />;
   return (
     <div className="layout">
       <header>
@@ -36,7 +38,7 @@ export function App() {
             <a key={p} href={`#/${p}`} aria-current={p === page ? 'page' : undefined}>{PAGES[p]}</a>
           ))}
         </nav>
-        <button type="button" onClick={() => setApi(null)}>Sign out</button>
+        <button type="button" onClick={() => { setSignedOut(true); setApi(null); }}>Sign out</button>
       </header>
       <main>
         {page === 'dashboard' && <Dashboard api={api} />}

@@ -18,10 +18,20 @@ export async function serveCommand(flags: Record<string, string | undefined>, ou
   } else {
     say(`Admin key file: ${running.adminKeyPath}`);
   }
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     say(`${signal} received: stopping`);
     running.close().then(() => process.exit(0), () => process.exit(1));
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  // Started by the desktop app with an IPC channel: a stop message drains like SIGTERM (on Windows
+  // a signal cannot: it kills outright), and a parent that went away (the app crashed) stops us too,
+  // so no orphan keeps the port and the database.
+  if (process.send) {
+    process.on('message', (message) => { if (message === 'inferbox:stop') stop('stop message'); });
+    process.once('disconnect', () => stop('parent gone'));
+  }
 }

@@ -20,3 +20,10 @@ test('the module map refuses an import against the layering', async () => {
   assert.ok(found.some((p) => p.startsWith('import-x/no-restricted-paths')), found.join('\n'));
   assert.deepEqual(await problems('server/store/probe.ts', "import { inferboxError } from '../common/errors.js';\nexport const e = inferboxError;\n"), []);
 });
+
+test('electron/: only main.ts imports electron; no server internals (the server runs in its own process) but the data-dir default', async () => {
+  const found = await problems('electron/probe.ts', "import { app } from 'electron';\nimport { Store } from '../server/store/Store.js';\nimport Database from 'better-sqlite3';\nexport const all = [app, Store, Database];\n");
+  assert.equal(found.filter((p) => p.startsWith('no-restricted-imports')).length, 2, found.join('\n'));
+  assert.ok(found.some((p) => p.startsWith('import-x/no-restricted-paths')), found.join('\n'));
+  assert.deepEqual(await problems('electron/main.ts', "import { app } from 'electron';\nimport { defaultDataDir } from '../server/config/defaultDataDir.js';\nexport const all = [app, defaultDataDir];\n"), []);
+});

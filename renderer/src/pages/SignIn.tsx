@@ -1,11 +1,35 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { Api, ApiError } from '../api.js';
 
-/** Sign in with an admin key; it is checked against the admin API before anything is shown. */
-export function SignIn({ onSignedIn }: { onSignedIn: (api: Api) => void }) {
+/**
+ * Sign in with an admin key; it is checked against the admin API before anything is shown. In the
+ * desktop app the preload bridge hands over the key from the data dir (only to the window's own
+ * loopback origin), so the admin signs in without pasting it; the form is the fallback.
+ */
+export function SignIn({ onSignedIn, tryDesktopKey = true }: { onSignedIn: (api: Api) => void; tryDesktopKey?: boolean }) {
   const [key, setKey] = useState('');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+  const [checkingDesktop, setCheckingDesktop] = useState(() => tryDesktopKey && typeof window.inferboxDesktop?.getAdminKey === 'function');
+  useEffect(() => {
+    if (!checkingDesktop) return;
+    let cancelled = false;
+    void (async () => {
+      try {
+        const desktopKey = await window.inferboxDesktop?.getAdminKey();
+        if (desktopKey) {
+          const api = new Api(desktopKey);
+          await api.get('/api/system');
+          if (!cancelled) { onSignedIn(api); return; }
+        }
+      } catch {
+        // No key for this page, or it no longer works: the form below.
+      }
+      if (!cancelled) setCheckingDesktop(false);
+    })();
+    return () => { cancelled = true; };
+  }, [checkingDesktop, onSignedIn]);
+  if (checkingDesktop) return <main className="signin"><p className="muted" role="status">Signing in…</p></main>;
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
