@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { Api } from './api.js';
+import { PageBoundary } from './components/PageBoundary.js';
 import { Dashboard } from './pages/Dashboard.js';
 import { Experiments } from './pages/Experiments.js';
 import { Keys } from './pages/Keys.js';
@@ -28,7 +29,18 @@ export function App() {
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
 
-  if (!api) return <SignIn onSignedIn={setApi} tryDesktopKey={!signedOut} />;
+  const [notice, setNotice] = useState<string>();
+  const signIn = useCallback((signedIn: Api) => {
+    signedIn.onUnauthorized = () => {
+      setNotice('The key stopped working (revoked or expired): sign in again.');
+      setSignedOut(true);
+      setApi(null);
+    };
+    setNotice(undefined);
+    setApi(signedIn);
+  }, []);
+
+  if (!api) return <SignIn onSignedIn={signIn} tryDesktopKey={!signedOut} notice={notice} />;
   return (
     <div className="layout">
       <header>
@@ -41,12 +53,14 @@ export function App() {
         <button type="button" onClick={() => { setSignedOut(true); setApi(null); }}>Sign out</button>
       </header>
       <main>
-        {page === 'dashboard' && <Dashboard api={api} />}
-        {page === 'models' && <Models api={api} />}
-        {page === 'experiments' && <Experiments api={api} />}
-        {page === 'keys' && <Keys api={api} />}
-        {page === 'logs' && <Logs api={api} />}
-        {page === 'settings' && <Settings api={api} />}
+        <PageBoundary key={page}>
+          {page === 'dashboard' && <Dashboard api={api} />}
+          {page === 'models' && <Models api={api} />}
+          {page === 'experiments' && <Experiments api={api} />}
+          {page === 'keys' && <Keys api={api} />}
+          {page === 'logs' && <Logs api={api} />}
+          {page === 'settings' && <Settings api={api} />}
+        </PageBoundary>
       </main>
     </div>
   );

@@ -11,6 +11,9 @@ export class ApiError extends Error {
  * forgets it.
  */
 export class Api {
+  /** Called when the key stops working mid-session (revoked, expired): the app returns to sign-in. */
+  onUnauthorized: (() => void) | undefined;
+
   constructor(private readonly key: string) {}
 
   private async call<T>(method: string, path: string, body?: unknown, raw?: BodyInit, contentType?: string): Promise<{ data: T; response: Response }> {
@@ -30,6 +33,7 @@ export class Api {
     } catch {
       data = text;
     }
+    if (response.status === 401) this.onUnauthorized?.();
     if (!response.ok) {
       const message = typeof data === 'object' && data !== null && 'error' in data ? String((data as { error: unknown }).error) : `HTTP ${response.status}`;
       throw new ApiError(response.status, message);

@@ -31,6 +31,12 @@ export function allRoutes(services: AppServices): RouteSpec[] {
   ];
 }
 
+/** Admin data (keys shown once, payloads, logs) must not sit in browser or proxy caches. */
+async function noStoreForApi(ctx: { path: string; set(name: string, value: string): void }, next: () => Promise<unknown>): Promise<void> {
+  if (ctx.path.startsWith('/api/')) ctx.set('Cache-Control', 'no-store');
+  await next();
+}
+
 /** Only chains middleware and mounts the routes; behaviour lives in the routes and services. */
 export function createApp(services: AppServices): Koa<AppState> {
   const app = new Koa<AppState>({ proxy: false });
@@ -38,6 +44,7 @@ export function createApp(services: AppServices): Koa<AppState> {
   const routes = allRoutes(services);
   const router = mountRoutes(routes, services.keys);
   app.use(assignRequestId);
+  app.use(noStoreForApi);
   app.use(handleErrors(services.logger));
   app.use(answerUnrouted);
   app.use(guardOptions(routes, services.keys));

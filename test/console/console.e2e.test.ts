@@ -3,6 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { buildModel } from '../../models/lib/onnxGraph.js';
 import { GENTOO_FEATURES, startTestServer, type TestServer } from '../helpers/testServer.js';
 
 /**
@@ -18,10 +19,15 @@ describe('admin console (Chromium, end to end)', () => {
   let server: TestServer;
   let browser: Browser;
   let page: Page;
+  /** Uncaught errors and console errors (CSP violations are reported there) in any page: there must be none. */
+  const pageProblems: string[] = [];
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   const go = async (hash: string, heading: string) => {
     await page.goto(`${server.baseUrl}/#/${hash}`);
-    await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+    await page.getByRole('heading', { level: 1, name: heading }).waitFor().catch(async (error: unknown) => {
+      await shot(`failed-${hash}`);
+      throw error;
+    });
   };
 
   before(async () => {
@@ -30,6 +36,11 @@ describe('admin console (Chromium, end to end)', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('dialog', (dialog) => void dialog.accept());
+    page.on('pageerror', (error) => pageProblems.push(`pageerror: ${error.message}`));
+    page.on('console', (message) => {
+      // A wrong key is expected to produce one failed request in the sign-in test.
+      if (message.type() === 'error' && !/status of 40[13]/.test(message.text())) pageProblems.push(`console: ${message.text()}`);
+    });
   });
   after(async () => {
     await browser?.close();
@@ -41,7 +52,18 @@ describe('admin console (Chromium, end to end)', () => {
     assert.equal(index.status, 200);
     assert.match(index.headers.get('content-security-policy') ?? '', /default-src 'self'/);
     assert.equal(index.headers.get('x-frame-options'), 'DENY');
-    assert.ok(!(await index.text()).includes('mlp'), 'the page itself holds no admin data');
+    const html = await index.text();
+    assert.ok(!html.includes('mlp'), 'the page itself holds no admin data');
+    const asset = /\/assets\/[\w.-]+\.js/.exec(html)![0];
+    const script = await fetch(`${server.baseUrl}${asset}`);
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get('cache-control') ?? '', /immutable/);
+    for (const bad of ['/assets/nope.js', '/assets/..%2f..%2fpackage.json', '/assets/..%2findex.html', '/assets/.env']) {
+      const refused = await fetch(`${server.baseUrl}${bad}`);
+      assert.equal(refused.status, 404, bad);
+      assert.equal(refused.headers.get('cache-control'), null, `${bad}: a refusal is not cached`);
+    }
+    assert.equal((await server.request('GET', '/api/system')).headers.get('cache-control'), 'no-store', 'admin data is never cached');
     await page.goto(`${server.baseUrl}/`);
     await page.getByLabel('Admin key').fill('ibx_notakey_x');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -74,6 +96,22 @@ describe('admin console (Chromium, end to end)', () => {
     assert.deepEqual(answer.outputs[0]!.shape, [1, 2], 'the text-direction classifier answers two class scores');
     await panel.getByText(/server: decode;dur=/).waitFor();
     await shot('models');
+
+    // The precision override sticks in the form.
+    const mlp = page.locator('section', { has: page.getByRole('heading', { name: 'mlp', exact: true }) });
+    await mlp.getByText('Quantization (version 1)').click();
+    await mlp.getByLabel('Serve as').selectOption('fp32');
+    await page.waitForTimeout(500);
+    assert.equal(await mlp.getByLabel('Serve as').inputValue(), 'fp32');
+
+    // A model with an image-sized input (150k values) gets a request to fill in, not a blank page.
+    const big = buildModel({ inputs: [{ name: 'image', type: 'float32', shape: [1, 3, 224, 224] }], outputs: [{ name: 'same', type: 'float32', shape: [1, 3, 224, 224] }], nodes: [{ op: 'Identity', inputs: ['image'], outputs: ['same'] }], opset: 17 });
+    assert.equal((await server.request('POST', '/api/models/big-image/versions?quantize=false', { body: big, headers: { 'content-type': 'application/octet-stream' } })).status, 201);
+    // Away and back (a reload would forget the key, which lives in memory only).
+    await go('dashboard', 'Dashboard');
+    await go('models', 'Models');
+    const bigPanel = page.locator('section', { has: page.getByRole('heading', { name: 'big-image' }) });
+    await bigPanel.getByText(/150528 values, row-major/).first().waitFor();
   });
 
   test('keys: create one (shown once, it works), then revoke it (it stops working)', async () => {
@@ -135,10 +173,14 @@ describe('admin console (Chromium, end to end)', () => {
     }
     await shot('dashboard-live');
     await page.setViewportSize({ width: 420, height: 800 });
-    await go('dashboard', 'Dashboard');
-    // A string: the test's own TypeScript has no DOM types; this runs in the page.
-    const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
-    assert.ok(overflow <= 1, `no sideways scrolling at 420 px (${overflow} px)`);
-    await shot('dashboard-narrow');
+    for (const [hash, heading] of [['dashboard', 'Dashboard'], ['models', 'Models'], ['experiments', 'Experiments'], ['keys', 'API keys'], ['logs', 'Logs'], ['settings', 'Settings']] as const) {
+      await go(hash, heading);
+      await page.waitForTimeout(300);
+      // A string: the test's own TypeScript has no DOM types; this runs in the page.
+      const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
+      assert.ok(overflow <= 1, `${heading}: no sideways scrolling at 420 px (${overflow} px)`);
+      await shot(`${hash}-narrow`);
+    }
+    assert.deepEqual(pageProblems, [], 'no page errors and no CSP violations anywhere');
   });
 });

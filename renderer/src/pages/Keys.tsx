@@ -20,7 +20,8 @@ export function Keys({ api }: { api: Api }) {
       const result = await api.send<{ key: string; row?: { name: string }; name?: string }>('POST', '/api/keys', {
         name,
         scopes: scopes.split(/[\s,]+/).filter(Boolean),
-        ...(expires ? { expires_at: new Date(expires).toISOString() } : {}),
+        // Valid through the chosen day, in the admin's own time zone.
+        ...(expires ? { expires_at: new Date(`${expires}T23:59:59`).toISOString() } : {}),
       });
       setCreated({ key: result.key, name });
       setName('');
@@ -46,7 +47,7 @@ export function Keys({ api }: { api: Api }) {
         <label>Name <input value={name} onChange={(e) => setName(e.target.value)} required placeholder="shop backend" /></label>
         <label>Scopes <input value={scopes} onChange={(e) => setScopes(e.target.value)} required aria-describedby="scopes-help" /></label>
         <small id="scopes-help" className="muted">admin, infer, feedback, or infer:&lt;model&gt;; separate with spaces</small>
-        <label>Expires <input type="date" value={expires} onChange={(e) => setExpires(e.target.value)} /></label>
+        <label>Valid through <input type="date" value={expires} onChange={(e) => setExpires(e.target.value)} /></label>
         <button type="submit">Create key</button>
         <ErrorText error={error} />
       </form>
@@ -58,6 +59,7 @@ export function Keys({ api }: { api: Api }) {
         </div>
       )}
       <Status loading={keys.loading} error={keys.error} onRetry={() => void keys.reload()}>
+        <div className="scroll">
         <table>
           <caption className="sr-only">API keys</caption>
           <thead><tr><th>Name</th><th>Id</th><th>Scopes</th><th>Created</th><th>Last used</th><th>Expires</th><th>Status</th><th /></tr></thead>
@@ -74,6 +76,7 @@ export function Keys({ api }: { api: Api }) {
             ))}
           </tbody>
         </table>
+        </div>
       </Status>
     </>
   );

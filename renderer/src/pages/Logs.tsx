@@ -4,6 +4,8 @@ import { Status } from '../components/Status.js';
 import { useLoad } from '../components/useLoad.js';
 
 const PAGE = 50;
+/** The server's page limit: an export is one page of the newest rows. */
+const EXPORT_MAX = 1000;
 
 type Row = Record<string, unknown>;
 
@@ -11,10 +13,13 @@ function toCsv(rows: Row[]): string {
   if (rows.length === 0) return '';
   const columns = Object.keys(rows[0]!);
   const cell = (v: unknown) => {
-    const text = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-    return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+    let text = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    // A cell a spreadsheet would run as a formula (names and errors come from callers) is made text.
+    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
-  return [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\n');
+  // The BOM makes Excel read UTF-8; CRLF is RFC 4180's line end.
+  return `\uFEFF${[columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\r\n')}`;
 }
 
 function download(name: string, text: string) {
@@ -23,7 +28,7 @@ function download(name: string, text: string) {
   a.href = url;
   a.download = name;
   a.click();
-  URL.revokeObjectURL(url);
+  setTimeout(() => URL.revokeObjectURL(url), 1000); // after the browser has started the download
 }
 
 /** One log (requests or audit): filters, paging, CSV export of the filtered rows. */
@@ -43,9 +48,17 @@ function LogTable({ api, kind }: { api: Api; kind: 'requests' | 'audit' }) {
   const page = useLoad(() => api.get<{ logs?: Row[]; entries?: Row[]; total: number }>(query(PAGE, offset)), [api, kind, filter, status, offset]);
   const rows = page.data ? rowsOf(page.data) : [];
   const columns = kind === 'requests' ? ['ts', 'model', 'version', 'status', 'total_ms', 'queue_ms', 'infer_ms', 'variant', 'error', 'payload_json'] : ['ts', 'actor_name', 'action', 'target', 'remote_addr'];
+  const [exportNote, setExportNote] = useState<string>();
   const exportCsv = async () => {
-    const all = await api.get<{ logs?: Row[]; entries?: Row[] }>(query(1000, 0));
-    download(`inferbox-${kind}.csv`, toCsv(rowsOf(all)));
+    setExportNote(undefined);
+    try {
+      const all = await api.get<{ logs?: Row[]; entries?: Row[]; total: number }>(query(EXPORT_MAX, 0));
+      const rows = rowsOf(all);
+      download(`inferbox-${kind}.csv`, toCsv(rows));
+      if (all.total > rows.length) setExportNote(`Exported the newest ${rows.length} of ${all.total} rows (narrow the filter for older ones).`);
+    } catch (e) {
+      setExportNote(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
   };
   return (
     <section aria-labelledby={`${kind}-title`}>
@@ -61,6 +74,7 @@ function LogTable({ api, kind }: { api: Api; kind: 'requests' | 'audit' }) {
         )}
         <button type="button" onClick={() => void exportCsv()}>Export CSV</button>
       </div>
+      {exportNote && <p role="status">{exportNote}</p>}
       <Status loading={page.loading} error={page.error} onRetry={() => void page.reload()}>
         <div className="scroll">
           <table>

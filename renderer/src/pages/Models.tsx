@@ -15,16 +15,19 @@ interface ServingSettings { effective: Record<string, unknown>; overrides: Recor
 
 const SETTINGS_FIELDS = ['max_batch_size', 'max_queue_delay_micros', 'max_queue_size', 'timeout_micros', 'min_instances', 'max_instances', 'idle_unload_seconds'] as const;
 
+/** Above this many elements a prefilled request would be megabytes of zeros: the data is left for the user to fill. */
+const EXAMPLE_MAX_ELEMENTS = 10_000;
+
 /** A zero-filled OIP request for the model's inputs (dynamic dimensions as 1), to edit and send. */
-function exampleRequest(inputs: TensorSpec[]): string {
-  const request = {
+function exampleRequest(inputs: TensorSpec[]): { inputs: { name: string; datatype: string; shape: number[]; data: unknown[] }[] } {
+  return {
     inputs: inputs.map((input) => {
       const shape = input.shape.map((d) => (d < 0 ? 1 : d));
       const count = shape.reduce((a, b) => a * b, 1);
-      return { name: input.name, datatype: input.datatype, shape, data: Array.from({ length: count }, () => (input.datatype === 'BYTES' ? '' : input.datatype === 'BOOL' ? false : 0)) };
+      const zero = input.datatype === 'BYTES' ? '' : input.datatype === 'BOOL' ? false : 0;
+      return { name: input.name, datatype: input.datatype, shape, data: count <= EXAMPLE_MAX_ELEMENTS ? Array.from({ length: count }, () => zero) : [`${count} values, row-major: replace this`] };
     }),
   };
-  return JSON.stringify(request, null, 1).slice(0, 200_000);
 }
 
 function Upload({ api, onDone }: { api: Api; onDone: () => void }) {
@@ -74,13 +77,14 @@ function Upload({ api, onDone }: { api: Api; onDone: () => void }) {
   );
 }
 
-function QuantizationReport({ api, model, version }: { api: Api; model: string; version: VersionView }) {
+function QuantizationReport({ api, model, version, onChange }: { api: Api; model: string; version: VersionView; onChange: () => void }) {
   const q = useLoad(() => api.get<Quantization>(`/api/models/${model}/versions/${version.version}/quantization`), [api, model, version.version]);
   const [error, setError] = useState<string>();
   const override = async (precision: string) => {
     try {
       await api.send('PUT', `/api/models/${model}/versions/${version.version}/precision`, { precision });
       await q.reload();
+      onChange(); // the select shows the version's override, which lives in the models list
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
     }
@@ -116,7 +120,13 @@ function ServingSettingsForm({ api, model, cacheEnabled, onChange }: { api: Api;
   const save = async () => {
     setError(undefined);
     try {
-      await api.send('PUT', `/api/models/${model}/settings`, Object.fromEntries(Object.entries(draft).map(([k, v]) => [k, v === '' ? null : Number(v)])));
+      const values = Object.entries(draft).map(([k, v]) => [k, v.trim() === '' ? null : Number(v)] as const);
+      const bad = values.find(([, v]) => v !== null && !Number.isInteger(v));
+      if (bad) {
+        setError(`${bad[0].replace(/_/g, ' ')} must be a whole number (leave it empty to use the server's default)`);
+        return;
+      }
+      await api.send('PUT', `/api/models/${model}/settings`, Object.fromEntries(values));
       setDraft({});
       await settings.reload();
     } catch (e) {
@@ -148,7 +158,7 @@ function ServingSettingsForm({ api, model, cacheEnabled, onChange }: { api: Api;
 }
 
 function TryIt({ api, model, inputs }: { api: Api; model: string; inputs: TensorSpec[] }) {
-  const [body, setBody] = useState(() => exampleRequest(inputs));
+  const [body, setBody] = useState(() => JSON.stringify(exampleRequest(inputs), null, 1));
   const [result, setResult] = useState<{ output: string; timing: string | null; variant: string | null }>();
   const [error, setError] = useState<string>();
   const send = async () => {
@@ -168,7 +178,7 @@ function TryIt({ api, model, inputs }: { api: Api; model: string; inputs: Tensor
       setError(e instanceof Error ? e.message : String(e));
     }
   };
-  const curl = `curl -k -X POST ${window.location.origin}/v2/models/${model}/infer \\\n  -H "Authorization: Bearer $API_KEY" -H 'content-type: application/json' \\\n  -d '${JSON.stringify(JSON.parse(exampleRequest(inputs)))}'`;
+  const curl = `curl -k -X POST ${window.location.origin}/v2/models/${model}/infer \\\n  -H "Authorization: Bearer $API_KEY" -H 'content-type: application/json' \\\n  -d '${JSON.stringify(exampleRequest(inputs))}'`;
   return (
     <div className="try-it">
       <label htmlFor={`try-${model}`}>Request</label>
@@ -234,7 +244,7 @@ function ModelPanel({ api, model, onChange }: { api: Api; model: ModelView; onCh
         <>
           <details>
             <summary>Quantization (version {active.version})</summary>
-            <QuantizationReport api={api} model={model.name} version={active} />
+            <QuantizationReport api={api} model={model.name} version={active} onChange={onChange} />
           </details>
           <details>
             <summary>Batching, instances and cache</summary>

@@ -27,7 +27,16 @@ export function Settings({ api }: { api: Api }) {
     const changes: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(draft)) {
       const current = settings.data?.effective[name];
-      changes[name] = typeof current === 'number' ? Number(value) : typeof current === 'boolean' ? value === 'true' : value;
+      if (typeof current === 'number') {
+        // An empty or non-numeric field is a mistake to point at, never a value (Number('') is 0: port 0 is a random port).
+        if (value.trim() === '' || !Number.isFinite(Number(value))) {
+          setError(`${FIELDS.find((f) => f.name === name)?.label ?? name}: enter a number`);
+          return;
+        }
+        changes[name] = Number(value);
+      } else {
+        changes[name] = typeof current === 'boolean' ? value === 'true' : value;
+      }
     }
     try {
       const result = await api.send<{ restart_required: string[] }>('PUT', '/api/settings', changes);

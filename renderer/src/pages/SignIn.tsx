@@ -6,7 +6,7 @@ import { Api, ApiError } from '../api.js';
  * desktop app the preload bridge hands over the key from the data dir (only to the window's own
  * loopback origin), so the admin signs in without pasting it; the form is the fallback.
  */
-export function SignIn({ onSignedIn, tryDesktopKey = true }: { onSignedIn: (api: Api) => void; tryDesktopKey?: boolean }) {
+export function SignIn({ onSignedIn, tryDesktopKey = true, notice }: { onSignedIn: (api: Api) => void; tryDesktopKey?: boolean; notice?: string | undefined }) {
   const [key, setKey] = useState('');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -51,6 +51,7 @@ export function SignIn({ onSignedIn, tryDesktopKey = true }: { onSignedIn: (api:
       <form onSubmit={(e) => void submit(e)} aria-labelledby="signin-title">
         <h1 id="signin-title">Inferbox console</h1>
         <p className="muted">Sign in with the admin key. It is in <code>admin.key</code> in the data directory (shown when the appliance first started).</p>
+        {notice && <p role="status" className="warning">{notice}</p>}
         <label htmlFor="admin-key">Admin key</label>
         <input id="admin-key" type="password" autoComplete="off" value={key} onChange={(e) => setKey(e.target.value)} required autoFocus />
         {error && <p role="alert" className="error">{error}</p>}

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { send } from '@koa/send';
+import { inferboxError } from '../../common/errors.js';
 import type { AppContext } from '../AppContext.js';
 import type { RouteSpec } from '../routeTable.js';
 
@@ -10,13 +11,16 @@ import type { RouteSpec } from '../routeTable.js';
  * Strict headers: scripts and everything else only from this origin, no framing, no sniffing.
  */
 const CONSOLE_HEADERS = {
-  'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  // React and recharts set styles through the DOM style API, which style-src does not govern: no 'unsafe-inline' needed.
+  'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',
 };
 
 export function consoleRoutes(consoleDir: string): RouteSpec[] {
+  /** Built asset names are flat (`index-<hash>.js`): anything else is not ours. */
+  const ASSET_NAME = /^[\w.-]+$/;
   const serve = (file: (ctx: AppContext) => string, cache: string) => async (ctx: AppContext) => {
     ctx.set(CONSOLE_HEADERS);
     if (!existsSync(join(consoleDir, 'index.html'))) {
@@ -25,9 +29,17 @@ export function consoleRoutes(consoleDir: string): RouteSpec[] {
       ctx.body = 'The admin console is not built: run `npm run build` (the API works without it).';
       return;
     }
+    const path = file(ctx);
+    if (ctx.params.file !== undefined && (!ASSET_NAME.test(ctx.params.file) || ctx.params.file.startsWith('.'))) throw inferboxError('IBX_ERR_ROUTE_NOT_FOUND', ctx.method, ctx.path);
+    try {
+      // send() also refuses paths that leave consoleDir.
+      await send(ctx, path, { root: consoleDir });
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      if (status !== undefined && status >= 400 && status < 500) throw inferboxError('IBX_ERR_ROUTE_NOT_FOUND', ctx.method, ctx.path);
+      throw error;
+    }
     ctx.set('Cache-Control', cache);
-    // send() refuses paths that leave consoleDir and answers 404 for missing files.
-    await send(ctx, file(ctx), { root: consoleDir, index: 'index.html' });
   };
   return [
     // index.html must never be cached: it names the current build's hashed assets.
