@@ -19,14 +19,24 @@ interface Point { t: string; [series: string]: number | string | null }
 const POLL_MS = 2000;
 const KEEP = 90; // three minutes of points
 
-/** The q-quantile (ms) of the requests between two cumulative histograms: the bucket bound it falls in. */
+/**
+ * The q-quantile (ms) of the requests between two cumulative histograms, interpolated linearly
+ * inside its bucket as Prometheus' histogram_quantile does; null when nothing happened or it falls
+ * in the open-ended last bucket (over the largest bound).
+ */
 function intervalQuantile(now: Summary['models'][number], before: Summary['models'][number] | undefined, q: number): number | null {
   const counts = now.buckets.map((b, i) => b.count - (before?.buckets[i]?.count ?? 0));
   const total = counts.at(-1) ?? 0;
-  if (total <= 0) return null;
-  const index = counts.findIndex((c) => c >= q * total);
-  const le = now.buckets[index]?.le;
-  return le === null || le === undefined ? null : le * 1000;
+  if (total <= 0 || counts.some((c) => c < 0)) return null; // nothing new, or the server restarted
+  const rank = q * total;
+  const index = counts.findIndex((c) => c >= rank);
+  const upper = now.buckets[index]?.le;
+  if (upper === null || upper === undefined) return null;
+  const lower = index > 0 ? (now.buckets[index - 1]!.le ?? 0) : 0;
+  const below = index > 0 ? counts[index - 1]! : 0;
+  const inBucket = counts[index]! - below;
+  const seconds = inBucket > 0 ? lower + ((upper - lower) * (rank - below)) / inBucket : upper;
+  return Number((seconds * 1000).toFixed(3));
 }
 
 /** Throughput, error rate and latency per model version, from the server's metrics registry. */
@@ -75,7 +85,7 @@ function LiveCharts({ api }: { api: Api }) {
           <Tooltip />
           <Legend />
           {suffixes.flatMap((suffix) => series(suffix)).map((key, i) => (
-            <Line key={key} type="monotone" dataKey={key} dot={false} isAnimationActive={false} stroke={['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c'][i % 5]} connectNulls />
+            <Line key={key} type="linear" dataKey={key} dot={false} isAnimationActive={false} stroke={['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c'][i % 5]} connectNulls />
           ))}
         </LineChart>
       </ResponsiveContainer>

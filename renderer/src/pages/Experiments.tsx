@@ -16,7 +16,7 @@ interface Results {
   sample_ratio_mismatch: { checked: boolean; pValue: number; mismatch: boolean; warning: string | null };
   metrics: { name: string; type: string; primary: boolean; comparisons: { variant: string; control: Estimate; treatment: Estimate; difference: { estimate: number; lower: number | null; upper: number | null }; relativeLift: { estimate: number; lower: number | null; upper: number | null } | null; pValue: number; sequential: { lower: number | null; upper: number | null; pValue: number } }[] }[];
   shadow: { version: string; requests: number; errors: number; agreement_rate: number | null; latency_ms: { p50: number | null } } | null;
-  guardrails: { guardrail: string; variant: string; breached: boolean; detail: string }[];
+  guardrails: { guardrail: string; variant: string; breached: boolean; ready: boolean; detail: string }[];
   canary: { step: number; treatment_percent: number; steps: number[] } | null;
 }
 interface ModelView { name: string; active_version: string | null; versions: { version: string; state: string }[] }
@@ -156,7 +156,7 @@ function ResultsView({ api, id }: { api: Api; id: string }) {
           {r.shadow && <p>Shadow version {r.shadow.version}: {r.shadow.requests} copies, {r.shadow.errors} failed, agreement {pct(r.shadow.agreement_rate)}, p50 {fmt(r.shadow.latency_ms.p50, 2)} ms</p>}
           {r.guardrails.length > 0 && (
             <ul className="plain" aria-label="Guardrails">
-              {r.guardrails.map((g) => <li key={`${g.guardrail}-${g.variant}`} className={g.breached ? 'error' : ''}>{g.breached ? '✗' : '✓'} {g.guardrail} ({g.variant}): {g.detail}</li>)}
+              {r.guardrails.map((g) => <li key={`${g.guardrail}-${g.variant}`} className={g.breached ? 'error' : g.ready ? '' : 'muted'}>{g.breached ? '✗ breached' : g.ready ? '✓ passing' : '… waiting'} {g.guardrail} ({g.variant}): {g.detail}</li>)}
             </ul>
           )}
         </div>
@@ -166,7 +166,8 @@ function ResultsView({ api, id }: { api: Api; id: string }) {
 }
 
 export function Experiments({ api }: { api: Api }) {
-  const list = useLoad(() => api.get<{ experiments: ExperimentView[] }>('/api/experiments'), [api]);
+  // Polled: a guardrail can roll an experiment back at any moment.
+  const list = useLoad(() => api.get<{ experiments: ExperimentView[] }>('/api/experiments'), [api], 5000);
   const [open, setOpen] = useState<string>();
   const [error, setError] = useState<string>();
   const act = async (id: string, action: string, body?: unknown) => {
