@@ -22,7 +22,8 @@ export type AccessRule = { kind: 'public' } | { kind: 'key' } | { kind: 'admin' 
 export function allows(scopes: readonly string[], rule: AccessRule): boolean {
   if (rule.kind === 'public' || rule.kind === 'key' || scopes.includes('admin')) return true;
   if (rule.kind === 'admin') return false;
-  if (rule.kind === 'feedback') return scopes.includes('infer') || scopes.includes('feedback');
+  // A model-scoped key passes here; the feedback handler keeps it to its own model's experiments.
+  if (rule.kind === 'feedback') return scopes.some((s) => s === 'infer' || s === 'feedback' || s.startsWith('infer:'));
   if (scopes.includes('infer')) return true;
   // A model-scoped key may only reach routes that name its model.
   return rule.model !== undefined && scopes.includes(`infer:${rule.model}`);

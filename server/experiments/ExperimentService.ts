@@ -339,9 +339,11 @@ export class ExperimentService {
 
   /**
    * A business outcome for a unit, named directly or through a request id. It counts in every
-   * running or paused experiment that exposed the unit and declares the metric.
+   * running or paused experiment that exposed the unit, declares the metric and whose model the
+   * caller may report on (an `infer:<model>` key: that model only).
    */
-  feedback(body: unknown): { recorded: { experiment_id: string; unit_id: string }[] } {
+  /** `mayReport(model)`: whether the caller's key may report outcomes for that model's experiments. */
+  feedback(body: unknown, mayReport: (model: string) => boolean = () => true): { recorded: { experiment_id: string; unit_id: string }[] } {
     const input = parseRequest(feedbackSchema, body);
     this.monitor.flushAll(); // a unit first seen in the last second is still only in memory
     const targets = input.request_id !== undefined
@@ -350,7 +352,7 @@ export class ExperimentService {
     // Every target is checked before any is written: a refusal leaves nothing half-recorded.
     const recorded = targets.filter((target) => {
       const row = this.deps.repository.get(target.experiment_id);
-      if (!row || (row.status !== 'running' && row.status !== 'paused')) return false;
+      if (!row || (row.status !== 'running' && row.status !== 'paused') || !mayReport(row.model_name)) return false;
       const metric = parseConfig(row).metrics.find((m) => m.name === input.metric);
       if (!metric) return false;
       if (metric.type === 'binary' && input.value !== 0 && input.value !== 1) throw inferboxError('IBX_ERR_INVALID_REQUEST', `metric '${input.metric}' is binary: value 0 or 1`);

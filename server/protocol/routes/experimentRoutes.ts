@@ -9,7 +9,7 @@ import type { RouteSpec } from '../routeTable.js';
 const BODY_LIMIT = 256 * 1024;
 const listQuery = z.object({ model: z.string().min(1).max(128).optional() }).strict();
 
-/** A/B experiments (admin) and business feedback (`infer` or `feedback` keys). */
+/** A/B experiments (admin) and business feedback (`infer`, `feedback`, or `infer:<model>` keys for that model). */
 export function experimentRoutes(services: AppServices): RouteSpec[] {
   const experiments = services.experiments;
   const id = (ctx: AppContext) => ctx.params.id!;
@@ -90,7 +90,12 @@ export function experimentRoutes(services: AppServices): RouteSpec[] {
       method: 'POST',
       path: '/api/feedback',
       access: 'feedback',
-      handler: async (ctx) => { ctx.body = experiments.feedback((await readJsonBody(ctx, 16 * 1024)).value); },
+      handler: async (ctx) => {
+        const scopes = ctx.state.principal?.scopes ?? [];
+        const everyModel = scopes.some((s) => s === 'admin' || s === 'infer' || s === 'feedback');
+        const mayReport = (model: string) => everyModel || scopes.includes(`infer:${model}`);
+        ctx.body = experiments.feedback((await readJsonBody(ctx, 16 * 1024)).value, mayReport);
+      },
     },
   ];
 }

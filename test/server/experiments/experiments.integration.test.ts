@@ -164,6 +164,9 @@ describe('A/B experiments through the real server', () => {
         await server.request('POST', '/api/feedback', { key, json: { unit_id: `u${i}`, metric: 'revenue', value: 12.5 } });
       }
       assert.equal((await server.request('POST', '/api/feedback', { key, json: { unit_id: 'never-seen', metric: 'converted', value: 1 } })).status, 404);
+      const scoped = async (model: string) => ((await (await server.request('POST', '/api/keys', { json: { name: `only-${model}`, scopes: [`infer:${model}`] } })).json()) as { key: string }).key;
+      assert.equal((await server.request('POST', '/api/feedback', { key: await scoped('other'), json: { unit_id: 'u1', metric: 'revenue', value: 1 } })).status, 404, "a key for another model cannot report on this model's experiment");
+      assert.equal((await server.request('POST', '/api/feedback', { key: await scoped('mlp'), json: { unit_id: 'u1', metric: 'revenue', value: 0 } })).status, 200, "an infer:mlp key reports on mlp's experiment");
       assert.equal((await server.request('POST', '/api/feedback', { key, json: { unit_id: 'u0', metric: 'converted', value: 3 } })).status, 400, 'a binary metric takes 0 or 1');
       assert.equal((await server.request('POST', '/api/feedback', { key, json: { unit_id: 'u0', metric: 'converted' } })).status, 400);
       assert.equal((await server.request('POST', '/api/feedback', { key, json: { unit_id: 'u1', metric: 'revenue', value: 1e200 } })).status, 400, 'values are bounded: sums of squares must stay finite');
