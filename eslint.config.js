@@ -52,7 +52,7 @@ const packageRules = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tmp/**', 'renderer/dist/**', 'test-artifacts/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.tmp/**', 'renderer/dist/**', 'test-artifacts/**', 'release/**'] },
   ...tseslint.configs.recommended,
   {
     plugins: { 'import-x': importX },
