@@ -51,6 +51,15 @@ export interface MonitorHooks {
   onError: (error: unknown, experimentId: string) => void;
 }
 
+/** One watched experiment: its totals, what waits for the next flush, and whether it already tripped. */
+interface WatchState {
+  experiment: MonitoredExperiment;
+  arms: Map<string, ArmTotals>;
+  units: Map<string, UnitDelta>;
+  deltas: Map<string, ArmDelta>;
+  breached: boolean;
+}
+
 /** The shadow's arm: variant names start with a letter or digit, so none can be this. */
 export const SHADOW_ARM = '__shadow';
 
@@ -66,7 +75,7 @@ const errorSample = (arm: ArmTotals): MetricSample => ({ units: arm.requests, su
  * the guardrails on every flush and the circuit breaker on every request; advances canary ramps.
  */
 export class ExperimentMonitor {
-  private readonly experiments = new Map<string, { experiment: MonitoredExperiment; arms: Map<string, ArmTotals>; units: Map<string, UnitDelta>; deltas: Map<string, ArmDelta>; breached: boolean }>();
+  private readonly experiments = new Map<string, WatchState>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly deps: { repository: ExperimentRepository; hooks: MonitorHooks; now?: () => Date; flushIntervalMs?: number }) {
@@ -163,9 +172,9 @@ export class ExperimentMonitor {
     if (state) this.count(state, SHADOW_ARM, outcome.failed, outcome.latencyMs, outcome.agreed, 1);
   }
 
-  private trip(state: { breached: boolean }, check: GuardrailCheck): void {
+  private trip(state: WatchState, check: GuardrailCheck): void {
     state.breached = true;
-    this.deps.hooks.breach([...this.experiments].find(([, s]) => s === state)![0], check);
+    this.deps.hooks.breach(state.experiment.id, check);
   }
 
   totals(experimentId: string): Map<string, ArmTotals> | undefined {
@@ -274,7 +283,7 @@ export class ExperimentMonitor {
     }
   }
 
-  private tickOne(id: string, state: { experiment: MonitoredExperiment; breached: boolean }): void {
+  private tickOne(id: string, state: WatchState): void {
     this.flush(id);
     if (state.breached) return;
     const checks = this.checks(id);

@@ -145,10 +145,6 @@ export class ExperimentRepository {
     return new Map(rows.map((r) => [r.variant, r.n]));
   }
 
-  unitVariant(experimentId: string, unitId: string): string | undefined {
-    return (this.db.prepare('SELECT variant FROM experiment_units WHERE experiment_id = ? AND unit_id = ?').get(experimentId, unitId) as { variant: string } | undefined)?.variant;
-  }
-
   /** Experiments (not drafts) that exposed this unit: feedback by unit id goes to each of them. */
   experimentsOfUnit(unitId: string): string[] {
     const rows = this.db.prepare("SELECT u.experiment_id AS id FROM experiment_units u JOIN experiments e ON e.id = u.experiment_id WHERE u.unit_id = ? AND e.status IN ('running', 'paused')").all(unitId) as { id: string }[];

@@ -12,10 +12,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import asar from '@electron/asar';
 import { buildDeb, packLinuxDir, REPO_ROOT } from '../../build/offlinePackage.js';
+import { waitForServeBanner } from '../helpers/serveProcess.js';
+import { GENTOO_FEATURES } from '../helpers/testServer.js';
 
 /** Measured 2026-11: app.asar ~12 MB + app.asar.unpacked ~71 MB (ORT linux x64 + arm64, better-sqlite3). */
 const SIZE_BUDGET_BYTES = 110 * 1024 * 1024;
-const GENTOO_FEATURES = [47.5, 15, 217, 5076];
 
 const work = mkdtempSync(join(tmpdir(), 'inferbox-package-'));
 let appDir = '';
@@ -92,14 +93,7 @@ test('the payload is complete: the extracted app serves the default model with p
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {
-    let output = '';
-    server.stdout.setEncoding('utf8');
-    server.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    while (!/Admin key/.test(output)) {
-      const [chunk] = (await Promise.race([once(server.stdout, 'data'), once(server, 'exit').then(() => { throw new Error(`server exited: ${output}`); })])) as [string];
-      output += chunk;
-    }
-    const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    const { url, output } = await waitForServeBanner(server);
     assert.ok(url, output);
     assert.equal((await fetch(`${url}/v2/health/ready`)).status, 200);
     const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();

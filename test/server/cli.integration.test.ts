@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { GENTOO_FEATURES, makeDataDir } from '../helpers/testServer.js';
+import { waitForServeBanner } from '../helpers/serveProcess.js';
 
 const MAIN = new URL('../../server/main.ts', import.meta.url).pathname;
 const cli = (args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { ...process.env, INFERBOX_LOG_LEVEL: 'silent' } });
@@ -18,14 +19,7 @@ test('the headless CLI: serve prints its URLs, keys are managed from the command
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {
-    let output = '';
-    server.stdout.setEncoding('utf8');
-    server.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    while (!/Admin key/.test(output)) {
-      const [chunk] = (await Promise.race([once(server.stdout, 'data'), once(server, 'exit').then(() => { throw new Error(`server exited: ${output}`); })])) as [string];
-      output += chunk;
-    }
-    const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    const { url, output } = await waitForServeBanner(server);
     assert.ok(url, output);
     assert.match(output, /Inferbox is ready in \d+ ms/);
     const adminKey = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { slowModel } from '../../fixtures/onnxModels.js';
 import { makeDataDir, startTestServer, type TestServer } from '../../helpers/testServer.js';
+import { waitForServeBanner } from '../../helpers/serveProcess.js';
 
 const MAIN = new URL('../../../server/main.ts', import.meta.url).pathname;
 const ITEMS = 48;
@@ -68,13 +69,7 @@ test('Jobs: restart mid-job resumes and finishes with every result exactly once 
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
-    let output = '';
-    cli.stdout.setEncoding('utf8');
-    while (!/Admin key/.test(output)) {
-      const [chunk] = (await Promise.race([once(cli.stdout, 'data'), once(cli, 'exit').then(() => { throw new Error(`server exited: ${output}`); })])) as [string];
-      output += chunk;
-    }
-    const base = /(http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
+    const base = (await waitForServeBanner(cli)).url!;
     const key = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();
     const id = await submitSlowJob(base, key);
     await waitFor(base, key, id, (j) => j.done >= 5);
