@@ -32,6 +32,9 @@ const ORT_PLATFORMS = ['darwin', 'linux', 'win32'];
 const filesFor = (ortPlatform) => [
   ...COMMON_FILES,
   ...ORT_PLATFORMS.filter((p) => p !== ortPlatform).map((p) => `!node_modules/onnxruntime-node/bin/napi-v6/${p}/**`),
+  // ...and its own architecture only (x64 and arm64 builds are separate packages). electron-builder
+  // expands ${arch} per build; !(…) is minimatch's "anything but".
+  `!node_modules/onnxruntime-node/bin/napi-v6/${ortPlatform}/!(\${arch})/**`,
 ];
 
 module.exports = {

@@ -157,6 +157,16 @@ export class ServerSupervisor {
     }
   }
 
+  /**
+   * Drains the running server and starts it again with other arguments (the desktop app's switch
+   * between this computer only and the office network). The new process gets a fresh backoff.
+   */
+  async restartWith(args: string[]): Promise<void> {
+    await this.stop();
+    this.o.args = args;
+    this.start();
+  }
+
   private launch(): void {
     this.attempt += 1;
     const attempt = this.attempt;

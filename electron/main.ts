@@ -8,11 +8,12 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, clipboard, ipcMain, Menu, nativeImage, Notification, session, shell, Tray, type MenuItemConstructorOptions } from 'electron';
+import { app, BrowserWindow, clipboard, ipcMain, Menu, nativeImage, Notification, session, shell, Tray, type IpcMainInvokeEvent, type MenuItemConstructorOptions } from 'electron';
 import { defaultDataDir } from '../server/config/defaultDataDir.js';
 import { fetchApplianceStats } from './applianceStats.js';
 import { trustApplianceCertificate } from './certificateTrust.js';
-import { GET_ADMIN_KEY_CHANNEL } from './desktopBridge.js';
+import { isOwnConsoleFrame, type BridgeCaller } from './bridgeCaller.js';
+import { GET_ADMIN_KEY_CHANNEL, GET_SERVE_LAN_CHANNEL, SET_SERVE_LAN_CHANNEL } from './desktopBridge.js';
 import { adminKeyFor, readAdminKey } from './desktopSignIn.js';
 import { desktopSettingsPath, readDesktopSettings, serveArgs, writeDesktopSettings, type DesktopSettings } from './desktopSettings.js';
 import { originOf } from './loopback.js';
@@ -150,6 +151,7 @@ async function main(): Promise<void> {
       modelCount: stats.modelCount,
       requestsPerMinute: stats.requestsPerMinute,
       lanUrl: server ? pickLanUrl(server.urls) : null,
+      serveLan: settings.serveLan,
       startAtLogin: settings.startAtLogin,
     };
     const menu = trayMenu(status);
@@ -169,6 +171,7 @@ async function main(): Promise<void> {
       case 'copy-lan-url': { const lan = server ? pickLanUrl(server.urls) : null; if (lan) clipboard.writeText(lan); break; }
       case 'pause': paused = true; refreshTray(); await supervisor.stop(); break;
       case 'resume': paused = false; supervisor.start(); break;
+      case 'toggle-serve-lan': await switchServeLan(!settings.serveLan); break;
       case 'toggle-start-at-login':
         settings = { ...settings, startAtLogin: !settings.startAtLogin };
         app.setLoginItemSettings({ openAtLogin: settings.startAtLogin });
@@ -178,6 +181,25 @@ async function main(): Promise<void> {
     }
     refreshTray();
   }
+
+  /**
+   * This computer only ↔ the office network: saved, then the server drains and starts again on the
+   * new address; the window follows (onState loads the new origin). Pausing stays a pause.
+   */
+  async function switchServeLan(lan: boolean): Promise<void> {
+    if (lan === settings.serveLan) return;
+    settings = { ...settings, serveLan: lan };
+    await writeDesktopSettings(settingsFile, settings);
+    refreshTray();
+    if (!paused) await supervisor.restartWith(serveArgs(settings, dataDir));
+  }
+
+  /** The IPC event as the bridge's access rule sees it. */
+  const callerOf = (event: IpcMainInvokeEvent): BridgeCaller => ({
+    frameUrl: event.senderFrame?.url ?? '',
+    fromAppWindowMainFrame: window !== null && event.sender === window.webContents && event.senderFrame === event.sender.mainFrame,
+    serverLocalUrl: server?.localUrl ?? null,
+  });
 
   async function pollStats(): Promise<void> {
     const running = supervisor.state.kind === 'ready' ? server : null;
@@ -223,13 +245,14 @@ async function main(): Promise<void> {
   await app.whenReady();
   // The console needs no camera, microphone, notifications or geolocation: refuse every request.
   session.defaultSession.setPermissionRequestHandler((_webContents, _permission, callback) => callback(false));
-  ipcMain.handle(GET_ADMIN_KEY_CHANNEL, (event) =>
-    adminKeyFor({
-      frameUrl: event.senderFrame?.url ?? '',
-      fromAppWindowMainFrame: window !== null && event.sender === window.webContents && event.senderFrame === event.sender.mainFrame,
-      serverLocalUrl: server?.localUrl ?? null,
-    }, dataDir),
-  );
+  ipcMain.handle(GET_ADMIN_KEY_CHANNEL, (event) => adminKeyFor(callerOf(event), dataDir));
+  ipcMain.handle(GET_SERVE_LAN_CHANNEL, (event) => (isOwnConsoleFrame(callerOf(event)) ? settings.serveLan : null));
+  ipcMain.handle(SET_SERVE_LAN_CHANNEL, (event, lan: unknown) => {
+    if (!isOwnConsoleFrame(callerOf(event)) || typeof lan !== 'boolean') return false;
+    // Answered before the restart: the restart reloads the very page that asked.
+    void switchServeLan(lan);
+    return true;
+  });
   app.setLoginItemSettings({ openAtLogin: settings.startAtLogin });
   tray = new Tray(ICON);
   tray.on('click', openConsole);

@@ -1,8 +1,9 @@
 /**
  * The preload bridge: the only thing the console page gets from the desktop app. CommonJS (.cts →
  * .cjs) because a sandboxed preload cannot be an ES module; it can require only `electron`'s
- * renderer-side subset. One function, no arguments, no Node objects across the bridge: the main
- * process decides who gets the key (electron/desktopSignIn.ts), the page only asks.
+ * renderer-side subset (so the channel names are written out here, matching desktopBridge.ts). No
+ * Node objects cross the bridge, only strings and booleans: the main process decides who is
+ * answered (electron/bridgeCaller.ts), the page only asks.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a sandboxed preload is CommonJS: no ES import syntax
 import electron = require('electron');
@@ -13,6 +14,11 @@ const bridge: DesktopBridge = {
     const key = await electron.ipcRenderer.invoke('inferbox:get-admin-key');
     return typeof key === 'string' ? key : null;
   },
+  getServeLan: async () => {
+    const lan = await electron.ipcRenderer.invoke('inferbox:get-serve-lan');
+    return typeof lan === 'boolean' ? lan : null;
+  },
+  setServeLan: async (lan: boolean) => (await electron.ipcRenderer.invoke('inferbox:set-serve-lan', lan === true)) === true,
 };
 
 electron.contextBridge.exposeInMainWorld('inferboxDesktop', bridge);

@@ -1,7 +1,7 @@
 import type { SupervisorState } from './ServerSupervisor.js';
 import { isLoopbackHost } from './loopback.js';
 
-export type TrayAction = 'open-console' | 'copy-lan-url' | 'pause' | 'resume' | 'toggle-start-at-login' | 'quit';
+export type TrayAction = 'open-console' | 'copy-lan-url' | 'pause' | 'resume' | 'toggle-serve-lan' | 'toggle-start-at-login' | 'quit';
 
 export type TrayItem =
   | { type: 'status'; label: string }
@@ -19,6 +19,8 @@ export interface TrayStatus {
   requestsPerMinute: number | null;
   /** The address business apps on the LAN use; null when serving this computer only. */
   lanUrl: string | null;
+  /** The user's choice: serve the office network, or this computer only. */
+  serveLan: boolean;
   startAtLogin: boolean;
 }
 
@@ -56,6 +58,7 @@ export function trayMenu(status: TrayStatus): { tooltip: string; items: TrayItem
     ? { type: 'action', action: 'resume', label: status.server.kind === 'failed' ? 'Try again' : 'Resume serving', enabled: status.server.kind !== 'stopping' }
     : { type: 'action', action: 'pause', label: 'Pause serving', enabled: status.server.kind !== 'stopping' });
   items.push({ type: 'separator' });
+  items.push({ type: 'checkbox', action: 'toggle-serve-lan', label: 'Serve the office network (LAN)', checked: status.serveLan });
   items.push({ type: 'checkbox', action: 'toggle-start-at-login', label: 'Start at login', checked: status.startAtLogin });
   items.push({ type: 'action', action: 'quit', label: 'Quit Inferbox', enabled: true });
   return { tooltip: statusLabel(status), items };

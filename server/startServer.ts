@@ -6,7 +6,8 @@ import { ApiKeyService } from './auth/ApiKeyService.js';
 import { snakeCaseKeys } from './common/snakeCaseKeys.js';
 import { ensureAdminKey } from './auth/ensureAdminKey.js';
 import { packageRoot, packageVersion } from './config/packageRoot.js';
-import { resolveSettings, type ServerSettings } from './config/serverSettings.js';
+import { resolveSettings, type ServerSettings, type SettingName } from './config/serverSettings.js';
+import { FirstRunState } from './config/FirstRunState.js';
 import { SettingsService } from './config/SettingsService.js';
 import { ModelServingSettingsService } from './config/modelServingSettings.js';
 import { probeHardware, type HardwareProfile } from './hardware/probeHardware.js';
@@ -105,7 +106,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   const store = Store.open(join(dataDir, DATABASE_FILE));
   const settings = resolveSettings(store.settings.getAll(), options.overrides ?? {});
-  const settingsService = new SettingsService(store.settings, settings);
+  const overridden = Object.entries(options.overrides ?? {}).filter(([, value]) => value !== undefined).map(([name]) => name as SettingName);
+  const settingsService = new SettingsService(store.settings, settings, overridden);
   const keys = new ApiKeyService(store.keys);
   const admin = await ensureAdminKey(keys, dataDir);
   const auditSystem = (action: string, target: string | null, details: Record<string, unknown> | null = null) =>
@@ -209,6 +211,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     recorder: new InferenceRecorder(metrics, logWriter),
     metrics,
     settings: settingsService,
+    firstRun: new FirstRunState(store.settings),
     modelSettings,
     quantization,
     liveSamples: new LiveSampleRecorder(store.quantization),

@@ -3,6 +3,7 @@ import type { Api } from './api.js';
 import { PageBoundary } from './components/PageBoundary.js';
 import { Dashboard } from './pages/Dashboard.js';
 import { Experiments } from './pages/Experiments.js';
+import { FirstRunWizard } from './pages/FirstRunWizard.js';
 import { Keys } from './pages/Keys.js';
 import { Logs } from './pages/Logs.js';
 import { Models } from './pages/Models.js';
@@ -30,6 +31,15 @@ export function App() {
   }, []);
 
   const [notice, setNotice] = useState<string>();
+  // null until known; the wizard shows after sign-in while the server says setup is not done.
+  const [setupDone, setSetupDone] = useState<boolean | null>(null);
+  const [setupMessage, setSetupMessage] = useState<string>();
+  useEffect(() => {
+    if (!api) return;
+    setSetupDone(null);
+    // A failure here must not lock the admin out of the console: the pages show their own errors.
+    api.get<{ completed_at: string | null }>('/api/setup').then((s) => setSetupDone(s.completed_at !== null), () => setSetupDone(true));
+  }, [api]);
   const signIn = useCallback((signedIn: Api) => {
     signedIn.onUnauthorized = () => {
       setNotice('The key stopped working (revoked or expired): sign in again.');
@@ -41,6 +51,16 @@ export function App() {
   }, []);
 
   if (!api) return <SignIn onSignedIn={signIn} tryDesktopKey={!signedOut} notice={notice} />;
+  if (setupDone === null) return <p aria-busy="true" className="muted">Loading…</p>;
+  if (!setupDone) {
+    return (
+      <main className="layout-wizard">
+        <PageBoundary>
+          <FirstRunWizard api={api} onDone={(message) => { setSetupMessage(message); setSetupDone(true); window.location.hash = '#/dashboard'; }} />
+        </PageBoundary>
+      </main>
+    );
+  }
   return (
     <div className="layout">
       <header>
@@ -53,6 +73,7 @@ export function App() {
         <button type="button" onClick={() => { setSignedOut(true); setApi(null); }}>Sign out</button>
       </header>
       <main>
+        {setupMessage && <p role="status" className="card notice">{setupMessage} <button type="button" className="small" onClick={() => setSetupMessage(undefined)}>Dismiss</button></p>}
         <PageBoundary key={page}>
           {page === 'dashboard' && <Dashboard api={api} />}
           {page === 'models' && <Models api={api} />}

@@ -8,11 +8,18 @@ export interface SettingsView {
   /** What the admin saved (applies on the next start where a flag or variable does not override it). */
   saved: Partial<ServerSettings>;
   defaults: ServerSettings;
+  /** Settings a command-line flag or environment variable sets for this run: saving them changes nothing until that is removed. */
+  overridden: SettingName[];
 }
 
 /** Saved settings: read at start, changed through the admin API (validated, then stored). */
 export class SettingsService {
-  constructor(private readonly repository: SettingsRepository, private readonly effective: ServerSettings, private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly repository: SettingsRepository,
+    private readonly effective: ServerSettings,
+    private readonly overridden: readonly SettingName[] = [],
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   saved(): Partial<ServerSettings> {
     const all = this.repository.getAll();
@@ -21,7 +28,7 @@ export class SettingsService {
   }
 
   view(): SettingsView {
-    return { effective: this.effective, saved: this.saved(), defaults: resolveSettings() };
+    return { effective: this.effective, saved: this.saved(), defaults: resolveSettings(), overridden: [...this.overridden] };
   }
 
   /**

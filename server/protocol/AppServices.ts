@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ApiKeyService } from '../auth/ApiKeyService.js';
 import type { ExperimentService } from '../experiments/ExperimentService.js';
+import type { FirstRunState } from '../config/FirstRunState.js';
 import type { SettingsService } from '../config/SettingsService.js';
 import type { ModelServingSettingsService } from '../config/modelServingSettings.js';
 import type { InferenceRecorder } from '../inference/InferenceRecorder.js';
@@ -25,6 +26,8 @@ export interface AppServices {
   /** The one metrics registry (the console's charts read its summary). */
   metrics: InferenceMetrics;
   settings: SettingsService;
+  /** Whether the console's first-run wizard is done. */
+  firstRun: FirstRunState;
   /** Per-model batching, queue, instance and idle settings. */
   modelSettings: ModelServingSettingsService;
   quantization: QuantizationJobs;

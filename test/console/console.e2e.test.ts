@@ -33,6 +33,8 @@ describe('admin console (Chromium, end to end)', () => {
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     server = await startTestServer();
+    // The first-run wizard has its own test (firstRun.e2e.test.ts); these start after it.
+    await server.request('POST', '/api/setup/complete');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('dialog', (dialog) => void dialog.accept());

@@ -15,6 +15,8 @@ describe('console sign-in through the desktop bridge (Chromium)', () => {
   let browser: Browser;
   before(async () => {
     server = await startTestServer();
+    // The first-run wizard has its own test (firstRun.e2e.test.ts); these start after it.
+    await server.request('POST', '/api/setup/complete');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
   });
   after(async () => {

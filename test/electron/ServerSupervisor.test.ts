@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fetchApplianceStats } from '../../electron/applianceStats.js';
+import { serveArgs as desktopServeArgs } from '../../electron/desktopSettings.js';
 import { ServerSupervisor, pickLocalUrl, type SupervisorState } from '../../electron/ServerSupervisor.js';
 import { slowModel } from '../fixtures/onnxModels.js';
 import { makeDataDir } from '../helpers/testServer.js';
@@ -175,6 +176,38 @@ test('ServerSupervisor on Windows asks for the drain over IPC (a signal would ki
     const gone = await exited;
     assert.equal(gone.code, 0);
     assert.ok(lines.includes('parent gone received: stopping'), lines.join('\n'));
+  } finally {
+    await supervisor.stop();
+    killAll();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('ServerSupervisor.restartWith: the desktop switch from this computer only to the LAN drains the loopback server and starts an HTTPS one on the same data dir', async () => {
+  const dataDir = await makeDataDir();
+  const { children, spawnServer, killAll } = cliSpawner();
+  const rec = recorder();
+  const fixed = ['--port', '0', '--instances', '1', '--threads', '1'];
+  const supervisor = new ServerSupervisor({ spawn: spawnServer, args: [...desktopServeArgs({ startAtLogin: false, serveLan: false }, dataDir), ...fixed], onState: rec.onState });
+  try {
+    const firstReady = rec.next('ready');
+    supervisor.start();
+    const local = await firstReady;
+    assert.match(local.localUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(local.tlsFingerprint, null);
+    const adminKey = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();
+
+    const lanReady = rec.next('ready');
+    await supervisor.restartWith([...desktopServeArgs({ startAtLogin: false, serveLan: true }, dataDir), ...fixed]);
+    assert.equal(children[0]!.exitCode, 0, 'the loopback server drained and exited cleanly');
+    const lan = await lanReady;
+    assert.deepEqual(rec.states.map((s) => s.kind), ['starting', 'ready', 'stopping', 'stopped', 'starting', 'ready']);
+    assert.match(lan.localUrl, /^https:\/\//, 'a LAN bind serves HTTPS (tls auto), loopback included');
+    assert.match(lan.tlsFingerprint ?? '', /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    // Same data dir: the same admin key signs in, over the appliance's own certificate.
+    const certificatePem = await readFile(join(dataDir, 'tls.crt'), 'utf8');
+    const stats = await fetchApplianceStats({ localUrl: lan.localUrl, adminKey, tlsFingerprint: lan.tlsFingerprint, certificatePem });
+    assert.equal(stats.modelCount, 1);
   } finally {
     await supervisor.stop();
     killAll();

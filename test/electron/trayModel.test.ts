@@ -4,7 +4,7 @@ import type { SupervisorState } from '../../electron/ServerSupervisor.js';
 import { pickLanUrl, requestsPerMinute, stateNotice, totalRequests, trayMenu, type TrayItem, type TrayStatus } from '../../electron/trayModel.js';
 
 const ready: SupervisorState = { kind: 'ready', pid: 1, urls: ['https://localhost:8000', 'https://192.168.1.5:8000'], localUrl: 'https://localhost:8000', tlsFingerprint: 'AA', adminKeyPath: '/x/admin.key' };
-const base: TrayStatus = { server: ready, paused: false, modelCount: 3, requestsPerMinute: 41.6, lanUrl: 'https://192.168.1.5:8000', startAtLogin: false };
+const base: TrayStatus = { server: ready, paused: false, modelCount: 3, requestsPerMinute: 41.6, lanUrl: 'https://192.168.1.5:8000', serveLan: true, startAtLogin: false };
 const labels = (items: TrayItem[]) => items.map((i) => (i.type === 'separator' ? '---' : i.type === 'action' ? `${i.label}${i.enabled ? '' : ' (disabled)'}` : i.type === 'checkbox' ? `[${i.checked ? 'x' : ' '}] ${i.label}` : i.label));
 
 test('trayModel: running with numbers and every action', () => {
@@ -13,8 +13,9 @@ test('trayModel: running with numbers and every action', () => {
   assert.deepEqual(labels(menu.items), [
     'Inferbox: running', '3 models', '42 requests/min', '---',
     'Open console', 'Copy LAN URL (https://192.168.1.5:8000)', 'Pause serving', '---',
-    '[ ] Start at login', 'Quit Inferbox',
+    '[x] Serve the office network (LAN)', '[ ] Start at login', 'Quit Inferbox',
   ]);
+  assert.ok(labels(trayMenu({ ...base, serveLan: false, lanUrl: null }).items).includes('[ ] Serve the office network (LAN)'));
   assert.deepEqual(labels(trayMenu({ ...base, modelCount: 1, requestsPerMinute: null, startAtLogin: true }).items).slice(1, 3), ['1 model', 'Requests/min: …']);
   assert.equal(labels(trayMenu({ ...base, startAtLogin: true }).items).at(-2), '[x] Start at login');
 });

@@ -1,9 +1,10 @@
 import { useState } from 'react';
 import type { Api } from '../api.js';
+import { ServeScopePanel } from '../components/ServeScope.js';
 import { ErrorText, Status } from '../components/Status.js';
 import { useLoad } from '../components/useLoad.js';
 
-interface SettingsView { effective: Record<string, unknown>; saved: Record<string, unknown>; defaults: Record<string, unknown> }
+interface SettingsView { effective: Record<string, unknown>; saved: Record<string, unknown>; defaults: Record<string, unknown>; overridden: string[] }
 
 const FIELDS: { name: string; label: string; help: string }[] = [
   { name: 'host', label: 'Bind address', help: '0.0.0.0 serves the LAN; 127.0.0.1 only this machine. Applies after a restart.' },
@@ -50,6 +51,7 @@ export function Settings({ api }: { api: Api }) {
   return (
     <>
       <h1>Settings</h1>
+      <ServeScopePanel api={api} />
       <Status loading={settings.loading} error={settings.error} onRetry={() => void settings.reload()}>
         {settings.data && (
           <form className="card settings" onSubmit={(e) => { e.preventDefault(); void save(); }}>
@@ -57,7 +59,10 @@ export function Settings({ api }: { api: Api }) {
               <label key={f.name}>
                 {f.label}
                 <input value={draft[f.name] ?? String(settings.data!.effective[f.name] ?? '')} onChange={(e) => setDraft({ ...draft, [f.name]: e.target.value })} aria-describedby={`${f.name}-help`} />
-                <small id={`${f.name}-help`} className="muted">{f.help} Default: {String(settings.data!.defaults[f.name])}</small>
+                <small id={`${f.name}-help`} className="muted">
+                  {f.help} Default: {String(settings.data!.defaults[f.name])}.
+                  {settings.data!.overridden.includes(f.name) && ` Set for this run by a command-line flag or environment variable (${String(settings.data!.effective[f.name])}): a saved value applies only once that is removed.`}
+                </small>
               </label>
             ))}
             <label className="checkbox">

@@ -34,6 +34,27 @@ test('settings: validated partial updates, saved, and the restart-only ones are 
   assert.deepEqual(reset.saved, { log_retention_days: 10 });
 });
 
+test('settings name what a flag or environment variable sets for this run', async () => {
+  const view = (await (await server.request('GET', '/api/settings')).json()) as { overridden: string[] };
+  assert.deepEqual(view.overridden.sort(), ['host', 'port'], 'the test server passes host and port as overrides, like --host/--port');
+});
+
+test('first-run wizard state: not done on a fresh data dir, done once (audited once), admin only', async () => {
+  const { key: inferKey } = (await (await server.request('POST', '/api/keys', { json: { name: 'app', scopes: ['infer'] } })).json()) as { key: string };
+  assert.equal((await server.request('GET', '/api/setup', { key: inferKey })).status, 403);
+  assert.equal((await server.request('POST', '/api/setup/complete', { key: inferKey })).status, 403);
+  assert.deepEqual(await (await server.request('GET', '/api/setup')).json(), { completed_at: null });
+  const first = (await (await server.request('POST', '/api/setup/complete')).json()) as { completed_at: string };
+  assert.ok(!Number.isNaN(Date.parse(first.completed_at)));
+  const again = (await (await server.request('POST', '/api/setup/complete')).json()) as { completed_at: string };
+  assert.equal(again.completed_at, first.completed_at, 'finishing twice keeps the first time');
+  assert.deepEqual(await (await server.request('GET', '/api/setup')).json(), first);
+  const audit = (await (await server.request('GET', '/api/audit?limit=1000')).json()) as { entries: { action: string }[] };
+  assert.equal(audit.entries.filter((e) => e.action === 'setup.complete').length, 1);
+  const settings = (await (await server.request('GET', '/api/settings')).json()) as { saved: Record<string, unknown> };
+  assert.ok(!('first_run_completed_at' in settings.saved), 'not a setting: it stays out of the settings view');
+});
+
 test('an address that cannot be bound fails the start with a clear error and leaves nothing running', async () => {
   await assert.rejects(startTestServer({ dataDir: server.dataDir, overrides: { host: '127.0.0.1', port: server.running.port } }), (e: unknown) => e instanceof ListenError && /EADDRINUSE/.test(e.message));
   assert.equal((await server.request('GET', '/v2/health/live', { key: null })).status, 200, 'the running server is untouched');
