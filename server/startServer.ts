@@ -17,6 +17,7 @@ import { InferenceService } from './inference/InferenceService.js';
 import { JobRunner } from './jobs/JobRunner.js';
 import { JobService } from './jobs/JobService.js';
 import { ResponseCache } from './inference/ResponseCache.js';
+import { PayloadService } from './logging/PayloadService.js';
 import { RequestLogWriter } from './logging/RequestLogWriter.js';
 import { InferenceMetrics } from './metrics/InferenceMetrics.js';
 import { ExperimentService } from './experiments/ExperimentService.js';
@@ -168,8 +169,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (installed) auditSystem('model.upload', `${installed.name}/${installed.version}`, { sha256: installed.sha256, source: 'bundled default model' });
   }
 
+  const liveSamples = new LiveSampleRecorder(store.quantization);
+  const payloads = new PayloadService({
+    payloads: store.payloads,
+    samples: store.quantization,
+    retentionDays: (model) => modelSettings.effective(model).payload_retention_days,
+    truncateWal: () => store.truncateWal(),
+    onLiveSamplesErased: () => liveSamples.forgetAll(),
+  });
   const metrics = new InferenceMetrics();
-  const logWriter = new RequestLogWriter(store.requestLog, (error, dropped) => logger.error({ err: error, dropped }, 'request log write failed'));
+  const logWriter = new RequestLogWriter(store.requestLog, store.payloads, (error, dropped) => logger.error({ err: error, dropped }, 'request log write failed'));
   const startedAt = new Date();
   let urls: string[] = [];
   const inference = new InferenceService({
@@ -211,7 +220,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     settings: settingsService,
     modelSettings,
     quantization,
-    liveSamples: new LiveSampleRecorder(store.quantization),
+    liveSamples,
+    payloads,
     jobs,
     decodeInputs,
     serverVersion: packageVersion(),
@@ -250,6 +260,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const before = new Date(Date.now() - settingsService.current.log_retention_days * 24 * HOUR_MS).toISOString();
     store.requestLog.purgeBefore(before);
     store.jobs.purgeFinishedBefore(before);
+    // Payloads have their own, shorter window per model; a failed purge is retried next hour.
+    try {
+      payloads.purgeExpired();
+    } catch (error) {
+      logger.error({ err: error }, 'payload purge failed');
+    }
   };
   purge();
   const maintenance = setInterval(purge, HOUR_MS);
