@@ -261,14 +261,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     store.requestLog.purgeBefore(before);
     store.jobs.purgeFinishedBefore(before);
     // Payloads have their own, shorter window per model; a failed purge is retried next hour.
-    try {
-      payloads.purgeExpired();
-    } catch (error) {
-      logger.error({ err: error }, 'payload purge failed');
-    }
+    return payloads.purgeExpired().catch((error: unknown) => logger.error({ err: error }, 'payload purge failed'));
   };
-  purge();
-  const maintenance = setInterval(purge, HOUR_MS);
+  await purge();
+  const maintenance = setInterval(() => void purge(), HOUR_MS);
   const keyFlush = setInterval(() => keys.flushLastUsed(), 5000);
   const idleSweep = setInterval(() => registry.unloadIdle(), 1000);
   maintenance.unref();

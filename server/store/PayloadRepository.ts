@@ -61,9 +61,10 @@ export class PayloadRepository {
     return this.db.prepare(`SELECT * FROM inference_payloads WHERE ${sql} AND id > ? AND id <= ? ORDER BY id LIMIT ?`).all(...params, afterId, throughId, limit) as StoredPayloadRow[];
   }
 
-  delete(filter: PayloadFilter): number {
+  /** Deletes at most `limit` matching rows (the oldest); returns how many. */
+  delete(filter: PayloadFilter, limit: number): number {
     const { sql, params } = payloadWhere(filter, COLUMNS);
-    return this.db.prepare(`DELETE FROM inference_payloads WHERE ${sql}`).run(...params).changes;
+    return this.db.prepare(`DELETE FROM inference_payloads WHERE id IN (SELECT id FROM inference_payloads WHERE ${sql} ORDER BY id LIMIT ?)`).run(...params, limit).changes;
   }
 
   /** Models that have stored payloads (the retention purge visits each with its own window). */

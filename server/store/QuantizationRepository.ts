@@ -86,10 +86,12 @@ export class QuantizationRepository {
     return this.db.prepare('DELETE FROM model_samples WHERE model_name = ?').run(name).changes;
   }
 
-  /** Live samples are request payloads: they are erased and expire with them (uploaded ones are the admin's own data). */
-  deleteLiveSamples(filter: PayloadFilter): number {
+  /** Live samples are request payloads: they are erased and expire with them (uploaded ones are the admin's own data). At most `limit` rows. */
+  deleteLiveSamples(filter: PayloadFilter, limit: number): number {
     const { sql, params } = payloadWhere(filter, { model: 'model_name', ts: 'created_at', requestId: 'request_id' });
-    return this.db.prepare(`DELETE FROM model_samples WHERE source = 'live' AND ${sql}`).run(...params).changes;
+    return this.db
+      .prepare(`DELETE FROM model_samples WHERE id IN (SELECT id FROM model_samples WHERE source = 'live' AND ${sql} ORDER BY id LIMIT ?)`)
+      .run(...params, limit).changes;
   }
 
   liveSampleModels(): string[] {

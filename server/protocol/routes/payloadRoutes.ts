@@ -61,9 +61,9 @@ export function payloadRoutes(services: AppServices): RouteSpec[] {
       method: 'DELETE',
       path: '/api/payloads',
       access: 'admin',
-      handler: (ctx) => {
+      handler: async (ctx) => {
         const filter = parseRequest(eraseSchema, ctx.query);
-        const erased = services.payloads.erase(filter);
+        const erased = await services.payloads.erase(filter);
         auditAction(services, ctx, 'payloads.delete', filter.model ?? null, { filter, ...erased });
         ctx.body = { deleted: erased };
       },
