@@ -7,8 +7,9 @@ import type { QuantizationRepository } from '../store/QuantizationRepository.js'
 const EXPORT_PAGE = 200;
 /**
  * Rows deleted per step, with a turn of the event loop between steps: secure_delete zeroes every
- * freed page, which measured ~10× slower than a plain delete for 8 KB payloads (4,500 rows: 240 ms
- * against 18 ms), so one large purge in a single statement would stall the HTTP thread.
+ * freed page, which measured 6–15× slower than a plain delete for 8 KB payloads (4,500 rows:
+ * 143–242 ms against 15–24 ms, bench/secureDelete.ts), so one large purge in a single statement
+ * would stall the HTTP thread.
  */
 const DELETE_STEP = 100;
 const DAY_MS = 24 * 3_600_000;
