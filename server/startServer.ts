@@ -18,6 +18,7 @@ import { InferenceService } from './inference/InferenceService.js';
 import { JobRunner } from './jobs/JobRunner.js';
 import { JobService } from './jobs/JobService.js';
 import { ResponseCache } from './inference/ResponseCache.js';
+import { PayloadService } from './logging/PayloadService.js';
 import { RequestLogWriter } from './logging/RequestLogWriter.js';
 import { InferenceMetrics } from './metrics/InferenceMetrics.js';
 import { ExperimentService } from './experiments/ExperimentService.js';
@@ -170,8 +171,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (installed) auditSystem('model.upload', `${installed.name}/${installed.version}`, { sha256: installed.sha256, source: 'bundled default model' });
   }
 
+  const liveSamples = new LiveSampleRecorder(store.quantization);
+  const payloads = new PayloadService({
+    payloads: store.payloads,
+    samples: store.quantization,
+    retentionDays: (model) => modelSettings.effective(model).payload_retention_days,
+    truncateWal: () => store.truncateWal(),
+    onLiveSamplesErased: () => liveSamples.forgetAll(),
+  });
   const metrics = new InferenceMetrics();
-  const logWriter = new RequestLogWriter(store.requestLog, (error, dropped) => logger.error({ err: error, dropped }, 'request log write failed'));
+  const logWriter = new RequestLogWriter(store.requestLog, store.payloads, (error, dropped) => logger.error({ err: error, dropped }, 'request log write failed'));
   const startedAt = new Date();
   let urls: string[] = [];
   const inference = new InferenceService({
@@ -214,7 +223,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     firstRun: new FirstRunState(store.settings),
     modelSettings,
     quantization,
-    liveSamples: new LiveSampleRecorder(store.quantization),
+    liveSamples,
+    payloads,
     jobs,
     decodeInputs,
     serverVersion: packageVersion(),
@@ -253,9 +263,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const before = new Date(Date.now() - settingsService.current.log_retention_days * 24 * HOUR_MS).toISOString();
     store.requestLog.purgeBefore(before);
     store.jobs.purgeFinishedBefore(before);
+    // Payloads have their own, shorter window per model; a failed purge is retried next hour.
+    return payloads.purgeExpired().catch((error: unknown) => logger.error({ err: error }, 'payload purge failed'));
   };
-  purge();
-  const maintenance = setInterval(purge, HOUR_MS);
+  await purge();
+  const maintenance = setInterval(() => void purge(), HOUR_MS);
   const keyFlush = setInterval(() => keys.flushLastUsed(), 5000);
   const idleSweep = setInterval(() => registry.unloadIdle(), 1000);
   maintenance.unref();

@@ -16,7 +16,7 @@ export class Api {
 
   constructor(private readonly key: string) {}
 
-  private async call<T>(method: string, path: string, body?: unknown, raw?: BodyInit, contentType?: string): Promise<{ data: T; response: Response }> {
+  private async call<T>(method: string, path: string, body?: unknown, raw?: BodyInit, contentType?: string): Promise<{ data: T; response: Response; text: string }> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.key}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (contentType) headers['content-type'] = contentType;
@@ -38,7 +38,7 @@ export class Api {
       const message = typeof data === 'object' && data !== null && 'error' in data ? String((data as { error: unknown }).error) : `HTTP ${response.status}`;
       throw new ApiError(response.status, message);
     }
-    return { data: data as T, response };
+    return { data: data as T, response, text };
   }
 
   get<T>(path: string): Promise<T> {
@@ -47,6 +47,11 @@ export class Api {
 
   send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
     return this.call<T>(method, path, body).then((r) => r.data);
+  }
+
+  /** A download as text (JSON lines are not one JSON document). */
+  getText(path: string): Promise<string> {
+    return this.call<unknown>('GET', path).then((r) => r.text);
   }
 
   /** The full response too (headers such as Server-Timing). */

@@ -9,7 +9,7 @@ const instances = z.number().int().min(1).max(256);
 
 /**
  * How one model is served (Triton's model config, the parts this appliance has): dynamic batching,
- * the queue, instances and idle unloading. Each field the admin leaves unset follows the
+ * the queue, instances and idle unloading, and whether its payloads are logged. Each field the admin leaves unset follows the
  * server-wide default, so changing a default reaches every model that did not choose.
  */
 export const modelServingSchema = z.object({
@@ -31,6 +31,10 @@ export const modelServingSchema = z.object({
   inline: z.boolean(),
   /** Unload after this long without a request, load again on the next one (0 = never). */
   idle_unload_seconds: z.number().int().min(0).max(30 * 24 * 3600),
+  /** Keep each answered request's JSON and response (up to 64 KiB each) for this model; audited, exportable, erasable. */
+  log_payloads: z.boolean(),
+  /** Days this model's payloads and live samples are kept before the purge deletes them. */
+  payload_retention_days: z.number().int().min(1).max(365),
 });
 
 export type ModelServingSettings = z.infer<typeof modelServingSchema>;
@@ -72,6 +76,9 @@ export class ModelServingSettingsService {
       max_instances: this.deps.workers,
       inline: true,
       idle_unload_seconds: server.model_idle_unload_seconds,
+      // Off unless the admin turns it on for this model: payloads can hold personal data.
+      log_payloads: false,
+      payload_retention_days: server.payload_retention_days,
     };
   }
 

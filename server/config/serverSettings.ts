@@ -15,10 +15,11 @@ export const serverSettingsSchema = z.object({
   /** Request-log rows older than this are purged. */
   log_retention_days: z.number().int().min(1).max(3650).default(30),
   /**
-   * Keep each inference's request and response (JSON, up to 64 KiB each) in the request log. Off by
-   * default: payloads can hold personal data, and the log keeps them for log_retention_days.
+   * How long a model's logged payloads (and recorded live samples) are kept, for models that do not
+   * set their own. Short: they can hold personal data. Payload logging itself is switched on per
+   * model only (models' `log_payloads`), so no server-wide switch can reach a model nobody chose.
    */
-  log_payloads: z.boolean().default(false),
+  payload_retention_days: z.number().int().min(1).max(365).default(7),
   /** Largest JSON inference body (a batch-1 224×224 image is ~3 MB as JSON). */
   max_infer_body_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
   /** Largest ONNX upload; files are streamed to disk, never held in memory. */

@@ -18,7 +18,7 @@ export interface InferenceRecord {
   cache?: 'hit' | 'miss' | 'off' | undefined;
   /** Set when an A/B experiment routed the request. */
   experiment?: { id: string; variant: string; unitId: string | null } | undefined;
-  /** The request and response, only when the admin turned payload logging on. */
+  /** The request and response, only when the admin turned payload logging on for the model. */
   payload?: string | undefined;
   bytesIn: number;
   bytesOut: number;
@@ -31,6 +31,7 @@ export class InferenceRecorder {
   constructor(private readonly metrics: InferenceMetrics, private readonly log: RequestLogWriter, private readonly now: () => Date = () => new Date()) {}
 
   record(r: InferenceRecord): void {
+    const ts = this.now().toISOString();
     // Unknown names go under one label: a caller must not be able to mint metric series.
     this.metrics.observe({
       model: r.resolved ? r.model : UNKNOWN,
@@ -42,7 +43,7 @@ export class InferenceRecorder {
       cache: r.cache,
     });
     this.log.append({
-      ts: this.now().toISOString(),
+      ts,
       request_id: r.requestId,
       model: r.model,
       version: r.version,
@@ -59,9 +60,8 @@ export class InferenceRecorder {
       experiment_id: r.experiment?.id ?? null,
       variant: r.experiment?.variant ?? null,
       unit_id: r.experiment?.unitId ?? null,
-      payload_json: r.payload ?? null,
       bytes_in: r.bytesIn,
       bytes_out: r.bytesOut,
-    });
+    }, r.payload === undefined ? undefined : { ts, request_id: r.requestId, model: r.model, version: r.version, key_id: r.keyId, payload_json: r.payload });
   }
 }

@@ -1,3 +1,4 @@
+import type { PayloadRepository, PayloadRow } from '../store/PayloadRepository.js';
 import type { RequestLogRepository, RequestLogRow } from '../store/RequestLogRepository.js';
 
 export interface RequestLogWriterSettings {
@@ -10,15 +11,18 @@ export interface RequestLogWriterSettings {
 export const DEFAULT_REQUEST_LOG_WRITER: RequestLogWriterSettings = { flushIntervalMs: 500, maxBuffered: 1000 };
 
 /**
- * Keeps request-log writes off the inference path: rows are buffered in memory and written in one
- * transaction per flush. A failed write is reported and the rows dropped, never retried forever.
+ * Keeps request-log writes off the inference path: rows (and the payloads of models that log them)
+ * are buffered in memory and written in one transaction per table per flush. A failed write is
+ * reported and the rows dropped, never retried forever.
  */
 export class RequestLogWriter {
   private buffer: RequestLogRow[] = [];
+  private payloads: PayloadRow[] = [];
   private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly repository: RequestLogRepository,
+    private readonly payloadRepository: PayloadRepository,
     private readonly onError: (error: unknown, dropped: number) => void,
     private readonly settings: RequestLogWriterSettings = DEFAULT_REQUEST_LOG_WRITER,
   ) {
@@ -26,17 +30,23 @@ export class RequestLogWriter {
     this.timer.unref();
   }
 
-  append(row: RequestLogRow): void {
+  append(row: RequestLogRow, payload?: PayloadRow): void {
     this.buffer.push(row);
+    if (payload) this.payloads.push(payload);
     if (this.buffer.length >= this.settings.maxBuffered) setImmediate(() => this.flush());
   }
 
   flush(): void {
-    if (this.buffer.length === 0) return;
-    const rows = this.buffer;
-    this.buffer = [];
+    const [rows, payloads] = [this.buffer, this.payloads];
+    [this.buffer, this.payloads] = [[], []];
+    this.write(rows, (r) => this.repository.insertMany(r));
+    this.write(payloads, (p) => this.payloadRepository.insertMany(p));
+  }
+
+  private write<T>(rows: T[], insert: (rows: T[]) => void): void {
+    if (rows.length === 0) return;
     try {
-      this.repository.insertMany(rows);
+      insert(rows);
     } catch (error) {
       this.onError(error, rows.length);
     }

@@ -7,6 +7,7 @@ import type { ModelServingSettingsService } from '../config/modelServingSettings
 import type { InferenceRecorder } from '../inference/InferenceRecorder.js';
 import type { InferenceService } from '../inference/InferenceService.js';
 import type { InferenceMetrics } from '../metrics/InferenceMetrics.js';
+import type { PayloadService } from '../logging/PayloadService.js';
 import type { JobService } from '../jobs/JobService.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import type { DecodeInputs, QuantizationJobs } from '../quantization/QuantizationJobs.js';
@@ -32,6 +33,8 @@ export interface AppServices {
   modelSettings: ModelServingSettingsService;
   quantization: QuantizationJobs;
   liveSamples: LiveSampleRecorder;
+  /** Logged payloads and live samples: retention, export, erasure. */
+  payloads: PayloadService;
   jobs: JobService;
   /** Checks OIP inputs against a signature (validation samples use the inference path's rules). */
   decodeInputs: DecodeInputs;

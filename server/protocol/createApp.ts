@@ -12,6 +12,7 @@ import { keyRoutes } from './routes/keyRoutes.js';
 import { logRoutes } from './routes/logRoutes.js';
 import { modelRoutes } from './routes/modelRoutes.js';
 import { oipRoutes } from './routes/oipRoutes.js';
+import { payloadRoutes } from './routes/payloadRoutes.js';
 import { quantizationRoutes } from './routes/quantizationRoutes.js';
 import { systemRoutes } from './routes/systemRoutes.js';
 
@@ -27,6 +28,7 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...jobRoutes(services),
     ...keyRoutes(services),
     ...logRoutes(services),
+    ...payloadRoutes(services),
     ...systemRoutes(services),
   ];
 }

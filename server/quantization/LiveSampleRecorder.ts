@@ -3,8 +3,9 @@ import type { QuantizationRepository } from '../store/QuantizationRepository.js'
 /**
  * Opt-in per model: keeps the inputs of successful live requests as validation samples, up to
  * the limit the admin set, so the int8 gate can judge on real traffic when no samples were
- * uploaded. Off by default (payloads are kept only when asked). Counts are cached so a model that
- * is full, or not recording, costs one map lookup per request.
+ * uploaded. Off by default (payloads are kept only when asked); the samples are payloads, so
+ * they expire with the model's payload retention and are erased with its payloads. Counts are
+ * cached so a model that is full, or not recording, costs one map lookup per request.
  */
 export class LiveSampleRecorder {
   private readonly remaining = new Map<string, number>();
@@ -20,10 +21,11 @@ export class LiveSampleRecorder {
     return left;
   }
 
-  offer(model: string, inputs: unknown[]): void {
+  /** The request id goes with the sample, so erasing a request's payload erases its sample too. */
+  offer(model: string, inputs: unknown[], requestId: string): void {
     const left = this.left(model);
     if (left === 0) return;
-    this.repository.addSamples(model, 'live', [inputs], new Date().toISOString());
+    this.repository.addSamples(model, 'live', [inputs], new Date().toISOString(), requestId);
     this.remaining.set(model, left - 1);
   }
 
@@ -36,5 +38,10 @@ export class LiveSampleRecorder {
   /** Samples were deleted: counts start again. */
   forget(model: string): void {
     this.remaining.delete(model);
+  }
+
+  /** Live samples of any model were erased or expired: every count is read again. */
+  forgetAll(): void {
+    this.remaining.clear();
   }
 }

@@ -1,4 +1,5 @@
 import type { SqliteDatabase } from './openDatabase.js';
+import { payloadWhere, type PayloadFilter } from './payloadWhere.js';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
 
@@ -24,6 +25,8 @@ export interface SampleRow {
   /** OIP inputs: [{name, datatype, shape, data}]. */
   inputs: unknown[];
   created_at: string;
+  /** The live request it was recorded from (null for uploaded samples). */
+  request_id: string | null;
 }
 
 /** int8 candidate jobs and their reports, and the validation samples they use. */
@@ -54,9 +57,9 @@ export class QuantizationRepository {
     return this.db.prepare("SELECT model_name, version FROM quantization_reports WHERE status IN ('queued', 'running') ORDER BY updated_at").all() as { model_name: string; version: string }[];
   }
 
-  addSamples(name: string, source: SampleRow['source'], samples: unknown[][], at: string): number[] {
-    const insert = this.db.prepare('INSERT INTO model_samples (model_name, source, inputs_json, created_at) VALUES (?, ?, ?, ?)');
-    return this.db.transaction(() => samples.map((inputs) => Number(insert.run(name, source, JSON.stringify(inputs), at).lastInsertRowid)))();
+  addSamples(name: string, source: SampleRow['source'], samples: unknown[][], at: string, requestId: string | null = null): number[] {
+    const insert = this.db.prepare('INSERT INTO model_samples (model_name, source, inputs_json, created_at, request_id) VALUES (?, ?, ?, ?, ?)');
+    return this.db.transaction(() => samples.map((inputs) => Number(insert.run(name, source, JSON.stringify(inputs), at, requestId).lastInsertRowid)))();
   }
 
   /** Uploaded samples first (they are the admin's choice), then recorded live ones; oldest first within each. */
@@ -81,5 +84,17 @@ export class QuantizationRepository {
 
   deleteSamples(name: string): number {
     return this.db.prepare('DELETE FROM model_samples WHERE model_name = ?').run(name).changes;
+  }
+
+  /** Live samples are request payloads: they are erased and expire with them (uploaded ones are the admin's own data). At most `limit` rows. */
+  deleteLiveSamples(filter: PayloadFilter, limit: number): number {
+    const { sql, params } = payloadWhere(filter, { model: 'model_name', ts: 'created_at', requestId: 'request_id' });
+    return this.db
+      .prepare(`DELETE FROM model_samples WHERE id IN (SELECT id FROM model_samples WHERE source = 'live' AND ${sql} ORDER BY id LIMIT ?)`)
+      .run(...params, limit).changes;
+  }
+
+  liveSampleModels(): string[] {
+    return (this.db.prepare("SELECT DISTINCT model_name FROM model_samples WHERE source = 'live'").all() as { model_name: string }[]).map((r) => r.model_name);
   }
 }

@@ -20,8 +20,6 @@ export interface RequestLogRow {
   experiment_id: string | null;
   variant: string | null;
   unit_id: string | null;
-  /** `{"request": …, "response": …}` when payload logging is on, else null. */
-  payload_json: string | null;
   bytes_in: number;
   bytes_out: number;
 }
@@ -62,8 +60,8 @@ export class RequestLogRepository {
 
   insertMany(rows: readonly RequestLogRow[]): void {
     const insert = this.db.prepare(
-      `INSERT INTO request_log (ts, request_id, model, version, key_id, status, error, total_ms, decode_ms, queue_ms, batch_ms, infer_ms, serialize_ms, batch_rows, experiment_id, variant, unit_id, payload_json, bytes_in, bytes_out)
-       VALUES (@ts, @request_id, @model, @version, @key_id, @status, @error, @total_ms, @decode_ms, @queue_ms, @batch_ms, @infer_ms, @serialize_ms, @batch_rows, @experiment_id, @variant, @unit_id, @payload_json, @bytes_in, @bytes_out)`,
+      `INSERT INTO request_log (ts, request_id, model, version, key_id, status, error, total_ms, decode_ms, queue_ms, batch_ms, infer_ms, serialize_ms, batch_rows, experiment_id, variant, unit_id, bytes_in, bytes_out)
+       VALUES (@ts, @request_id, @model, @version, @key_id, @status, @error, @total_ms, @decode_ms, @queue_ms, @batch_ms, @infer_ms, @serialize_ms, @batch_rows, @experiment_id, @variant, @unit_id, @bytes_in, @bytes_out)`,
     );
     this.db.transaction(() => {
       for (const row of rows) insert.run(row);

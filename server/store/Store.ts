@@ -3,6 +3,7 @@ import { AuditRepository } from './AuditRepository.js';
 import { ExperimentRepository } from './ExperimentRepository.js';
 import { JobRepository } from './JobRepository.js';
 import { ModelRepository } from './ModelRepository.js';
+import { PayloadRepository } from './PayloadRepository.js';
 import { openDatabase, type SqliteDatabase } from './openDatabase.js';
 import { QuantizationRepository } from './QuantizationRepository.js';
 import { RequestLogRepository } from './RequestLogRepository.js';
@@ -18,6 +19,7 @@ export class Store {
   readonly quantization: QuantizationRepository;
   readonly experiments: ExperimentRepository;
   readonly jobs: JobRepository;
+  readonly payloads: PayloadRepository;
 
   private constructor(private readonly db: SqliteDatabase) {
     this.models = new ModelRepository(db);
@@ -28,10 +30,21 @@ export class Store {
     this.quantization = new QuantizationRepository(db);
     this.experiments = new ExperimentRepository(db);
     this.jobs = new JobRepository(db);
+    this.payloads = new PayloadRepository(db);
   }
 
   static open(path: string): Store {
     return new Store(openDatabase(path));
+  }
+
+  /**
+   * Empties the write-ahead log into the database and truncates it to zero bytes, so erased rows do
+   * not survive as older page copies in the -wal file (secure_delete zeroes them in the database
+   * itself). False when a reader (the keys CLI) kept part of the log from being checkpointed.
+   */
+  truncateWal(): boolean {
+    const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    return result?.busy === 0;
   }
 
   close(): void {

@@ -116,6 +116,34 @@ describe('admin console (Chromium, end to end)', () => {
     await bigPanel.getByText(/150528 values, row-major/).first().waitFor();
   });
 
+  test('payload logging per model: the switch with its warning, then export and erase', async () => {
+    await go('models', 'Models');
+    const mlp = page.locator('section', { has: page.getByRole('heading', { name: 'mlp', exact: true }) });
+    await mlp.getByText('Payload logging').click();
+    await mlp.getByText('Off: no request or response of this model is stored.').waitFor();
+    // The box follows the saved setting (it ticks once the server has it); the confirmation is accepted.
+    await mlp.getByLabel('Log request and response payloads of this model').click();
+    await mlp.getByRole('alert').filter({ hasText: /personal or confidential data.*stored on this machine for 7 day\(s\).*anyone with an admin key/ }).waitFor();
+    const settings = (await (await server.request('GET', '/api/models/mlp/settings')).json()) as { effective: { log_payloads: boolean } };
+    assert.equal(settings.effective.log_payloads, true);
+    assert.equal((await server.request('POST', '/v2/models/mlp/infer', { json: { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: GENTOO_FEATURES }] } })).status, 200);
+    // Payloads are written with the request log, every 500 ms.
+    for (let i = 0; i < 50 && ((await (await server.request('GET', '/api/payloads?model=mlp')).json()) as { total: number }).total === 0; i++) await page.waitForTimeout(100);
+    await go('dashboard', 'Dashboard');
+    await go('models', 'Models');
+    await mlp.getByText('Payload logging').click();
+    await mlp.getByText(/^1 payload\(s\) stored/).waitFor();
+    await shot('models-payload-logging');
+    const [file] = await Promise.all([page.waitForEvent('download'), mlp.getByRole('button', { name: 'Export (JSON lines)' }).click()]);
+    assert.equal(file.suggestedFilename(), 'payloads-mlp.jsonl');
+    await mlp.getByRole('button', { name: 'Erase all' }).click();
+    await mlp.getByText('Erased 1 payload(s) and 0 live sample(s).').waitFor();
+    await mlp.getByLabel('Log request and response payloads of this model').click();
+    await mlp.getByText('Off: no request or response of this model is stored.').waitFor();
+    const audit = (await (await server.request('GET', '/api/audit?limit=20')).json()) as { entries: { action: string }[] };
+    for (const action of ['model.settings', 'payloads.export', 'payloads.delete']) assert.ok(audit.entries.some((e) => e.action === action), action);
+  });
+
   test('keys: create one (shown once, it works), then revoke it (it stops working)', async () => {
     await go('keys', 'API keys');
     await page.getByLabel('Name').fill('e2e shop');
@@ -164,6 +192,7 @@ describe('admin console (Chromium, end to end)', () => {
     await shot('logs');
     await go('settings', 'Settings');
     await page.getByLabel('Keep request logs (days)').waitFor();
+    await page.getByLabel('Keep logged payloads (days)').waitFor();
     await shot('settings');
     await go('dashboard', 'Dashboard');
     // Live charts: traffic while the dashboard polls the metrics summary shows up as a series.

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import type { Api } from '../api.js';
+import { download } from '../components/download.js';
 import { Status } from '../components/Status.js';
 import { useLoad } from '../components/useLoad.js';
 
@@ -22,15 +23,6 @@ function toCsv(rows: Row[]): string {
   return `\uFEFF${[columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\r\n')}`;
 }
 
-function download(name: string, text: string) {
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000); // after the browser has started the download
-}
-
 /** One log (requests or audit): filters, paging, CSV export of the filtered rows. */
 function LogTable({ api, kind }: { api: Api; kind: 'requests' | 'audit' }) {
   const [filter, setFilter] = useState('');
@@ -47,14 +39,14 @@ function LogTable({ api, kind }: { api: Api; kind: 'requests' | 'audit' }) {
   const rowsOf = (page: { logs?: Row[]; entries?: Row[] }) => page.logs ?? page.entries ?? [];
   const page = useLoad(() => api.get<{ logs?: Row[]; entries?: Row[]; total: number }>(query(PAGE, offset)), [api, kind, filter, status, offset]);
   const rows = page.data ? rowsOf(page.data) : [];
-  const columns = kind === 'requests' ? ['ts', 'model', 'version', 'status', 'total_ms', 'queue_ms', 'infer_ms', 'variant', 'error', 'payload_json'] : ['ts', 'actor_name', 'action', 'target', 'remote_addr'];
+  const columns = kind === 'requests' ? ['ts', 'model', 'version', 'status', 'total_ms', 'queue_ms', 'infer_ms', 'variant', 'error'] : ['ts', 'actor_name', 'action', 'target', 'remote_addr'];
   const [exportNote, setExportNote] = useState<string>();
   const exportCsv = async () => {
     setExportNote(undefined);
     try {
       const all = await api.get<{ logs?: Row[]; entries?: Row[]; total: number }>(query(EXPORT_MAX, 0));
       const rows = rowsOf(all);
-      download(`inferbox-${kind}.csv`, toCsv(rows));
+      download(`inferbox-${kind}.csv`, toCsv(rows), 'text/csv');
       if (all.total > rows.length) setExportNote(`Exported the newest ${rows.length} of ${all.total} rows (narrow the filter for older ones).`);
     } catch (e) {
       setExportNote(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -79,7 +71,7 @@ function LogTable({ api, kind }: { api: Api; kind: 'requests' | 'audit' }) {
         <div className="scroll">
           <table>
             <thead><tr>{columns.map((c) => <th key={c}>{c}</th>)}</tr></thead>
-            <tbody>{rows.map((r, i) => <tr key={String(r.id ?? i)}>{columns.map((c) => <td key={c} className={c === 'payload_json' ? 'payload' : undefined}>{r[c] === null || r[c] === undefined ? '' : typeof r[c] === 'number' ? Number((r[c] as number).toFixed(3)) : String(r[c]).slice(0, 300)}</td>)}</tr>)}</tbody>
+            <tbody>{rows.map((r, i) => <tr key={String(r.id ?? i)}>{columns.map((c) => <td key={c}>{r[c] === null || r[c] === undefined ? '' : typeof r[c] === 'number' ? Number((r[c] as number).toFixed(3)) : String(r[c]).slice(0, 300)}</td>)}</tr>)}</tbody>
           </table>
         </div>
         <div className="pager">

@@ -1,5 +1,6 @@
 import { useState, type DragEvent } from 'react';
 import type { Api } from '../api.js';
+import { PayloadLogging } from '../components/PayloadLogging.js';
 import { CopyButton, ErrorText, Status } from '../components/Status.js';
 import { useLoad } from '../components/useLoad.js';
 
@@ -249,6 +250,10 @@ function ModelPanel({ api, model, onChange }: { api: Api; model: ModelView; onCh
           <details>
             <summary>Batching, instances and cache</summary>
             <ServingSettingsForm api={api} model={model.name} cacheEnabled={model.cache_enabled} onChange={onChange} />
+          </details>
+          <details>
+            <summary>Payload logging</summary>
+            <PayloadLogging api={api} model={model.name} />
           </details>
           <details open>
             <summary>Try it</summary>

@@ -11,6 +11,7 @@ const FIELDS: { name: string; label: string; help: string }[] = [
   { name: 'port', label: 'Port', help: 'Applies after a restart.' },
   { name: 'tls', label: 'HTTPS (auto, on, off)', help: 'auto: HTTPS unless bound to loopback. Applies after a restart.' },
   { name: 'log_retention_days', label: 'Keep request logs (days)', help: '' },
+  { name: 'payload_retention_days', label: 'Keep logged payloads (days)', help: 'Payload logging is switched on per model (Models → Payload logging); this is the retention for models that do not set their own.' },
   { name: 'batch_max_size', label: 'Default max batch size', help: 'Per model in Models → settings.' },
   { name: 'model_idle_unload_seconds', label: 'Unload idle models after (s, 0 = never)', help: '' },
   { name: 'cache_max_bytes', label: 'Response cache size (bytes)', help: '' },
@@ -65,13 +66,6 @@ export function Settings({ api }: { api: Api }) {
                 </small>
               </label>
             ))}
-            <label className="checkbox">
-              <input type="checkbox" checked={(draft.log_payloads ?? String(settings.data.effective.log_payloads)) === 'true'} onChange={(e) => setDraft({ ...draft, log_payloads: String(e.target.checked) })} />
-              Log request and response payloads
-            </label>
-            {(draft.log_payloads ?? String(settings.data.effective.log_payloads)) === 'true' && (
-              <p role="alert" className="warning">Payloads can contain personal or confidential data. They are kept in the request log on this machine for {String(settings.data.effective.log_retention_days)} days and anyone with the admin key can read them. Turn this on only for debugging.</p>
-            )}
             <button type="submit" disabled={Object.keys(draft).length === 0}>Save</button>
             {message && <p role="status">{message}</p>}
             <ErrorText error={error} />

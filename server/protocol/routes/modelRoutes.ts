@@ -84,8 +84,13 @@ export function modelRoutes(services: AppServices): RouteSpec[] {
       handler: async (ctx) => {
         const name = assertModelName(ctx.params.model!);
         const body = (await readJsonBody(ctx, 16 * 1024)).value;
-        ctx.body = services.modelSettings.update(name, body);
-        auditAction(services, ctx, 'model.settings', name, body as Record<string, unknown>);
+        const before = services.modelSettings.effective(name);
+        const view = services.modelSettings.update(name, body);
+        // Before and after of each field named: who switched payload logging on, and when, stays on record.
+        const fields = Object.keys(body as object) as (keyof typeof before)[];
+        const pick = (from: typeof before) => Object.fromEntries(fields.map((f) => [f, from[f]]));
+        auditAction(services, ctx, 'model.settings', name, { changes: body, before: pick(before), after: pick(view.effective) });
+        ctx.body = view;
       },
     },
     ...(['activate', 'load', 'unload'] as const).map((action): RouteSpec => ({

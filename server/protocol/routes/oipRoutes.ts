@@ -13,7 +13,7 @@ const ms = (value: number) => value.toFixed(3);
 const PAYLOAD_LIMIT = 64 * 1024;
 
 /**
- * The logged payload (payload logging on): the request's JSON and the response's JSON header, each
+ * The logged payload (payload logging on for the model): the request's JSON and the response's JSON header, each
  * cut at 64 KiB; binary tensor bytes are left out (only their size is in the JSON).
  */
 function payloadRecord(body: { value: unknown; binary: Buffer }, responseJson: Buffer): string {
@@ -131,7 +131,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
       }
       cache = outcome.cache;
       // Recorded samples are replayed from JSON later, so only all-JSON requests are kept.
-      if (body.binary.length === 0) services.liveSamples.offer(served.name, (body.value as { inputs: unknown[] }).inputs);
+      if (body.binary.length === 0) services.liveSamples.offer(served.name, (body.value as { inputs: unknown[] }).inputs, ctx.state.requestId);
       const json = Buffer.from(JSON.stringify(outcome.response));
       timing = { ...outcome.timing, serializeMs: outcome.timing.serializeMs + performance.now() - writeStarted };
       ctx.set('Server-Timing', serverTiming(timing as StageTiming, outcome.cache));
@@ -145,7 +145,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
       }
       bytesOut = (ctx.body as Buffer).length;
       status = 200;
-      if (services.settings.current.log_payloads) payload = payloadRecord(body, json);
+      if (services.modelSettings.effective(served.name).log_payloads) payload = payloadRecord(body, json);
     } catch (caught) {
       status = caught instanceof InferboxError ? caught.status : 500;
       errorCode = caught instanceof InferboxError ? caught.code : null;

@@ -12,7 +12,7 @@ after(async () => { store.close(); await rm(dir, { recursive: true, force: true 
 
 const row = (ts: string, overrides: Partial<RequestLogRow> = {}): RequestLogRow => ({
   ts, request_id: null, model: 'mlp', version: '1', key_id: 'k1', status: 200, error: null,
-  total_ms: 1, decode_ms: 0.05, queue_ms: 0.1, batch_ms: 0, infer_ms: 0.5, serialize_ms: 0.02, batch_rows: 1, experiment_id: null, variant: null, unit_id: null, payload_json: null, bytes_in: 100, bytes_out: 200, ...overrides,
+  total_ms: 1, decode_ms: 0.05, queue_ms: 0.1, batch_ms: 0, infer_ms: 0.5, serialize_ms: 0.02, batch_rows: 1, experiment_id: null, variant: null, unit_id: null, bytes_in: 100, bytes_out: 200, ...overrides,
 });
 
 test('filters, paging (newest first) and retention purge', () => {

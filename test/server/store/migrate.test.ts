@@ -8,6 +8,8 @@ import { migrate, SchemaTooNewError } from '../../../server/store/migrate.js';
 import { MIGRATIONS } from '../../../server/store/migrations/index.js';
 import { Store } from '../../../server/store/Store.js';
 
+/** The newest schema version (versions are numbered per issue, so it need not be the count). */
+const LATEST = MIGRATIONS.at(-1)!.version;
 const dir = await mkdtemp(join(tmpdir(), 'inferbox-store-'));
 after(() => rm(dir, { recursive: true, force: true }));
 
@@ -26,7 +28,7 @@ test('migrating again keeps the data (idempotent) and opens in WAL mode', () => 
   store.settings.setMany({ port: 9000 }, '2026-01-01T00:00:00.000Z');
   store.close();
   const db = new Database(path);
-  assert.deepEqual(migrate(db), { from: MIGRATIONS.length, to: MIGRATIONS.length });
+  assert.deepEqual(migrate(db), { from: LATEST, to: LATEST });
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   db.close();
   const reopened = Store.open(path);
@@ -36,17 +38,17 @@ test('migrating again keeps the data (idempotent) and opens in WAL mode', () => 
 
 test('a database from a newer Inferbox is refused and left untouched', () => {
   const db = new Database(join(dir, 'newer.db'));
-  db.pragma(`user_version = ${MIGRATIONS.length + 5}`);
+  db.pragma(`user_version = ${LATEST + 5}`);
   assert.throws(() => migrate(db), SchemaTooNewError);
-  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length + 5);
+  assert.equal(db.pragma('user_version', { simple: true }), LATEST + 5);
   db.close();
 });
 
 test('a failing migration rolls back with its version bump', () => {
   const db = new Database(join(dir, 'broken.db'));
-  const broken = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'broken', up: 'CREATE TABLE half (x); SELECT * FROM no_such_table;' }];
+  const broken = [...MIGRATIONS, { version: LATEST + 1, name: 'broken', up: 'CREATE TABLE half (x); SELECT * FROM no_such_table;' }];
   assert.throws(() => migrate(db, broken), /no such table/);
-  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+  assert.equal(db.pragma('user_version', { simple: true }), LATEST);
   const half = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'half'").get() as { n: number };
   assert.equal(half.n, 0);
   db.close();
@@ -155,5 +157,49 @@ test('006_payload_logging migrates a version-5 database holding logged requests:
   ).run();
   assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 6)), { from: 5, to: 6 });
   assert.deepEqual(db.prepare('SELECT request_id, payload_json FROM request_log').get(), { request_id: 'r1', payload_json: null });
+  db.close();
+});
+
+test('008_payload_privacy migrates a version-6 database with payload logging on: payloads move to their own table, every model keeps logging, the server-wide switch is gone', () => {
+  const db = new Database(join(dir, 'v6.db'));
+  db.pragma('foreign_keys = ON');
+  migrate(db, MIGRATIONS.slice(0, 6));
+  db.prepare(`INSERT INTO models (name, active_version, created_at, settings_json) VALUES ('mlp', '1', '2026-01-01T00:00:00Z', '{"max_batch_size":4}'), ('ocr', '1', '2026-01-01T00:00:00Z', '{}')`).run();
+  db.prepare(`INSERT INTO settings (key, value_json, updated_at) VALUES ('log_payloads', 'true', 'now'), ('port', '9000', 'now')`).run();
+  const log = db.prepare(
+    `INSERT INTO request_log (ts, request_id, model, version, key_id, status, error, total_ms, bytes_in, bytes_out, payload_json)
+     VALUES (?, ?, ?, '1', 'k1', 200, NULL, 1.5, 10, 20, ?)`,
+  );
+  log.run('2026-01-01T00:00:00.000Z', 'r1', 'mlp', '{"request":"{}","response":"{}"}');
+  log.run('2026-01-01T00:00:01.000Z', 'r2', 'mlp', null);
+  log.run('2026-01-01T00:00:02.000Z', 'r3', 'deleted-model', '{"request":"{\\"x\\":1}","response":"{}"}');
+  db.prepare("INSERT INTO model_samples (model_name, source, inputs_json, created_at) VALUES ('mlp', 'live', '[]', 'now')").run();
+
+  assert.deepEqual(migrate(db, MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.version === 8) + 1)), { from: 6, to: 8 });
+  assert.deepEqual(db.prepare('SELECT ts, request_id, model, version, key_id, payload_json FROM inference_payloads').all(), [
+    { ts: '2026-01-01T00:00:00.000Z', request_id: 'r1', model: 'mlp', version: '1', key_id: 'k1', payload_json: '{"request":"{}","response":"{}"}' },
+  ], "payloads of existing models move; a deleted model's do not");
+  const columns = (db.prepare('PRAGMA table_info(request_log)').all() as { name: string }[]).map((c) => c.name);
+  assert.ok(!columns.includes('payload_json'), 'the request log holds no payloads any more');
+  assert.equal((db.prepare('SELECT COUNT(*) AS n FROM request_log').get() as { n: number }).n, 3, 'the request log rows stay');
+  assert.deepEqual(
+    (db.prepare('SELECT name, settings_json FROM models ORDER BY name').all() as { name: string; settings_json: string }[]).map((m) => [m.name, JSON.parse(m.settings_json)]),
+    [['mlp', { max_batch_size: 4, log_payloads: true }], ['ocr', { log_payloads: true }]],
+  );
+  assert.deepEqual(db.prepare('SELECT key FROM settings').all(), [{ key: 'port' }]);
+  assert.deepEqual(db.prepare('SELECT source, request_id FROM model_samples').all(), [{ source: 'live', request_id: null }]);
+  db.prepare("DELETE FROM models WHERE name = 'mlp'").run();
+  assert.equal((db.prepare('SELECT COUNT(*) AS n FROM inference_payloads').get() as { n: number }).n, 0, "a model's payloads go with it");
+  db.close();
+});
+
+test('008_payload_privacy with payload logging off (the default) switches it on for no model', () => {
+  const db = new Database(join(dir, 'v6-off.db'));
+  migrate(db, MIGRATIONS.slice(0, 6));
+  db.prepare(`INSERT INTO models (name, active_version, created_at) VALUES ('mlp', '1', '2026-01-01T00:00:00Z')`).run();
+  db.prepare(`INSERT INTO settings (key, value_json, updated_at) VALUES ('log_payloads', 'false', 'now')`).run();
+  migrate(db, MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.version === 8) + 1));
+  assert.deepEqual(db.prepare('SELECT settings_json FROM models').get(), { settings_json: '{}' });
+  assert.deepEqual(db.prepare('SELECT COUNT(*) AS n FROM settings').get(), { n: 0 });
   db.close();
 });
