@@ -127,7 +127,8 @@ export class FailedAuthThrottle {
       state.backoffReported = false;
       return;
     }
-    const seconds = Math.min(s.backoffMaxSeconds, s.backoffInitialSeconds * 2 ** Math.floor(state.score - s.failuresBeforeBackoff));
+    // Rounded, not floored: the decay between two failures must not halve the next wait.
+    const seconds = Math.min(s.backoffMaxSeconds, s.backoffInitialSeconds * 2 ** Math.round(state.score - s.failuresBeforeBackoff));
     state.until = Math.max(state.until, now + seconds * 1000);
     if (!state.backoffReported) {
       state.backoffReported = true;

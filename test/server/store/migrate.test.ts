@@ -157,3 +157,12 @@ test('006_payload_logging migrates a version-5 database holding logged requests:
   assert.deepEqual(db.prepare('SELECT request_id, payload_json FROM request_log').get(), { request_id: 'r1', payload_json: null });
   db.close();
 });
+
+test('007_key_rate_limits migrates a version-6 database holding keys: they follow the server default', () => {
+  const db = new Database(join(dir, 'v6.db'));
+  migrate(db, MIGRATIONS.slice(0, 6));
+  db.prepare("INSERT INTO api_keys (id, name, key_hash, scopes_json, created_at) VALUES ('abc', 'app', 'hash', '[\"infer\"]', '2026-01-01T00:00:00Z')").run();
+  assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 7)), { from: 6, to: 7 });
+  assert.deepEqual(db.prepare('SELECT id, scopes_json, rate_limit_per_second, rate_limit_burst FROM api_keys').get(), { id: 'abc', scopes_json: '["infer"]', rate_limit_per_second: null, rate_limit_burst: null });
+  db.close();
+});
