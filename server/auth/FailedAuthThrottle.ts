@@ -112,27 +112,28 @@ export class FailedAuthThrottle {
     const s = this.settings();
     state.score = this.decayed(state, now) + 1;
     state.at = now;
+    // Whole failures: failures a moment apart have decayed by a hair, and must still add up.
+    const failures = Math.round(state.score);
     if (state.blocked) {
       if (now < state.until) return;
       state.blocked = false;
     }
-    if (state.score >= s.blockAfterFailures) {
+    if (failures >= s.blockAfterFailures) {
       state.blocked = true;
       state.until = now + s.blockSeconds * 1000;
       state.backoffReported = false; // a back-off after the block is a new streak
-      this.onEvent({ kind: 'block', address, failures: Math.round(state.score), seconds: s.blockSeconds });
+      this.onEvent({ kind: 'block', address, failures, seconds: s.blockSeconds });
       return;
     }
-    if (state.score < s.failuresBeforeBackoff) {
+    if (failures < s.failuresBeforeBackoff) {
       state.backoffReported = false;
       return;
     }
-    // Rounded, not floored: the decay between two failures must not halve the next wait.
-    const seconds = Math.min(s.backoffMaxSeconds, s.backoffInitialSeconds * 2 ** Math.round(state.score - s.failuresBeforeBackoff));
+    const seconds = Math.min(s.backoffMaxSeconds, s.backoffInitialSeconds * 2 ** (failures - s.failuresBeforeBackoff));
     state.until = Math.max(state.until, now + seconds * 1000);
     if (!state.backoffReported) {
       state.backoffReported = true;
-      this.onEvent({ kind: 'backoff', address, failures: Math.round(state.score), seconds });
+      this.onEvent({ kind: 'backoff', address, failures, seconds });
     }
   }
 
