@@ -32,6 +32,8 @@ export function Keys({ api }: { api: Api }) {
       });
       setCreated({ key: result.key, name });
       setName('');
+      setPerSecond('');
+      setBurst('');
       await keys.reload();
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
