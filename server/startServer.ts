@@ -3,6 +3,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { ApiKeyService } from './auth/ApiKeyService.js';
+import { FailedAuthThrottle } from './auth/FailedAuthThrottle.js';
+import { KeyRateLimiter } from './auth/KeyRateLimiter.js';
 import { snakeCaseKeys } from './common/snakeCaseKeys.js';
 import { ensureAdminKey } from './auth/ensureAdminKey.js';
 import { packageRoot, packageVersion } from './config/packageRoot.js';
@@ -210,10 +212,39 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     maxItems: () => settingsService.current.job_max_items,
     notify: () => jobRunner.notify(),
   });
+  // Read at each failure, so a changed setting applies to the next one; one audit row per back-off
+  // streak or block, never per attempt, so a flood cannot fill the disk.
+  const failedAuth = new FailedAuthThrottle(
+    () => {
+      const s = settingsService.current;
+      return {
+        failuresBeforeBackoff: s.auth_failures_before_backoff,
+        backoffInitialSeconds: s.auth_backoff_initial_seconds,
+        backoffMaxSeconds: s.auth_backoff_max_seconds,
+        blockAfterFailures: s.auth_block_after_failures,
+        blockSeconds: s.auth_block_seconds,
+        halfLifeSeconds: s.auth_failure_half_life_seconds,
+      };
+    },
+    (event) => {
+      logger.warn({ address: event.address, failures: event.failures, seconds: event.seconds }, event.kind === 'block' ? 'address blocked after failed authentication' : 'address backing off after failed authentication');
+      store.audit.insert({
+        ts: new Date().toISOString(),
+        actor_id: null,
+        actor_name: 'system',
+        action: event.kind === 'block' ? 'security.auth_block' : 'security.auth_backoff',
+        target: event.address,
+        details: { failures: event.failures, seconds: event.seconds },
+        remote_addr: event.address,
+      });
+    },
+  );
   const app = createApp({
     logger,
     store,
     keys,
+    failedAuth,
+    rateLimiter: new KeyRateLimiter(),
     registry,
     inference,
     experiments,

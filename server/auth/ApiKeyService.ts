@@ -2,12 +2,15 @@ import { performance } from 'node:perf_hooks';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { inferboxError } from '../common/errors.js';
 import type { ApiKeyRepository, ApiKeyRow } from '../store/ApiKeyRepository.js';
+import type { OwnRateLimit } from './KeyRateLimiter.js';
 
 /** The caller a request was authenticated as. */
 export interface Principal {
   keyId: string;
   name: string;
   scopes: string[];
+  /** The key's own rate limit; the server default fills in what it leaves null. */
+  rateLimit: OwnRateLimit;
 }
 
 export interface CreatedApiKey {
@@ -53,7 +56,7 @@ export class ApiKeyService {
 
   constructor(private readonly keys: ApiKeyRepository, private readonly now: () => Date = () => new Date()) {}
 
-  createApiKey(input: { name: string; scopes: string[]; expiresAt?: string | null | undefined }): CreatedApiKey {
+  createApiKey(input: { name: string; scopes: string[]; expiresAt?: string | null | undefined; rateLimit?: OwnRateLimit | undefined }): CreatedApiKey {
     const id = newKeyId();
     const key = `ibx_${id}_${randomBytes(32).toString('base64url')}`;
     const row: ApiKeyRow = {
@@ -65,6 +68,8 @@ export class ApiKeyService {
       last_used_at: null,
       expires_at: input.expiresAt ?? null,
       revoked_at: null,
+      rate_limit_per_second: input.rateLimit?.perSecond ?? null,
+      rate_limit_burst: input.rateLimit?.burst ?? null,
     };
     this.keys.insert(row);
     return { row, key };
@@ -87,7 +92,7 @@ export class ApiKeyService {
     const now = this.now();
     if (isExpired(row, now)) throw inferboxError('IBX_ERR_UNAUTHENTICATED', 'the API key has expired');
     this.lastUsed.set(row.id, now.toISOString());
-    return { keyId: row.id, name: row.name, scopes: row.scopes };
+    return { keyId: row.id, name: row.name, scopes: row.scopes, rateLimit: { perSecond: row.rate_limit_per_second, burst: row.rate_limit_burst } };
   }
 
   private findRow(id: string): ApiKeyRow | undefined {
@@ -114,6 +119,14 @@ export class ApiKeyService {
   revoke(id: string): void {
     this.rows.delete(id);
     if (!this.keys.revoke(id, this.now().toISOString())) throw inferboxError('IBX_ERR_KEY_NOT_FOUND', id);
+  }
+
+  /** Sets a key's own rate limit; the next request of the key uses it (its cached row is dropped). */
+  setRateLimit(id: string, limit: OwnRateLimit): Omit<ApiKeyRow, 'key_hash'> {
+    this.rows.delete(id);
+    if (!this.keys.setRateLimit(id, limit.perSecond, limit.burst)) throw inferboxError('IBX_ERR_KEY_NOT_FOUND', id);
+    const { key_hash: _hash, ...visible } = this.keys.findById(id)!;
+    return visible;
   }
 
   /** True when some admin key can still be used (not revoked, not expired). */

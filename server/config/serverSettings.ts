@@ -5,6 +5,19 @@ import { z } from 'zod';
  * override for one run. Precedence: command-line flag > environment variable > saved > default.
  * Each default is here and nowhere else.
  */
+/** An exact browser origin as the Origin header sends it: scheme, host and port, nothing else. */
+const exactOrigin = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'an exact origin such as https://app.example.com or http://10.0.0.5:3000 (no path, no trailing slash)' },
+);
+
 export const serverSettingsSchema = z.object({
   /** Listen on every interface by default: serving the LAN is the appliance's job. */
   host: z.union([z.ipv4(), z.ipv6(), z.literal('localhost'), z.hostname()], { message: 'an IPv4 or IPv6 address, or a host name' }).default('0.0.0.0'),
@@ -47,6 +60,31 @@ export const serverSettingsSchema = z.object({
   job_max_items: z.number().int().min(1).max(1_000_000).default(10_000),
   /** Async jobs: largest upload (JSON, JSON lines or CSV); the items are stored in SQLite until the job ends. */
   job_max_body_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+  /**
+   * Requests per second for a key without its own limit; 0 = unlimited (the default): one app key
+   * often carries a whole business app's traffic, and an unexpected 429 there is an outage. The
+   * queue limits (batch_max_queue_size) protect the server itself; set this to share it fairly.
+   */
+  key_rate_limit_per_second: z.number().min(0).default(0),
+  /** Requests a key may make at once above its rate (token-bucket size), for keys without their own. */
+  key_rate_limit_burst: z.number().int().min(1).default(50),
+  /** Failed authentications (missing, unknown, revoked or expired key) from one address before it must wait: a few typos never do. */
+  auth_failures_before_backoff: z.number().int().min(1).default(10),
+  /** The first wait after those; it doubles with every further failure (also every retry during a wait). */
+  auth_backoff_initial_seconds: z.number().positive().default(1),
+  /** The longest wait. */
+  auth_backoff_max_seconds: z.number().positive().default(60),
+  /** At this many failures (decayed) the address is blocked: a client that keeps guessing or ignores Retry-After gets here fast. */
+  auth_block_after_failures: z.number().int().min(1).default(30),
+  /** How long a block lasts (the admin can lift it early on the Keys page). */
+  auth_block_seconds: z.number().positive().default(900),
+  /** Failures are forgotten gradually: an address's count halves every this many seconds. */
+  auth_failure_half_life_seconds: z.number().positive().default(3600),
+  /**
+   * Browser origins allowed to call /api and /v2 from their own pages (CORS), exact matches only.
+   * Empty (the default): no cross-origin access; the console is same-origin and needs none.
+   */
+  cors_allowed_origins: z.array(exactOrigin).max(100).default([]),
 });
 
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;

@@ -14,6 +14,9 @@ export interface InferenceObservation {
   cache?: 'hit' | 'miss' | 'off' | undefined;
 }
 
+/** Why a request got a 429 before its route ran. */
+export type ThrottleReason = 'key_rate_limit' | 'auth_backoff' | 'auth_blocked';
+
 /**
  * The one in-process source of serving numbers: per model and version, request counts by outcome
  * and latency histograms for queue wait, inference and the whole request. /metrics (Prometheus
@@ -33,6 +36,18 @@ export class InferenceMetrics {
     labelNames: ['model', 'version', 'result'] as const,
     registers: [this.registry],
   });
+  private readonly throttled = new Counter({
+    name: 'inferbox_throttled_requests_total',
+    help: 'Requests answered 429 before reaching a route: key over its rate limit, or an address backing off or blocked after failed authentications',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  /** Looked up once (see `series`): a flood of refusals must stay cheap. */
+  private readonly throttledSeries = {
+    key_rate_limit: this.throttled.labels('key_rate_limit'),
+    auth_backoff: this.throttled.labels('auth_backoff'),
+    auth_blocked: this.throttled.labels('auth_blocked'),
+  };
   private readonly total = this.histogram('inferbox_request_duration_seconds', 'Whole inference request time, from receipt to response');
   private readonly queue = this.histogram('inferbox_queue_duration_seconds', 'Time an inference waited for a worker');
   private readonly compute = this.histogram('inferbox_compute_duration_seconds', 'Time onnxruntime spent running the model');
@@ -86,6 +101,10 @@ export class InferenceMetrics {
       row(value.labels).buckets.push({ le, count: value.value });
     }
     return [...rows.values()];
+  }
+
+  countThrottled(reason: ThrottleReason): void {
+    this.throttledSeries[reason].inc();
   }
 
   observe(o: InferenceObservation): void {

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { ApiKeyService } from '../auth/ApiKeyService.js';
+import type { FailedAuthThrottle } from '../auth/FailedAuthThrottle.js';
+import type { KeyRateLimiter } from '../auth/KeyRateLimiter.js';
 import type { ExperimentService } from '../experiments/ExperimentService.js';
 import type { FirstRunState } from '../config/FirstRunState.js';
 import type { SettingsService } from '../config/SettingsService.js';
@@ -19,6 +21,10 @@ export interface AppServices {
   logger: Logger;
   store: Store;
   keys: ApiKeyService;
+  /** Back-off and blocks per client address after failed authentication. */
+  failedAuth: FailedAuthThrottle;
+  /** Per-key token buckets. */
+  rateLimiter: KeyRateLimiter;
   registry: ModelRegistry;
   inference: InferenceService;
   /** A/B experiments: routing of unversioned requests, lifecycle, feedback, results. */

@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import type { AppState } from './AppContext.js';
 import type { AppServices } from './AppServices.js';
+import { allowListedOrigins } from './middleware/allowListedOrigins.js';
 import { assignRequestId } from './middleware/assignRequestId.js';
 import { handleErrors } from './middleware/handleErrors.js';
 import { answerUnrouted, guardOptions, mountRoutes, routeFallbacks, type RouteSpec } from './routeTable.js';
@@ -14,6 +15,7 @@ import { modelRoutes } from './routes/modelRoutes.js';
 import { oipRoutes } from './routes/oipRoutes.js';
 import { payloadRoutes } from './routes/payloadRoutes.js';
 import { quantizationRoutes } from './routes/quantizationRoutes.js';
+import { securityRoutes } from './routes/securityRoutes.js';
 import { systemRoutes } from './routes/systemRoutes.js';
 
 /** Every route the server has; each declares its access rule (see routeTable.ts). */
@@ -27,6 +29,7 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...quantizationRoutes(services),
     ...jobRoutes(services),
     ...keyRoutes(services),
+    ...securityRoutes(services),
     ...logRoutes(services),
     ...payloadRoutes(services),
     ...systemRoutes(services),
@@ -44,12 +47,13 @@ export function createApp(services: AppServices): Koa<AppState> {
   const app = new Koa<AppState>({ proxy: false });
   app.silent = true; // errors are logged by handleErrors, once
   const routes = allRoutes(services);
-  const router = mountRoutes(routes, services.keys);
+  const router = mountRoutes(routes, services);
   app.use(assignRequestId);
   app.use(noStoreForApi);
+  app.use(allowListedOrigins(() => services.settings.current.cors_allowed_origins));
   app.use(handleErrors(services.logger));
   app.use(answerUnrouted);
-  app.use(guardOptions(routes, services.keys));
+  app.use(guardOptions(routes, services));
   app.use(router.routes());
   app.use(routeFallbacks(router));
   return app;

@@ -2,8 +2,7 @@ import Router from '@koa/router';
 import { InferboxError, inferboxError } from '../common/errors.js';
 import type { AccessRule } from '../auth/scopes.js';
 import type { AppContext, AppState } from './AppContext.js';
-import { authorize, bearerToken } from './middleware/authorize.js';
-import type { ApiKeyService } from '../auth/ApiKeyService.js';
+import { authenticateRequest, authorize, type AccessServices } from './middleware/authorize.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -20,6 +19,8 @@ export interface RouteSpec {
   path: string;
   access: 'public' | 'admin' | 'infer' | 'key' | 'feedback';
   handler: (ctx: AppContext) => Promise<void> | void;
+  /** Inference routes log every request of a known key: also one its rate limit refused (429). */
+  onRateLimited?: (ctx: AppContext, error: InferboxError) => void;
 }
 
 function ruleFor(spec: RouteSpec, ctx: AppContext): AccessRule {
@@ -27,11 +28,11 @@ function ruleFor(spec: RouteSpec, ctx: AppContext): AccessRule {
   return { kind: spec.access };
 }
 
-export function mountRoutes(routes: readonly RouteSpec[], keys: ApiKeyService): Router<AppState> {
+export function mountRoutes(routes: readonly RouteSpec[], access: AccessServices): Router<AppState> {
   const router = new Router<AppState>();
   for (const spec of routes) {
     router.register(spec.path, [spec.method], async (ctx: AppContext) => {
-      authorize(ctx, ruleFor(spec, ctx), keys);
+      authorize(ctx, ruleFor(spec, ctx), access, spec.onRateLimited);
       await spec.handler(ctx);
     });
   }
@@ -40,12 +41,13 @@ export function mountRoutes(routes: readonly RouteSpec[], keys: ApiKeyService): 
 
 /**
  * OPTIONS is answered by the router from the route table (the Allow header); outside the public
- * routes it needs a valid key like everything else, so the API cannot be mapped anonymously.
+ * routes it needs a valid key like everything else (failures count against the address), so the
+ * API cannot be mapped anonymously. CORS preflights of listed origins are answered before this.
  */
-export function guardOptions(routes: readonly RouteSpec[], keys: ApiKeyService) {
+export function guardOptions(routes: readonly RouteSpec[], access: AccessServices) {
   const publicPaths = new Set(routes.filter((r) => r.access === 'public').map((r) => r.path));
   return async (ctx: AppContext, next: () => Promise<unknown>): Promise<void> => {
-    if (ctx.method === 'OPTIONS' && !publicPaths.has(ctx.path)) keys.authenticate(bearerToken(ctx));
+    if (ctx.method === 'OPTIONS' && !publicPaths.has(ctx.path)) authenticateRequest(ctx, access);
     await next();
   };
 }

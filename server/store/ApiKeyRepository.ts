@@ -10,6 +10,10 @@ export interface ApiKeyRow {
   last_used_at: string | null;
   expires_at: string | null;
   revoked_at: string | null;
+  /** Requests per second this key may make; null = the server default, 0 = unlimited. */
+  rate_limit_per_second: number | null;
+  /** Requests the key may make at once above its rate (token-bucket size); null = the server default. */
+  rate_limit_burst: number | null;
 }
 
 interface ApiKeyRecord extends Omit<ApiKeyRow, 'scopes'> {
@@ -40,8 +44,8 @@ export class ApiKeyRepository {
     const { scopes, ...rest } = row;
     this.db
       .prepare(
-        `INSERT INTO api_keys (id, name, key_hash, scopes_json, created_at, last_used_at, expires_at, revoked_at)
-         VALUES (@id, @name, @key_hash, @scopes_json, @created_at, @last_used_at, @expires_at, @revoked_at)`,
+        `INSERT INTO api_keys (id, name, key_hash, scopes_json, created_at, last_used_at, expires_at, revoked_at, rate_limit_per_second, rate_limit_burst)
+         VALUES (@id, @name, @key_hash, @scopes_json, @created_at, @last_used_at, @expires_at, @revoked_at, @rate_limit_per_second, @rate_limit_burst)`,
       )
       .run({ ...rest, scopes_json: JSON.stringify(scopes) });
   }
@@ -58,6 +62,11 @@ export class ApiKeyRepository {
   /** Marks a key revoked; returns false when there is no such key. Revoking twice keeps the first time. */
   revoke(id: string, at: string): boolean {
     return this.db.prepare('UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(at, id).changes > 0;
+  }
+
+  /** Sets a key's own rate limit (null fields follow the server default); returns false when there is no such key. */
+  setRateLimit(id: string, perSecond: number | null, burst: number | null): boolean {
+    return this.db.prepare('UPDATE api_keys SET rate_limit_per_second = ?, rate_limit_burst = ? WHERE id = ?').run(perSecond, burst, id).changes > 0;
   }
 
   /** Writes last-used times collected in memory, in one transaction (keeps writes off the hot path). */

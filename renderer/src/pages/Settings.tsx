@@ -15,7 +15,16 @@ const FIELDS: { name: string; label: string; help: string }[] = [
   { name: 'batch_max_size', label: 'Default max batch size', help: 'Per model in Models → settings.' },
   { name: 'model_idle_unload_seconds', label: 'Unload idle models after (s, 0 = never)', help: '' },
   { name: 'cache_max_bytes', label: 'Response cache size (bytes)', help: '' },
+  { name: 'key_rate_limit_per_second', label: 'Default key rate limit (requests/s, 0 = unlimited)', help: 'For keys without their own limit (Keys page), the admin key included.' },
+  { name: 'key_rate_limit_burst', label: 'Default key burst', help: 'Requests a key may make at once above its rate.' },
+  { name: 'auth_failures_before_backoff', label: 'Failed sign-ins before an address must wait', help: '' },
+  { name: 'auth_block_after_failures', label: 'Failed sign-ins before an address is blocked', help: '' },
+  { name: 'auth_block_seconds', label: 'Block length (s)', help: '' },
+  { name: 'cors_allowed_origins', label: 'Browser origins allowed to call the API (CORS)', help: 'Exact origins such as https://app.example.com, separated by spaces; empty: none.' },
 ];
+
+/** A setting as the form shows it: lists space-separated. */
+const shown = (value: unknown) => (Array.isArray(value) ? value.join(' ') : String(value ?? ''));
 
 /** Server settings: what runs now, what is saved, and a form to change them. */
 export function Settings({ api }: { api: Api }) {
@@ -36,6 +45,8 @@ export function Settings({ api }: { api: Api }) {
           return;
         }
         changes[name] = Number(value);
+      } else if (Array.isArray(current)) {
+        changes[name] = value.split(/[\s,]+/).filter(Boolean);
       } else {
         changes[name] = typeof current === 'boolean' ? value === 'true' : value;
       }
@@ -59,10 +70,10 @@ export function Settings({ api }: { api: Api }) {
             {FIELDS.map((f) => (
               <label key={f.name}>
                 {f.label}
-                <input value={draft[f.name] ?? String(settings.data!.effective[f.name] ?? '')} onChange={(e) => setDraft({ ...draft, [f.name]: e.target.value })} aria-describedby={`${f.name}-help`} />
+                <input value={draft[f.name] ?? shown(settings.data!.effective[f.name])} onChange={(e) => setDraft({ ...draft, [f.name]: e.target.value })} aria-describedby={`${f.name}-help`} />
                 <small id={`${f.name}-help`} className="muted">
-                  {f.help} Default: {String(settings.data!.defaults[f.name])}.
-                  {settings.data!.overridden.includes(f.name) && ` Set for this run by a command-line flag or environment variable (${String(settings.data!.effective[f.name])}): a saved value applies only once that is removed.`}
+                  {f.help} Default: {shown(settings.data!.defaults[f.name]) || 'none'}.
+                  {settings.data!.overridden.includes(f.name) && ` Set for this run by a command-line flag or environment variable (${shown(settings.data!.effective[f.name])}): a saved value applies only once that is removed.`}
                 </small>
               </label>
             ))}

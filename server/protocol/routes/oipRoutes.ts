@@ -175,6 +175,22 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
     }
   };
 
+  /** A request its key's rate limit refused: logged with the key, like every other inference request. */
+  const recordRateLimited = (ctx: AppContext, error: InferboxError) =>
+    services.recorder.record({
+      requestId: ctx.state.requestId,
+      model: ctx.params.model!,
+      version: ctx.params.version ?? null,
+      resolved: false,
+      keyId: ctx.state.principal?.keyId ?? null,
+      status: error.status,
+      error: error.message,
+      totalMs: 0,
+      timing: {},
+      bytesIn: Number(ctx.get('content-length')) || 0,
+      bytesOut: 0,
+    });
+
   return [
     {
       method: 'GET',
@@ -186,7 +202,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
     { method: 'GET', path: '/v2/models/:model/versions/:version', access: 'infer', handler: modelMetadata },
     { method: 'GET', path: '/v2/models/:model/ready', access: 'infer', handler: modelReady },
     { method: 'GET', path: '/v2/models/:model/versions/:version/ready', access: 'infer', handler: modelReady },
-    { method: 'POST', path: '/v2/models/:model/infer', access: 'infer', handler: infer },
-    { method: 'POST', path: '/v2/models/:model/versions/:version/infer', access: 'infer', handler: infer },
+    { method: 'POST', path: '/v2/models/:model/infer', access: 'infer', handler: infer, onRateLimited: recordRateLimited },
+    { method: 'POST', path: '/v2/models/:model/versions/:version/infer', access: 'infer', handler: infer, onRateLimited: recordRateLimited },
   ];
 }

@@ -20,7 +20,18 @@ test('a created key authenticates, and only its SHA-256 hash is stored', () => {
   const stored = store.keys.findById(row.id)!;
   assert.equal(stored.key_hash, hashKey(key));
   assert.ok(!JSON.stringify(stored).includes(key.slice('ibx_'.length + 12 + 1)), 'the secret is not stored');
-  assert.deepEqual(keys.authenticate(key), { keyId: row.id, name: 'crm', scopes: ['infer:mlp'] });
+  assert.deepEqual(keys.authenticate(key), { keyId: row.id, name: 'crm', scopes: ['infer:mlp'], rateLimit: { perSecond: null, burst: null } });
+});
+
+test("a key's own rate limit is stored, and a change applies to its next request despite the row cache", () => {
+  const { row, key } = keys.createApiKey({ name: 'metered', scopes: ['infer'], rateLimit: { perSecond: 5, burst: 10 } });
+  assert.deepEqual([row.rate_limit_per_second, row.rate_limit_burst], [5, 10]);
+  assert.deepEqual(keys.authenticate(key).rateLimit, { perSecond: 5, burst: 10 });
+  const changed = keys.setRateLimit(row.id, { perSecond: 0, burst: null });
+  assert.deepEqual([changed.rate_limit_per_second, changed.rate_limit_burst], [0, null]);
+  assert.ok(!('key_hash' in changed));
+  assert.deepEqual(keys.authenticate(key).rateLimit, { perSecond: 0, burst: null });
+  assert.throws(() => keys.setRateLimit('nosuchkey000', { perSecond: 1, burst: 1 }), /not found/);
 });
 
 test('missing, malformed, unknown and tampered keys are refused', () => {

@@ -201,5 +201,13 @@ test('008_payload_privacy with payload logging off (the default) switches it on 
   migrate(db, MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.version === 8) + 1));
   assert.deepEqual(db.prepare('SELECT settings_json FROM models').get(), { settings_json: '{}' });
   assert.deepEqual(db.prepare('SELECT COUNT(*) AS n FROM settings').get(), { n: 0 });
+});
+
+test('007_key_rate_limits migrates a version-6 database holding keys: they follow the server default', () => {
+  const db = new Database(join(dir, 'v6-keys.db'));
+  migrate(db, MIGRATIONS.slice(0, 6));
+  db.prepare("INSERT INTO api_keys (id, name, key_hash, scopes_json, created_at) VALUES ('abc', 'app', 'hash', '[\"infer\"]', '2026-01-01T00:00:00Z')").run();
+  assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 7)), { from: 6, to: 7 });
+  assert.deepEqual(db.prepare('SELECT id, scopes_json, rate_limit_per_second, rate_limit_burst FROM api_keys').get(), { id: 'abc', scopes_json: '["infer"]', rate_limit_per_second: null, rate_limit_burst: null });
   db.close();
 });
