@@ -41,6 +41,8 @@ describe('console: abuse limits (Chromium, end to end)', () => {
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     server = await startTestServer();
+    // The first-run wizard has its own test (firstRun.e2e.test.ts); this starts after it.
+    await server.request('POST', '/api/setup/complete');
     const saved = await server.request('PUT', '/api/settings', { json: { auth_failures_before_backoff: 3, auth_block_after_failures: 6, auth_block_seconds: 600 } });
     assert.equal(saved.status, 200, await saved.text());
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
