@@ -40,12 +40,18 @@ export function mountRoutes(routes: readonly RouteSpec[], keys: ApiKeyService): 
 
 /**
  * OPTIONS is answered by the router from the route table (the Allow header); outside the public
- * routes it needs a valid key like everything else, so the API cannot be mapped anonymously.
+ * routes it needs a valid key like everything else, so the API cannot be mapped anonymously. A path
+ * is public when every route pattern it matches is (the router's own matching, so `/assets/:file`
+ * covers each asset).
  */
-export function guardOptions(routes: readonly RouteSpec[], keys: ApiKeyService) {
-  const publicPaths = new Set(routes.filter((r) => r.access === 'public').map((r) => r.path));
+export function guardOptions(routes: readonly RouteSpec[], router: Router<AppState>, keys: ApiKeyService) {
+  const publicPaths = new Set<string | RegExp>(routes.filter((r) => r.access === 'public').map((r) => r.path));
   return async (ctx: AppContext, next: () => Promise<unknown>): Promise<void> => {
-    if (ctx.method === 'OPTIONS' && !publicPaths.has(ctx.path)) keys.authenticate(bearerToken(ctx));
+    if (ctx.method === 'OPTIONS') {
+      const matched = router.match(ctx.path, 'OPTIONS').path;
+      const isPublic = matched.length > 0 && matched.every((layer) => publicPaths.has(layer.path));
+      if (!isPublic) keys.authenticate(bearerToken(ctx));
+    }
     await next();
   };
 }
