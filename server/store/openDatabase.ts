@@ -13,6 +13,9 @@ export function openDatabase(path: string): SqliteDatabase {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // Deleted rows are zeroed, not left in free pages: a finished job's inputs (and purged logs) must
+  // not stay readable in the file (test/security/noSecretsInLogs).
+  db.pragma('secure_delete = ON');
   migrate(db);
   return db;
 }
