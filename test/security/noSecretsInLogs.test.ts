@@ -135,7 +135,7 @@ test('no file in the data dir and no line the server prints holds a raw key, a s
     assert.deepEqual(refused.map((r) => r.status), [400, 400, 400, 400, 400]);
 
     // Well-formed but wrong keys: a real key's id with another secret, an unknown id, and a revoked key.
-    const [, appId, appSecret] = /^ibx_([^_]+)_(.+)$/.exec(app.key)!;
+    const [, appId, appSecret] = /^ibx_([^_]{12})_(.{43})$/.exec(app.key)!;
     const wrongSecret = `ibx_${appId}_${'x'.repeat(appSecret!.length)}`;
     const unknownId = `ibx_zzzzzzzzzzzz_${appSecret!.split('').reverse().join('')}`;
     assert.equal((await call('DELETE', `/api/keys/${revoked.id}`, adminKey)).status, 200);
@@ -160,7 +160,8 @@ test('no file in the data dir and no line the server prints holds a raw key, a s
 
     const keyNeedles = [adminKey, ...created].flatMap((key) => [
       { name: `the raw key ${key.slice(0, 17)}…`, bytes: Buffer.from(key), allowedIn: key === adminKey ? 'admin.key' : undefined },
-      { name: `the secret part of ${key.slice(0, 17)}…`, bytes: Buffer.from(key.split('_')[2]!), allowedIn: key === adminKey ? 'admin.key' : undefined },
+      // After `ibx_<12-char id>_`: the base64url secret may itself contain '_'.
+      { name: `the secret part of ${key.slice(0, 17)}…`, bytes: Buffer.from(/^ibx_[^_]{12}_(.{43})$/.exec(key)![1]!), allowedIn: key === adminKey ? 'admin.key' : undefined },
     ]);
     const wrongKeyNeedles = [wrongSecret, unknownId].map((key) => ({ name: `the refused key ${key.slice(0, 17)}…`, bytes: Buffer.from(key) }));
     const needles = [...keyNeedles, ...wrongKeyNeedles, ...markerForms()];
