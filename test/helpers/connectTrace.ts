@@ -14,7 +14,7 @@ export interface ConnectAttempt {
   /** IP address, or the socket path for AF_UNIX. */
   address: string | null;
   port: number | null;
-  /** '0' for success, the errno name (ENOENT, EINPROGRESS, …), or null when strace split the call. */
+  /** '0' for success, the errno name (ENOENT, EINPROGRESS, …), or null when the trace has no result line. */
   result: string | null;
   line: string;
 }
@@ -65,13 +65,26 @@ export function tracedPid(strace: ChildProcess): number {
 /** Every connect(2) in a trace. A line that names connect but cannot be read is kept with family null. */
 export function parseConnects(trace: string): ConnectAttempt[] {
   const attempts: ConnectAttempt[] = [];
+  /** Calls strace split because another thread was traced meanwhile, by pid, until their result line. */
+  const unfinished = new Map<number, ConnectAttempt>();
+  const resultOf = (line: string) => {
+    const match = /\)\s+=\s+(-?\d+)(?:\s+(E\w+))?/.exec(line);
+    return match ? (match[2] ?? match[1]!) : null;
+  };
   for (const line of trace.split('\n')) {
-    // "<... connect resumed>" lines only carry the result of a call whose start was printed already.
+    const resumed = /^(\d+)\s+<\.\.\. connect resumed>/.exec(line);
+    if (resumed) {
+      // Carries only the result of a call whose start (with the address) was printed already.
+      const attempt = unfinished.get(Number(resumed[1]));
+      if (attempt) attempt.result = resultOf(line);
+      unfinished.delete(Number(resumed[1]));
+      continue;
+    }
     if (!/^\d+\s+connect\(/.test(line)) continue;
     const pid = Number(/^(\d+)/.exec(line)![1]);
     const family = /sa_family=(AF_\w+)/.exec(line)?.[1] ?? null;
-    const result = /\)\s+=\s+(-?\d+)(?:\s+(E\w+))?/.exec(line);
-    const attempt: ConnectAttempt = { pid, family, address: null, port: null, result: result ? (result[2] ?? result[1]!) : null, line };
+    const attempt: ConnectAttempt = { pid, family, address: null, port: null, result: resultOf(line), line };
+    if (line.endsWith('<unfinished ...>')) unfinished.set(pid, attempt);
     if (family === 'AF_INET') {
       attempt.address = /sin_addr=inet_addr\("([^"]+)"\)/.exec(line)?.[1] ?? null;
       attempt.port = Number(/sin_port=htons\((\d+)\)/.exec(line)?.[1] ?? NaN);

@@ -78,6 +78,11 @@ test('the classifier: loopback and local IPC stay, everything else (and any unre
   assert.deepEqual(verdicts('7 connect(9, {sa_family=AF_PACKET, sll_protocol=htons(ETH_P_ALL)}, 20) = 0'), ['connect of family AF_PACKET']);
   assert.deepEqual(verdicts('7 connect(9, 0x7ffd5e3c, 16) = -1 EFAULT (Bad address)'), ['connect of family (unreadable)']);
   assert.deepEqual(verdicts('7 <... connect resumed>) = 0'), [], 'a resumed line repeats no address');
+  // Split by another thread's call: the result comes on the resumed line of the same pid.
+  const split = (result: string) => `7 connect(3, {sa_family=AF_UNIX, sun_path="/var/run/nscd/socket"}, 110 <unfinished ...>\n8 connect(4, {sa_family=AF_UNIX, sun_path="/var/run/nscd/socket"}, 110) = 0\n7 <... connect resumed>) = ${result}`;
+  assert.deepEqual(verdicts(split('-1 ENOENT (No such file or directory)')), [null, 'name lookup through /var/run/nscd/socket']);
+  assert.deepEqual(verdicts(split('0')), ['name lookup through /var/run/nscd/socket', 'name lookup through /var/run/nscd/socket']);
+  assert.deepEqual(verdicts('7 connect(3, {sa_family=AF_UNIX, sun_path="/var/run/nscd/socket"}, 110 <unfinished ...>'), ['name lookup through /var/run/nscd/socket'], 'no result: counted');
 });
 
 test('nothing leaves the box: the real CLI through start-up, upload, inferences, int8, a job and the console', async () => {
