@@ -4,6 +4,7 @@
  */
 import Koa from 'koa';
 import getRawBody from 'raw-body';
+import '../../server/runtime/disableOrtTelemetry.js'; // onnxruntime's telemetry off before it loads
 import * as ort from 'onnxruntime-node';
 
 const [modelPath] = process.argv.slice(2);

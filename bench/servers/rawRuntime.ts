@@ -2,6 +2,7 @@
  * The limit: onnxruntime-node in-process at batch 1, one worker thread per core, each with its own
  * one-thread session (the fastest configuration measured here), for `seconds`. Prints JSON.
  */
+import '../../server/runtime/disableOrtTelemetry.js'; // the workers' onnxruntime reads it from the process environment
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import '../../server/runtime/disableOrtTelemetry.js'; // onnxruntime's telemetry off before it loads
 import * as ort from 'onnxruntime-node';
 import { mulberry32 } from '../../server/common/mulberry32.js';
 import { attr, buildModel, type Initializer, type NodeSpec } from '../lib/onnxGraph.js';

@@ -4,37 +4,8 @@ import type { AppServices } from './AppServices.js';
 import { allowListedOrigins } from './middleware/allowListedOrigins.js';
 import { assignRequestId } from './middleware/assignRequestId.js';
 import { handleErrors } from './middleware/handleErrors.js';
-import { answerUnrouted, guardOptions, mountRoutes, routeFallbacks, type RouteSpec } from './routeTable.js';
-import { consoleRoutes } from './routes/consoleRoutes.js';
-import { experimentRoutes } from './routes/experimentRoutes.js';
-import { healthRoutes } from './routes/healthRoutes.js';
-import { jobRoutes } from './routes/jobRoutes.js';
-import { keyRoutes } from './routes/keyRoutes.js';
-import { logRoutes } from './routes/logRoutes.js';
-import { modelRoutes } from './routes/modelRoutes.js';
-import { oipRoutes } from './routes/oipRoutes.js';
-import { payloadRoutes } from './routes/payloadRoutes.js';
-import { quantizationRoutes } from './routes/quantizationRoutes.js';
-import { securityRoutes } from './routes/securityRoutes.js';
-import { systemRoutes } from './routes/systemRoutes.js';
-
-/** Every route the server has; each declares its access rule (see routeTable.ts). */
-export function allRoutes(services: AppServices): RouteSpec[] {
-  return [
-    ...healthRoutes(services),
-    ...consoleRoutes(services.consoleDir),
-    ...oipRoutes(services),
-    ...modelRoutes(services),
-    ...experimentRoutes(services),
-    ...quantizationRoutes(services),
-    ...jobRoutes(services),
-    ...keyRoutes(services),
-    ...securityRoutes(services),
-    ...logRoutes(services),
-    ...payloadRoutes(services),
-    ...systemRoutes(services),
-  ];
-}
+import { allRoutes } from './allRoutes.js';
+import { answerUnrouted, guardOptions, mountRoutes, routeFallbacks } from './routeTable.js';
 
 /** Admin data (keys shown once, payloads, logs) must not sit in browser or proxy caches. */
 async function noStoreForApi(ctx: { path: string; set(name: string, value: string): void }, next: () => Promise<unknown>): Promise<void> {
@@ -53,7 +24,7 @@ export function createApp(services: AppServices): Koa<AppState> {
   app.use(allowListedOrigins(() => services.settings.current.cors_allowed_origins));
   app.use(handleErrors(services.logger));
   app.use(answerUnrouted);
-  app.use(guardOptions(routes, services));
+  app.use(guardOptions(routes, router, services));
   app.use(router.routes());
   app.use(routeFallbacks(router));
   return app;

@@ -42,12 +42,18 @@ export function mountRoutes(routes: readonly RouteSpec[], access: AccessServices
 /**
  * OPTIONS is answered by the router from the route table (the Allow header); outside the public
  * routes it needs a valid key like everything else (failures count against the address), so the
- * API cannot be mapped anonymously. CORS preflights of listed origins are answered before this.
+ * API cannot be mapped anonymously. CORS preflights of listed origins are answered before this. A
+ * path is public when every route pattern it matches is (the router's own matching, so
+ * `/assets/:file` covers each asset).
  */
-export function guardOptions(routes: readonly RouteSpec[], access: AccessServices) {
-  const publicPaths = new Set(routes.filter((r) => r.access === 'public').map((r) => r.path));
+export function guardOptions(routes: readonly RouteSpec[], router: Router<AppState>, access: AccessServices) {
+  const publicPaths = new Set<string | RegExp>(routes.filter((r) => r.access === 'public').map((r) => r.path));
   return async (ctx: AppContext, next: () => Promise<unknown>): Promise<void> => {
-    if (ctx.method === 'OPTIONS' && !publicPaths.has(ctx.path)) authenticateRequest(ctx, access);
+    if (ctx.method === 'OPTIONS') {
+      const matched = router.match(ctx.path, 'OPTIONS').path;
+      const isPublic = matched.length > 0 && matched.every((layer) => publicPaths.has(layer.path));
+      if (!isPublic) authenticateRequest(ctx, access);
+    }
     await next();
   };
 }

@@ -1,3 +1,4 @@
+import './disableOrtTelemetry.js'; // before onnxruntime-node loads: see the file
 import * as ort from 'onnxruntime-node';
 import type { RuntimeTensor, TensorData } from '../common/datatypes.js';
 import { epochMs, type LoadResult, type RawTensorMetadata, type RunResult, type SessionSettings } from './workerProtocol.js';

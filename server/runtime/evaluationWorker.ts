@@ -5,6 +5,7 @@
  * queues, and the HTTP thread never runs a session.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import './disableOrtTelemetry.js'; // before onnxruntime-node loads: see the file
 import * as ort from 'onnxruntime-node';
 import { transferablesOf, type RuntimeTensor } from '../common/datatypes.js';
 import type { EvaluationRequest, EvaluationResult, ModelRuns } from './compareModels.js';

@@ -130,17 +130,32 @@ export class JobRepository {
 
   /** Ends a job that is still queued or running; its item requests are no longer needed (results stay). */
   finish(id: string, state: Extract<JobState, 'succeeded' | 'failed' | 'cancelled'>, error: string | null, at: string): boolean {
-    return this.db.transaction(() => {
+    const finished = this.db.transaction(() => {
       const changed = this.db
         .prepare("UPDATE jobs SET state = @state, error = @error, finished_at = @at, updated_at = @at WHERE id = @id AND state IN ('queued', 'running')")
         .run({ id, state, error, at }).changes;
       if (changed > 0) this.db.prepare('DELETE FROM job_inputs WHERE job_id = ?').run(id);
       return changed > 0;
     })();
+    if (finished) this.eraseFromWal();
+    return finished;
   }
 
   delete(id: string): boolean {
-    return this.db.prepare('DELETE FROM jobs WHERE id = ?').run(id).changes > 0;
+    const deleted = this.db.prepare('DELETE FROM jobs WHERE id = ?').run(id).changes > 0;
+    if (deleted) this.eraseFromWal();
+    return deleted;
+  }
+
+  /**
+   * Deleted job data (inputs, results) is zeroed in the database (secure_delete), but the WAL still
+   * holds the pages as they were when written, until a checkpoint lets SQLite reuse it. Jobs carry
+   * business payloads, so after deleting some the WAL is checkpointed and truncated (a few ms, once
+   * per job). Best effort: while another connection (the keys CLI) reads an older snapshot, SQLite
+   * keeps the frames it needs and the next job's checkpoint removes them.
+   */
+  private eraseFromWal(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   /** Results in index order from `afterIndex` on, a page at a time (downloads stream page by page). */
@@ -159,6 +174,8 @@ export class JobRepository {
 
   /** Deletes finished jobs (with their results) that ended before `before`; returns how many. */
   purgeFinishedBefore(before: string): number {
-    return this.db.prepare(`DELETE FROM jobs WHERE finished_at < ? AND state IN (${FINISHED.map((s) => `'${s}'`).join(', ')})`).run(before).changes;
+    const purged = this.db.prepare(`DELETE FROM jobs WHERE finished_at < ? AND state IN (${FINISHED.map((s) => `'${s}'`).join(', ')})`).run(before).changes;
+    if (purged > 0) this.eraseFromWal();
+    return purged;
   }
 }

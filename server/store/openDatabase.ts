@@ -14,7 +14,8 @@ export function openDatabase(path: string): SqliteDatabase {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   // Deleted rows are overwritten with zeros, also on pages that go to the freelist: an erased or
-  // expired payload (personal data) must not stay readable in the file (issue 8, right to erasure).
+  // expired payload (personal data, right to erasure) and a finished job's inputs must not stay
+  // readable in the file (test/security/noSecretsInLogs, PayloadService tests).
   db.pragma('secure_delete = ON');
   migrate(db);
   return db;

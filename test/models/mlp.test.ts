@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
+import '../../server/runtime/disableOrtTelemetry.js'; // onnxruntime's telemetry off before it loads
 import * as ort from 'onnxruntime-node';
 import {
   DATASET_SOURCE, EPOCHS, FEATURES, HELDOUT_FRACTION, LABELS, SEED,

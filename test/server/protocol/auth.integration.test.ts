@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AppServices } from '../../../server/protocol/AppServices.js';
-import { allRoutes } from '../../../server/protocol/createApp.js';
+import { allRoutes } from '../../../server/protocol/allRoutes.js';
 import { GENTOO_FEATURES, startTestServer, type TestServer } from '../../helpers/testServer.js';
 
 let server: TestServer;

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import '../../../server/runtime/disableOrtTelemetry.js'; // onnxruntime's telemetry off before it loads
 import * as ort from 'onnxruntime-node';
 import { buildMlpStack } from '../../../models/lib/mlpStack.js';
 import { attr, buildModel, tensorBytes } from '../../../models/lib/onnxGraph.js';
