@@ -144,6 +144,9 @@ test('nothing leaves the box: the real CLI through start-up, upload, inferences,
     await page.goto(url!);
     await page.getByLabel('Admin key').fill(key);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    // A fresh data dir: the first-run wizard (it reads /api/system and /api/models), then the dashboard.
+    await page.getByTestId('wizard-provider').waitFor();
+    await page.getByRole('button', { name: 'Skip setup' }).click();
     await page.getByText('Execution provider:').waitFor();
 
     await new Promise((resolve) => setTimeout(resolve, readyAt + OBSERVE_MS - Date.now()));

@@ -92,8 +92,8 @@ test('no file in the data dir and no line the server prints holds a raw key, a s
       fetch(`${url}${path}`, { method, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers }, body: body ?? null });
     const json = { 'content-type': 'application/json' };
 
-    const settings = (await (await call('GET', '/api/settings', adminKey)).json()) as { effective: { log_payloads: boolean } };
-    assert.equal(settings.effective.log_payloads, false, 'payload logging is off (the default)');
+    const settings = (await (await call('GET', '/api/models/mlp/settings', adminKey)).json()) as { effective: { log_payloads: boolean } };
+    assert.equal(settings.effective.log_payloads, false, 'payload logging is off (the default, per model)');
 
     const created: string[] = [];
     const createKey = async (name: string, scopes: string[]) => {
