@@ -3,6 +3,7 @@ import type { AppState } from './AppContext.js';
 import type { AppServices } from './AppServices.js';
 import { assignRequestId } from './middleware/assignRequestId.js';
 import { handleErrors } from './middleware/handleErrors.js';
+import { securityHeaders } from './middleware/securityHeaders.js';
 import { answerUnrouted, guardOptions, mountRoutes, routeFallbacks, type RouteSpec } from './routeTable.js';
 import { consoleRoutes } from './routes/consoleRoutes.js';
 import { experimentRoutes } from './routes/experimentRoutes.js';
@@ -14,6 +15,7 @@ import { modelRoutes } from './routes/modelRoutes.js';
 import { oipRoutes } from './routes/oipRoutes.js';
 import { quantizationRoutes } from './routes/quantizationRoutes.js';
 import { systemRoutes } from './routes/systemRoutes.js';
+import { tlsRoutes } from './routes/tlsRoutes.js';
 
 /** Every route the server has; each declares its access rule (see routeTable.ts). */
 export function allRoutes(services: AppServices): RouteSpec[] {
@@ -28,6 +30,7 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...keyRoutes(services),
     ...logRoutes(services),
     ...systemRoutes(services),
+    ...tlsRoutes(services),
   ];
 }
 
@@ -44,6 +47,7 @@ export function createApp(services: AppServices): Koa<AppState> {
   const routes = allRoutes(services);
   const router = mountRoutes(routes, services.keys);
   app.use(assignRequestId);
+  app.use(securityHeaders);
   app.use(noStoreForApi);
   app.use(handleErrors(services.logger));
   app.use(answerUnrouted);
