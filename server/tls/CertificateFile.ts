@@ -84,7 +84,7 @@ export class CertificateFile {
       key,
       cert,
       network: { hostname: names.dnsNames.find((n) => n !== 'localhost') ?? '', addresses: names.ipAddresses.filter((a) => a !== '127.0.0.1' && a !== '::1') },
-      lastChange: { kind: 'created', at: (await stat(this.certificatePath)).mtime.toISOString(), reason: 'made on the first HTTPS start' },
+      lastChange: { kind: 'created', at: (await stat(this.certificatePath)).mtime.toISOString(), reason: 'on the first HTTPS start' },
     };
     await this.write(stored);
     await unlink(keyPath);

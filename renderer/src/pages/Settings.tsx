@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { Api } from '../api.js';
 import { ErrorText, Status } from '../components/Status.js';
 import { useLoad } from '../components/useLoad.js';
+import { CertificatePanel } from './CertificatePanel.js';
 
 interface SettingsView { effective: Record<string, unknown>; saved: Record<string, unknown>; defaults: Record<string, unknown> }
 
@@ -73,6 +74,7 @@ export function Settings({ api }: { api: Api }) {
           </form>
         )}
       </Status>
+      <CertificatePanel api={api} />
     </>
   );
 }
