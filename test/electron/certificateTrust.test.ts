@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { sameFingerprint, trustApplianceCertificate } from '../../electron/certificateTrust.js';
+import { readApplianceCertificate, sameFingerprint, trustApplianceCertificate } from '../../electron/certificateTrust.js';
 import { createSelfSignedCertificate } from '../../server/tls/createSelfSignedCertificate.js';
 
 /** A certificate as the server makes it, with its fingerprint. */
@@ -41,4 +44,22 @@ test('sameFingerprint: colons and case ignored, 32 bytes required', () => {
   assert.equal(sameFingerprint('AB:CD', 'abcd'), false, 'too short to be SHA-256');
   assert.equal(sameFingerprint(null, colons), false);
   assert.equal(sameFingerprint('', ''), false);
+});
+
+test('readApplianceCertificate: the fingerprint of tls.crt as it is now (after a renewal too); null when unreadable', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'inferbox-cert-'));
+  try {
+    const path = join(dir, 'tls.crt');
+    assert.equal(readApplianceCertificate(path), null, 'missing');
+    const first = await applianceCertificate({ hostname: 'box', addresses: ['192.168.1.5'] });
+    await writeFile(path, first.cert);
+    assert.deepEqual(readApplianceCertificate(path), { pem: first.cert, fingerprint256: first.fingerprint256 });
+    const renewed = await applianceCertificate({ hostname: 'box', addresses: ['192.168.1.6'] });
+    await writeFile(path, renewed.cert);
+    assert.equal(readApplianceCertificate(path)?.fingerprint256, renewed.fingerprint256);
+    await writeFile(path, 'not a certificate');
+    assert.equal(readApplianceCertificate(path), null);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
