@@ -5,9 +5,9 @@ import { z } from 'zod';
 import { subjectAltNames } from './describeCertificate.js';
 
 /** The key, the chain and what they are, in one file: one rename replaces the pair, so a crash never leaves a key beside another key's certificate. */
-export const TLS_STATE_FILE = 'tls.json';
+const TLS_STATE_FILE = 'tls.json';
 /** The certificate chain alone, for `curl --cacert` and the desktop app: a copy of what tls.json holds. */
-export const TLS_CERT_FILE = 'tls.crt';
+const TLS_CERT_FILE = 'tls.crt';
 /** Before tls.json the key lived here; it is moved into tls.json on the first start that finds it. */
 const LEGACY_KEY_FILE = 'tls.key';
 

@@ -21,7 +21,7 @@ export interface NetworkSource {
  * (Node has none); reading the interfaces is a cheap syscall, and a minute is short next to a DHCP
  * lease and long enough never to matter for load.
  */
-export const NETWORK_CHECK_INTERVAL_MS = 60_000;
+const NETWORK_CHECK_INTERVAL_MS = 60_000;
 
 const sameNames = (a: NetworkNames, b: NetworkNames) => a.hostname === b.hostname && [...a.addresses].sort().join() === [...b.addresses].sort().join();
 

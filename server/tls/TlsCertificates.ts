@@ -37,11 +37,21 @@ export interface TlsCertificatesOptions {
 }
 
 /**
+ * The machine's names as far as this listener is concerned: an IPv4 bind (0.0.0.0 or one IPv4
+ * address) cannot be reached over IPv6, so its IPv6 addresses are left out — they are also the
+ * ones that change by themselves (privacy extensions rotate temporary addresses daily), which
+ * would reissue the certificate for addresses nobody can use.
+ */
+function servedNames(bindHost: string, names: NetworkNames): NetworkNames {
+  return bindHost.includes(':') ? names : { hostname: names.hostname, addresses: names.addresses.filter((a) => !a.includes(':')) };
+}
+
+/**
  * The names clients use to reach the server: the bind address when it is one address or name;
  * for a wildcard bind the host name and every LAN address (loopback names prove nothing about how
  * the LAN reaches the machine).
  */
-export function reachableNames(bindHost: string, network: NetworkNames): string[] {
+function reachableNames(bindHost: string, network: NetworkNames): string[] {
   if (!WILDCARD_BINDS.has(bindHost)) return [bindHost];
   return [network.hostname, ...network.addresses].filter(Boolean);
 }
@@ -67,10 +77,11 @@ export class TlsCertificates {
     this.#stored = await this.options.file.read();
     if (!this.options.https) return null;
     if (this.#stored === null) {
-      const names = this.options.network.current();
+      const names = this.#names();
       await this.#replace({ ...(await createSelfSignedCertificate(names)), source: 'generated', network: names, lastChange: this.#change('created', 'on the first HTTPS start') });
     } else {
-      await this.#renewIfNeeded(this.options.network.current());
+      // A renewal that fails (a full disk) must not stop the server: the current pair still serves.
+      await this.#renewIfNeeded(this.#names()).catch(this.options.onError);
     }
     return this.#pair();
   }
@@ -79,7 +90,7 @@ export class TlsCertificates {
   attach(apply: (pair: CertificatePair) => void): void {
     this.#apply = apply;
     this.#stopWatching = this.options.network.watch((names) => {
-      this.#serial(() => this.#renewIfNeeded(names)).catch(this.options.onError);
+      this.#serial(() => this.#renewIfNeeded(servedNames(this.options.bindHost, names))).catch(this.options.onError);
     });
   }
 
@@ -91,7 +102,7 @@ export class TlsCertificates {
   /** An admin's certificate (PEM: key + chain): validated, stored, served from the next handshake on. */
   upload(bundle: string): Promise<{ stored: StoredCertificate; applied: boolean }> {
     return this.#serial(async () => {
-      const network = this.options.network.current();
+      const network = this.#names();
       const pair = validateUploadedCertificate(bundle, { now: this.#now(), reachableNames: reachableNames(this.options.bindHost, network), hostname: network.hostname });
       return this.#replace({ ...pair, source: 'uploaded', network, lastChange: this.#change('uploaded', 'by an admin') });
     });
@@ -100,7 +111,7 @@ export class TlsCertificates {
   /** A new key and a new self-signed certificate: fingerprints and pinned public keys both change. */
   regenerate(): Promise<{ stored: StoredCertificate; applied: boolean }> {
     return this.#serial(async () => {
-      const network = this.options.network.current();
+      const network = this.#names();
       const pair = await createSelfSignedCertificate(network);
       return this.#replace({ ...pair, source: 'generated', network, lastChange: this.#change('regenerated', 'by an admin, with a new key') });
     });
@@ -122,7 +133,7 @@ export class TlsCertificates {
   #uncoveredNewNames(stored: StoredCertificate): string[] {
     const known = new Set([stored.network.hostname, ...stored.network.addresses]);
     const leaf = new X509Certificate(stored.cert).toString();
-    const now = this.options.network.current();
+    const now = this.#names();
     return reachableNames(this.options.bindHost, now).filter((name) => !known.has(name) && !certificateCovers(leaf, name, { asHostname: name === now.hostname }));
   }
 
@@ -152,6 +163,10 @@ export class TlsCertificates {
     this.#stored = next;
     this.#apply?.({ key: next.key, cert: next.cert });
     return { stored: next, applied: this.#apply !== null };
+  }
+
+  #names(): NetworkNames {
+    return servedNames(this.options.bindHost, this.options.network.current());
   }
 
   #pair(): CertificatePair | null {
