@@ -28,7 +28,7 @@ const MODULES = {
   protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'jobs', 'experiments'],
 };
 
-const PACKAGE_HOMES = { 'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol', '@koa/send': 'protocol', '@koa/cors': 'protocol' };
+const PACKAGE_HOMES = { 'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol', '@koa/send': 'protocol', '@koa/cors': 'protocol', helmet: 'protocol' };
 
 const moduleZones = Object.entries(MODULES).map(([module, allowed]) => ({
   target: `./server/${module}`,

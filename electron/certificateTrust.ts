@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isLoopbackHost } from './loopback.js';
 
 /** Colon hex, any case, with or without colons: `AB:CD:…` and `abcd…` are the same fingerprint. */
@@ -44,4 +45,19 @@ export function trustApplianceCertificate(q: CertificateErrorQuestion): boolean 
     return false;
   }
   return sameFingerprint(fingerprint, q.applianceFingerprint256);
+}
+
+/**
+ * The certificate the appliance serves now, from `tls.crt` in its data dir (null if it cannot be
+ * read). The server rewrites that file before it swaps a renewed, uploaded or regenerated
+ * certificate into its listener, so the fingerprint printed at start is not the one to trust for
+ * the whole run.
+ */
+export function readApplianceCertificate(certificatePath: string): { pem: string; fingerprint256: string } | null {
+  try {
+    const pem = readFileSync(certificatePath, 'utf8');
+    return { pem, fingerprint256: new X509Certificate(pem).fingerprint256 };
+  } catch {
+    return null;
+  }
 }

@@ -5,13 +5,12 @@
  * machine, where Electron's binary cannot be downloaded.
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, clipboard, ipcMain, Menu, nativeImage, Notification, session, shell, Tray, type IpcMainInvokeEvent, type MenuItemConstructorOptions } from 'electron';
 import { defaultDataDir } from '../server/config/defaultDataDir.js';
 import { fetchApplianceStats } from './applianceStats.js';
-import { trustApplianceCertificate } from './certificateTrust.js';
+import { readApplianceCertificate, trustApplianceCertificate } from './certificateTrust.js';
 import { isOwnConsoleFrame, type BridgeCaller } from './bridgeCaller.js';
 import { GET_ADMIN_KEY_CHANNEL, GET_SERVE_LAN_CHANNEL, SET_SERVE_LAN_CHANNEL } from './desktopBridge.js';
 import { adminKeyFor, readAdminKey } from './desktopSignIn.js';
@@ -207,8 +206,9 @@ async function main(): Promise<void> {
     try {
       const adminKey = await readAdminKey(dataDir);
       if (!adminKey) return;
-      const certificatePem = running.tlsFingerprint ? await readFile(join(dataDir, 'tls.crt'), 'utf8') : null;
-      const now = await fetchApplianceStats({ localUrl: running.localUrl, adminKey, tlsFingerprint: running.tlsFingerprint, certificatePem });
+      // The certificate may have been renewed since the banner: pin the one in tls.crt now.
+      const current = running.tlsFingerprint ? readApplianceCertificate(join(dataDir, 'tls.crt')) : null;
+      const now = await fetchApplianceStats({ localUrl: running.localUrl, adminKey, tlsFingerprint: current?.fingerprint256 ?? running.tlsFingerprint, certificatePem: current?.pem ?? null });
       const sample = { at: now.at, total: now.totalRequests };
       stats = { modelCount: now.modelCount, requestsPerMinute: requestsPerMinute(stats.last, sample) ?? stats.requestsPerMinute, last: sample };
     } catch {
@@ -236,7 +236,8 @@ async function main(): Promise<void> {
       url,
       certificatePem: certificate.data,
       applianceOrigin: server ? originOf(server.localUrl) : null,
-      applianceFingerprint256: server?.tlsFingerprint ?? null,
+      // Over HTTPS, the certificate the server serves now (renewals change it), as tls.crt says.
+      applianceFingerprint256: server?.tlsFingerprint ? readApplianceCertificate(join(dataDir, 'tls.crt'))?.fingerprint256 ?? server.tlsFingerprint : null,
     });
     if (trusted) event.preventDefault();
     callback(trusted);

@@ -33,8 +33,12 @@ import { ModelRegistry, type VersionView } from './registry/ModelRegistry.js';
 import { detectProviders } from './runtime/detectProviders.js';
 import { InferenceWorkerPool } from './runtime/InferenceWorkerPool.js';
 import { Store } from './store/Store.js';
-import { ensureCertificate } from './tls/ensureCertificate.js';
-import { lanAddresses, machineHostname } from './tls/lanAddresses.js';
+import { CertificateFile } from './tls/CertificateFile.js';
+import { describeCertificate } from './tls/describeCertificate.js';
+import { isLoopbackHost } from './tls/isLoopbackHost.js';
+import { systemNetworkSource, type NetworkSource } from './tls/NetworkSource.js';
+import { TlsCertificates } from './tls/TlsCertificates.js';
+import { tlsWarnings } from './tls/tlsWarnings.js';
 
 export interface StartOptions {
   dataDir: string;
@@ -44,6 +48,8 @@ export interface StartOptions {
   bundledModelsDir?: string;
   /** Execution provider, worker instances and intra-op threads, instead of the hardware plan's. */
   execution?: PlanOverrides;
+  /** The machine's host name and LAN addresses and their changes (default: the operating system's, polled). */
+  network?: NetworkSource;
   logger?: Logger;
 }
 
@@ -54,7 +60,10 @@ export interface RunningServer {
   adminKeyPath: string;
   /** The admin key, only on the start that created it (for the CLI to show once on a terminal). */
   createdAdminKey: string | null;
-  tlsFingerprint: string | null;
+  /** The serving certificate's SHA-256 fingerprint now (it changes on renewal, upload, regeneration); null over plain HTTP. */
+  readonly tlsFingerprint: string | null;
+  /** TLS problems an admin must see (plain HTTP on the LAN, an uploaded certificate that misses a new address). */
+  tlsWarnings(): string[];
   plan: ExecutionPlan;
   /** The serving numbers (the same registry /metrics and the console read). */
   metrics: InferenceMetrics;
@@ -65,8 +74,6 @@ const DATABASE_FILE = 'inferbox.db';
 const DEFAULT_MODEL = { name: 'mlp', file: join('mlp', 'model.onnx'), samples: join('mlp', 'samples.json') };
 const DEFAULT_MODEL_INSTALLED = 'bootstrap.default_model_installed';
 const HOUR_MS = 3_600_000;
-
-const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.') || host.startsWith('::ffff:127.');
 
 /** Waits for the hardware probe only as long as the plan needs: a GPU matters only if its provider is installed. */
 async function planFromHardware(options: StartOptions): Promise<{ profile: HardwareProfile; plan: ExecutionPlan }> {
@@ -117,8 +124,24 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     store.audit.insert({ ts: new Date().toISOString(), actor_id: null, actor_name: 'system', action, target, details, remote_addr: null });
   if (admin.createdKey) auditSystem('key.create', admin.createdKeyId, { name: 'admin', scopes: ['admin'], reason: 'no usable admin key: first start, or every admin key revoked' });
 
-  const useTls = settings.tls === 'on' || (settings.tls === 'auto' && !isLoopback(settings.host));
-  const tls = useTls ? await ensureCertificate(dataDir, { hostname: machineHostname(), addresses: lanAddresses() }) : null;
+  const useTls = settings.tls === 'on' || (settings.tls === 'auto' && !isLoopbackHost(settings.host));
+  const network = options.network ?? systemNetworkSource();
+  const certificates = new TlsCertificates({
+    file: new CertificateFile(dataDir),
+    network,
+    bindHost: settings.host,
+    https: useTls,
+    onRenewed: (stored) => {
+      const { fingerprintSha256 } = describeCertificate(stored.cert);
+      auditSystem('tls.renew', fingerprintSha256, { reason: stored.lastChange.reason, hostname: stored.network.hostname, addresses: stored.network.addresses });
+      logger.warn({ fingerprint: fingerprintSha256, reason: stored.lastChange.reason }, 'TLS certificate renewed (same key: pinned public keys keep working, pinned fingerprints change)');
+    },
+    onError: (error) => logger.error({ err: error }, 'TLS certificate renewal failed; the current certificate keeps serving'),
+  });
+  const tls = await certificates.load();
+  const currentFingerprint = () => (useTls ? certificates.status().certificate?.fingerprintSha256 ?? null : null);
+  const currentWarnings = () => tlsWarnings(certificates.status(), settings.host);
+  for (const warning of currentWarnings()) logger.warn(warning);
 
   const { profile, plan } = await hardware;
   for (const reason of plan.reasons) logger.debug({ plan: reason }, 'execution plan');
@@ -184,7 +207,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const metrics = new InferenceMetrics();
   const logWriter = new RequestLogWriter(store.requestLog, store.payloads, (error, dropped) => logger.error({ err: error, dropped }, 'request log write failed'));
   const startedAt = new Date();
-  let urls: string[] = [];
+  let port = 0;
+  const currentUrls = () => serverUrls({ host: settings.host, port, https: useTls, names: network.current() });
   const inference = new InferenceService({
     registry,
     pool,
@@ -257,6 +281,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     liveSamples,
     payloads,
     jobs,
+    tls: certificates,
     decodeInputs,
     serverVersion: packageVersion(),
     consoleDir: join(packageRoot(), 'renderer', 'dist'),
@@ -266,8 +291,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       started_at: startedAt.toISOString(),
       uptime_s: Math.round((Date.now() - startedAt.getTime()) / 1000),
       data_dir: dataDir,
-      urls,
-      tls: { enabled: tls !== null, fingerprint_sha256: tls?.fingerprint256 ?? null },
+      urls: currentUrls(),
+      tls: { enabled: useTls, fingerprint_sha256: currentFingerprint(), plain_http_on_lan: certificates.status().plainHttpOnLan, warnings: currentWarnings() },
       hardware: snakeCaseKeys(profile),
       execution_plan: snakeCaseKeys(plan),
       providers: detectProviders(),
@@ -285,8 +310,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     store.close();
     throw error;
   }
-  const { server, port } = listening;
-  urls = serverUrls({ host: settings.host, port, https: tls !== null });
+  const { server, setCertificate } = listening;
+  port = listening.port;
+  if (setCertificate) certificates.attach(setCertificate);
   // Jobs a stop or crash interrupted resume first, then new ones in order.
   jobRunner.start();
 
@@ -311,6 +337,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       clearInterval(maintenance);
       clearInterval(keyFlush);
       clearInterval(idleSweep);
+      certificates.close();
       // Jobs take no new items from now on; the items in flight commit their results before the
       // pool closes, and the rest run after the next start.
       const jobsStopped = jobRunner.close();
@@ -328,5 +355,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       store.close();
     })());
 
-  return { urls, port, dataDir, adminKeyPath: admin.path, createdAdminKey: admin.createdKey, tlsFingerprint: tls?.fingerprint256 ?? null, plan, metrics, close };
+  return {
+    urls: currentUrls(),
+    port,
+    dataDir,
+    adminKeyPath: admin.path,
+    createdAdminKey: admin.createdKey,
+    get tlsFingerprint() { return currentFingerprint(); },
+    tlsWarnings: currentWarnings,
+    plan,
+    metrics,
+    close,
+  };
 }

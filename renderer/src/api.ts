@@ -54,6 +54,11 @@ export class Api {
     return this.call<unknown>('GET', path).then((r) => r.text);
   }
 
+  /** A text body of the given type (a PEM certificate upload). */
+  sendText<T>(method: 'POST' | 'PUT', path: string, text: string, contentType: string): Promise<T> {
+    return this.call<T>(method, path, undefined, text, contentType).then((r) => r.data);
+  }
+
   /** The full response too (headers such as Server-Timing). */
   post<T>(path: string, body: unknown): Promise<{ data: T; response: Response }> {
     return this.call<T>('POST', path, body);

@@ -11,7 +11,8 @@ export async function serveCommand(flags: Record<string, string | undefined>, ou
   const say = (line: string) => out.write(`${line}\n`);
   say(`Inferbox is ready in ${Math.round(performance.now())} ms (since process start). Reach it at:`);
   for (const url of running.urls) say(`  ${url}`);
-  if (running.tlsFingerprint) say(`TLS certificate (self-signed) SHA-256 fingerprint: ${running.tlsFingerprint}`);
+  if (running.tlsFingerprint) say(`TLS certificate SHA-256 fingerprint: ${running.tlsFingerprint}`);
+  for (const warning of running.tlsWarnings()) say(`WARNING: ${warning}`);
   say(`Execution: ${running.plan.provider}, ${running.plan.instances} worker instance(s) × ${running.plan.intraOpThreads} thread(s)`);
   if (running.createdAdminKey && out.isTTY) {
     say(`Admin key (shown this once; also in ${running.adminKeyPath}):\n  ${running.createdAdminKey}`);

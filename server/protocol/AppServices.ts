@@ -15,6 +15,7 @@ import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import type { DecodeInputs, QuantizationJobs } from '../quantization/QuantizationJobs.js';
 import type { LiveSampleRecorder } from '../quantization/LiveSampleRecorder.js';
 import type { Store } from '../store/Store.js';
+import type { TlsCertificates } from '../tls/TlsCertificates.js';
 
 /** What the HTTP layer needs, built once in the composition root (startServer) and passed in. */
 export interface AppServices {
@@ -42,6 +43,8 @@ export interface AppServices {
   /** Logged payloads and live samples: retention, export, erasure. */
   payloads: PayloadService;
   jobs: JobService;
+  /** The serving certificate: status, upload, regeneration, renewal. */
+  tls: TlsCertificates;
   /** Checks OIP inputs against a signature (validation samples use the inference path's rules). */
   decodeInputs: DecodeInputs;
   /** GET /api/system body; computed on demand (the hardware probe may finish after start). */

@@ -12,6 +12,7 @@ import { payloadRoutes } from './routes/payloadRoutes.js';
 import { quantizationRoutes } from './routes/quantizationRoutes.js';
 import { securityRoutes } from './routes/securityRoutes.js';
 import { systemRoutes } from './routes/systemRoutes.js';
+import { tlsRoutes } from './routes/tlsRoutes.js';
 
 /**
  * Every route the server mounts, each with its access rule (see routeTable.ts): the one list that
@@ -33,5 +34,6 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...logRoutes(services),
     ...payloadRoutes(services),
     ...systemRoutes(services),
+    ...tlsRoutes(services),
   ];
 }

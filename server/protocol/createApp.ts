@@ -5,6 +5,7 @@ import { allowListedOrigins } from './middleware/allowListedOrigins.js';
 import { assignRequestId } from './middleware/assignRequestId.js';
 import { handleErrors } from './middleware/handleErrors.js';
 import { allRoutes } from './allRoutes.js';
+import { securityHeaders } from './middleware/securityHeaders.js';
 import { answerUnrouted, guardOptions, mountRoutes, routeFallbacks } from './routeTable.js';
 
 /** Admin data (keys shown once, payloads, logs) must not sit in browser or proxy caches. */
@@ -20,6 +21,7 @@ export function createApp(services: AppServices): Koa<AppState> {
   const routes = allRoutes(services);
   const router = mountRoutes(routes, services);
   app.use(assignRequestId);
+  app.use(securityHeaders);
   app.use(noStoreForApi);
   app.use(allowListedOrigins(() => services.settings.current.cors_allowed_origins));
   app.use(handleErrors(services.logger));

@@ -9,10 +9,22 @@ export class ListenError extends Error {
   override readonly name = 'ListenError';
 }
 
+export interface Listener {
+  server: Server;
+  port: number;
+  /**
+   * Serves another key and certificate from the next TLS handshake on (null for plain HTTP).
+   * Connections already open keep their session, so requests in flight and keep-alive clients
+   * are not disturbed.
+   */
+  setCertificate: ((pair: { key: string; cert: string }) => void) | null;
+}
+
 /** One listener, one port: HTTPS when TLS material is given, plain HTTP otherwise. */
-export async function listen(app: Koa<AppState>, options: { host: string; port: number; tls: { key: string; cert: string } | null }): Promise<{ server: Server; port: number }> {
+export async function listen(app: Koa<AppState>, options: { host: string; port: number; tls: { key: string; cert: string } | null }): Promise<Listener> {
   const handler = app.callback();
-  const server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : createHttpServer(handler);
+  const https = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : null;
+  const server: Server = https ?? createHttpServer(handler);
   // Keep-alive longer than common LAN proxies' idle timeouts, so they never reuse a closed socket.
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -24,5 +36,5 @@ export async function listen(app: Koa<AppState>, options: { host: string; port: 
       resolve();
     });
   });
-  return { server, port: (server.address() as AddressInfo).port };
+  return { server, port: (server.address() as AddressInfo).port, setCertificate: https ? (pair) => https.setSecureContext(pair) : null };
 }

@@ -28,6 +28,7 @@ export async function startTestServer(options: Partial<StartOptions> = {}): Prom
     overrides: { host: '127.0.0.1', port: 0, ...options.overrides },
     logger: pino({ level: 'silent' }),
     ...(options.execution ? { execution: options.execution } : { execution: { instances: 2, intraOpThreads: 1 } }),
+    ...(options.network ? { network: options.network } : {}),
   });
   const adminKey = (await readFile(running.adminKeyPath, 'utf8')).trim();
   const baseUrl = running.urls[0]!;

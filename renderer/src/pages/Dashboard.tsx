@@ -8,7 +8,7 @@ interface SystemInfo {
   version: string;
   uptime_s: number;
   urls: string[];
-  tls: { enabled: boolean; fingerprint_sha256: string | null };
+  tls: { enabled: boolean; fingerprint_sha256: string | null; plain_http_on_lan: boolean; warnings: string[] };
   hardware: { cpu: { brand: string; physical_cores: number; logical_cores: number; flags: Record<string, boolean> | null }; memory: { total_bytes: number }; gpus: { vendor: string; model: string; vram_mb: number | null }[] };
   execution_plan: { provider: string; instances: number; intra_op_threads: number; reasons: string[] };
 }
@@ -126,7 +126,7 @@ export function Dashboard({ api }: { api: Api }) {
               {info.tls.enabled && info.tls.fingerprint_sha256 && (
                 <p>TLS certificate fingerprint (SHA-256): <code className="wrap">{info.tls.fingerprint_sha256}</code> <CopyButton text={info.tls.fingerprint_sha256} /></p>
               )}
-              {!info.tls.enabled && <p className="warning">TLS is off: traffic to this appliance is not encrypted.</p>}
+              {info.tls.warnings.map((warning) => <p key={warning} role="alert" className="warning">{warning}</p>)}
             </section>
             <section aria-labelledby="hardware-title" className="card">
               <h2 id="hardware-title">Hardware and execution plan</h2>

@@ -8,14 +8,12 @@ import type { RouteSpec } from '../routeTable.js';
 /**
  * The admin console's built files (renderer/dist, made by `npm run build`), served to anyone:
  * they hold no data, only the app, which signs in with a key and then calls the admin API.
- * Strict headers: scripts and everything else only from this origin, no framing, no sniffing.
+ * Its own Content-Security-Policy (scripts, styles, images and API calls from this origin only)
+ * replaces the API's; the other security headers come from the securityHeaders middleware.
  */
 const CONSOLE_HEADERS = {
   // React and recharts set styles through the DOM style API, which style-src does not govern: no 'unsafe-inline' needed.
   'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'X-Frame-Options': 'DENY',
 };
 
 export function consoleRoutes(consoleDir: string): RouteSpec[] {
