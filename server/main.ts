@@ -5,11 +5,12 @@ import { isInferboxError } from './common/errors.js';
 import { keysCommand } from './cli/keysCommand.js';
 import { UsageError } from './cli/parseServeOptions.js';
 import { serveCommand } from './cli/serveCommand.js';
-import { ListenError } from './protocol/listen.js';
+import { ListenError } from './common/ListenError.js';
 
 const OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
+  'grpc-port': { type: 'string' },
   'data-dir': { type: 'string' },
   tls: { type: 'string' },
   instances: { type: 'string' },

@@ -8,7 +8,7 @@ import { KeyRateLimiter } from './auth/KeyRateLimiter.js';
 import { snakeCaseKeys } from './common/snakeCaseKeys.js';
 import { ensureAdminKey } from './auth/ensureAdminKey.js';
 import { packageRoot, packageVersion } from './config/packageRoot.js';
-import { resolveSettings, type ServerSettings, type SettingName } from './config/serverSettings.js';
+import { grpcPortOf, resolveSettings, type ServerSettings, type SettingName } from './config/serverSettings.js';
 import { FirstRunState } from './config/FirstRunState.js';
 import { SettingsService } from './config/SettingsService.js';
 import { ModelServingSettingsService } from './config/modelServingSettings.js';
@@ -16,7 +16,9 @@ import { probeHardware, type HardwareProfile } from './hardware/probeHardware.js
 import { planExecution, type ExecutionPlan, type PlanOverrides } from './hardware/planExecution.js';
 import { decodeInputs } from './inference/decodeInputs.js';
 import { InferenceRecorder } from './inference/InferenceRecorder.js';
+import { startGrpcServer, type GrpcListener } from './grpc/startGrpcServer.js';
 import { InferenceService } from './inference/InferenceService.js';
+import { InferenceEndpoint } from './oip/InferenceEndpoint.js';
 import { JobRunner } from './jobs/JobRunner.js';
 import { JobService } from './jobs/JobService.js';
 import { ResponseCache } from './inference/ResponseCache.js';
@@ -43,7 +45,7 @@ import { tlsWarnings } from './tls/tlsWarnings.js';
 export interface StartOptions {
   dataDir: string;
   /** Values from flags or environment variables: they win over saved settings for this run. */
-  overrides?: Partial<Pick<ServerSettings, 'host' | 'port' | 'tls'>>;
+  overrides?: Partial<Pick<ServerSettings, 'host' | 'port' | 'grpc_port' | 'tls'>>;
   /** Where the bundled default model lives (default: the package's models/). */
   bundledModelsDir?: string;
   /** Execution provider, worker instances and intra-op threads, instead of the hardware plan's. */
@@ -56,6 +58,10 @@ export interface StartOptions {
 export interface RunningServer {
   urls: string[];
   port: number;
+  /** Where the OIP v2 gRPC service listens (`host:port`, as gRPC clients take it; TLS when the URLs are https); empty when gRPC is off. */
+  grpcTargets: string[];
+  /** The gRPC port, or null when gRPC is off. */
+  grpcPort: number | null;
   dataDir: string;
   adminKeyPath: string;
   /** The admin key, only on the start that created it (for the CLI to show once on a terminal). */
@@ -106,7 +112,8 @@ async function installDefaultModel(deps: { registry: ModelRegistry; store: Store
 
 /**
  * The composition root: opens the store, makes the keys, plans the runtime from the hardware,
- * restores the models, and serves OIP v2 and the admin API on one port.
+ * restores the models, and serves OIP v2 and the admin API on one port (REST) and OIP v2 over gRPC
+ * on another.
  */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: process.env.INFERBOX_LOG_LEVEL ?? 'info' });
@@ -208,7 +215,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const logWriter = new RequestLogWriter(store.requestLog, store.payloads, (error, dropped) => logger.error({ err: error, dropped }, 'request log write failed'));
   const startedAt = new Date();
   let port = 0;
+  let grpcPort: number | null = null;
   const currentUrls = () => serverUrls({ host: settings.host, port, https: useTls, names: network.current() });
+  // gRPC clients take host:port; TLS or not follows the REST URLs.
+  const currentGrpcTargets = () => (grpcPort === null ? [] : serverUrls({ host: settings.host, port: grpcPort, https: useTls, names: network.current() }).map((url) => url.replace(/^https?:\/\//, '')));
   const inference = new InferenceService({
     registry,
     pool,
@@ -263,16 +273,25 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       });
     },
   );
+  const rateLimiter = new KeyRateLimiter();
+  // One inference path for REST and gRPC: experiments, request log, metrics, payloads, live samples.
+  const oip = new InferenceEndpoint({
+    inference,
+    experiments,
+    recorder: new InferenceRecorder(metrics, logWriter),
+    logsPayloads: (model) => modelSettings.effective(model).log_payloads,
+    liveSamples,
+  });
   const app = createApp({
     logger,
     store,
     keys,
     failedAuth,
-    rateLimiter: new KeyRateLimiter(),
+    rateLimiter,
     registry,
     inference,
     experiments,
-    recorder: new InferenceRecorder(metrics, logWriter),
+    oip,
     metrics,
     settings: settingsService,
     firstRun: new FirstRunState(store.settings),
@@ -292,17 +311,35 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       uptime_s: Math.round((Date.now() - startedAt.getTime()) / 1000),
       data_dir: dataDir,
       urls: currentUrls(),
+      grpc_targets: currentGrpcTargets(),
       tls: { enabled: useTls, fingerprint_sha256: currentFingerprint(), plain_http_on_lan: certificates.status().plainHttpOnLan, warnings: currentWarnings() },
       hardware: snakeCaseKeys(profile),
       execution_plan: snakeCaseKeys(plan),
       providers: detectProviders(),
     }),
   });
-  let listening: Awaited<ReturnType<typeof listen>>;
+  let listening: Awaited<ReturnType<typeof listen>> | undefined;
+  let grpc: GrpcListener | null = null;
+  const wantedGrpcPort = grpcPortOf(settings);
   try {
     listening = await listen(app, { host: settings.host, port: settings.port, tls });
+    if (wantedGrpcPort !== null) {
+      grpc = await startGrpcServer({
+        host: settings.host,
+        port: wantedGrpcPort,
+        tls,
+        protoPath: join(packageRoot(), 'proto', 'grpc_predict_v2.proto'),
+        maxMessageBytes: settings.max_infer_body_bytes,
+        access: { keys, failedAuth, rateLimiter, settings: settingsService, metrics },
+        registry,
+        oip,
+        serverVersion: packageVersion(),
+        onBug: (error, method) => logger.error({ err: error, method }, 'unexpected error in a gRPC call'),
+      });
+    }
   } catch (error) {
     // Nothing may outlive a failed start (the desktop app retries with other settings).
+    if (listening) await new Promise((resolve) => listening!.server.close(resolve));
     await quantization.close();
     await pool.close();
     experiments.close();
@@ -312,7 +349,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   const { server, setCertificate } = listening;
   port = listening.port;
-  if (setCertificate) certificates.attach(setCertificate);
+  grpcPort = grpc?.port ?? null;
+  const setGrpcCertificate = grpc?.setCertificate ?? null;
+  // Both listeners serve every new certificate from their next handshake on.
+  if (setCertificate) certificates.attach((pair) => { setCertificate(pair); setGrpcCertificate?.(pair); });
   // Jobs a stop or crash interrupted resume first, then new ones in order.
   jobRunner.start();
 
@@ -341,11 +381,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       // Jobs take no new items from now on; the items in flight commit their results before the
       // pool closes, and the rest run after the next start.
       const jobsStopped = jobRunner.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      });
+      await Promise.all([
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 2000).unref();
+        }),
+        grpc?.close(),
+      ]);
       await jobsStopped;
       await quantization.close();
       await pool.close();
@@ -358,6 +401,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   return {
     urls: currentUrls(),
     port,
+    grpcTargets: currentGrpcTargets(),
+    grpcPort,
     dataDir,
     adminKeyPath: admin.path,
     createdAdminKey: admin.createdKey,

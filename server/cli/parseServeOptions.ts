@@ -24,6 +24,8 @@ export function parseServeOptions(flags: Record<string, string | undefined>, env
     host: check(shape.host.unwrap(), pick('host', 'INFERBOX_HOST'), '--host / INFERBOX_HOST'),
     port: check(z.coerce.number().pipe(shape.port.unwrap()), pick('port', 'INFERBOX_PORT'), '--port / INFERBOX_PORT'),
     tls: check(shape.tls.unwrap(), pick('tls', 'INFERBOX_TLS'), '--tls / INFERBOX_TLS (auto, on or off)'),
+    // A number, or the words auto and off: only a string of digits is read as a number.
+    grpc_port: check(z.string().transform((v) => (/^\d+$/.test(v) ? Number(v) : v)).pipe(shape.grpc_port.unwrap()), pick('grpc-port', 'INFERBOX_GRPC_PORT'), '--grpc-port / INFERBOX_GRPC_PORT (a port, 0 for a free one, auto or off)'),
   };
   const instances = check(positiveInt, pick('instances', 'INFERBOX_INSTANCES'), '--instances / INFERBOX_INSTANCES');
   const intraOpThreads = check(positiveInt, pick('threads', 'INFERBOX_THREADS'), '--threads / INFERBOX_THREADS');

@@ -11,6 +11,7 @@ export async function serveCommand(flags: Record<string, string | undefined>, ou
   const say = (line: string) => out.write(`${line}\n`);
   say(`Inferbox is ready in ${Math.round(performance.now())} ms (since process start). Reach it at:`);
   for (const url of running.urls) say(`  ${url}`);
+  if (running.grpcTargets.length > 0) say(`OIP v2 gRPC${running.tlsFingerprint ? ' (TLS)' : ''} at: ${running.grpcTargets.join(', ')}`);
   if (running.tlsFingerprint) say(`TLS certificate SHA-256 fingerprint: ${running.tlsFingerprint}`);
   for (const warning of running.tlsWarnings()) say(`WARNING: ${warning}`);
   say(`Execution: ${running.plan.provider}, ${running.plan.instances} worker instance(s) × ${running.plan.intraOpThreads} thread(s)`);

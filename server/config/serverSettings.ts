@@ -23,6 +23,12 @@ export const serverSettingsSchema = z.object({
   host: z.union([z.ipv4(), z.ipv6(), z.literal('localhost'), z.hostname()], { message: 'an IPv4 or IPv6 address, or a host name' }).default('0.0.0.0'),
   /** 8000 is the port Triton and KServe use for OIP REST, so their clients work unchanged. */
   port: z.number().int().min(0).max(65535).default(8000),
+  /**
+   * The OIP v2 gRPC port. auto: the REST port + 1 (8001 beside the default 8000, the pair Triton and
+   * KServe use), or a free port when the REST port is 0 (tests and side-by-side instances must not
+   * fight over a fixed one); 0: a free port; off: no gRPC. TLS follows `tls`, with the same certificate.
+   */
+  grpc_port: z.union([z.number().int().min(0).max(65535), z.enum(['auto', 'off'])]).default('auto'),
   /** auto = HTTPS unless bound to loopback; off is for a reverse proxy that terminates TLS. */
   tls: z.enum(['auto', 'on', 'off']).default('auto'),
   /** Request-log rows older than this are purged. */
@@ -91,7 +97,7 @@ export type ServerSettings = z.infer<typeof serverSettingsSchema>;
 export type SettingName = keyof ServerSettings;
 
 /** Settings that take effect only when the server starts again. */
-export const RESTART_SETTINGS: readonly SettingName[] = ['host', 'port', 'tls'];
+export const RESTART_SETTINGS: readonly SettingName[] = ['host', 'port', 'grpc_port', 'tls'];
 
 /** A partial update as the admin API accepts it: `null` puts a setting back to its default. */
 export const settingsUpdateSchema = z
@@ -105,4 +111,11 @@ export function resolveSettings(...layers: Partial<Record<SettingName, unknown>>
   const merged: Record<string, unknown> = {};
   for (const layer of layers) for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
   return serverSettingsSchema.parse(merged);
+}
+
+/** The gRPC port to bind (`grpc_port` as described above), or null when gRPC is off. */
+export function grpcPortOf(settings: Pick<ServerSettings, 'port' | 'grpc_port'>): number | null {
+  if (settings.grpc_port === 'off') return null;
+  if (settings.grpc_port !== 'auto') return settings.grpc_port;
+  return settings.port === 0 || settings.port === 65535 ? 0 : settings.port + 1;
 }

@@ -6,8 +6,8 @@ import type { ExperimentService } from '../experiments/ExperimentService.js';
 import type { FirstRunState } from '../config/FirstRunState.js';
 import type { SettingsService } from '../config/SettingsService.js';
 import type { ModelServingSettingsService } from '../config/modelServingSettings.js';
-import type { InferenceRecorder } from '../inference/InferenceRecorder.js';
 import type { InferenceService } from '../inference/InferenceService.js';
+import type { InferenceEndpoint } from '../oip/InferenceEndpoint.js';
 import type { InferenceMetrics } from '../metrics/InferenceMetrics.js';
 import type { PayloadService } from '../logging/PayloadService.js';
 import type { JobService } from '../jobs/JobService.js';
@@ -30,7 +30,8 @@ export interface AppServices {
   inference: InferenceService;
   /** A/B experiments: routing of unversioned requests, lifecycle, feedback, results. */
   experiments: ExperimentService;
-  recorder: InferenceRecorder;
+  /** OIP inference with experiments, logging and metrics: the same path as the gRPC service. */
+  oip: InferenceEndpoint;
   /** The one metrics registry (the console's charts read its summary). */
   metrics: InferenceMetrics;
   settings: SettingsService;

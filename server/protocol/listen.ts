@@ -2,12 +2,8 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
+import { ListenError } from '../common/ListenError.js';
 import type { AppState } from './AppContext.js';
-
-/** The address cannot be bound (in use, not an address of this machine, no permission). */
-export class ListenError extends Error {
-  override readonly name = 'ListenError';
-}
 
 export interface Listener {
   server: Server;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ListenError } from '../../../server/protocol/listen.js';
+import { ListenError } from '../../../server/common/ListenError.js';
 import { startTestServer, type TestServer } from '../../helpers/testServer.js';
 
 let server: TestServer;

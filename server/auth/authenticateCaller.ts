@@ -1,0 +1,48 @@
+import { InferboxError, isInferboxError } from '../common/errors.js';
+import type { ApiKeyService, Principal } from './ApiKeyService.js';
+import type { FailedAuthThrottle } from './FailedAuthThrottle.js';
+import type { KeyRateLimiter } from './KeyRateLimiter.js';
+
+/** Why a request was refused before its key mattered, as the metrics count it. */
+export type ThrottledBy = 'key_rate_limit' | 'auth_backoff' | 'auth_blocked';
+
+/**
+ * What the access checks need, whatever the protocol (REST routes, the gRPC service). The settings
+ * and metrics are structural, so this module does not depend on config or metrics: the
+ * composition root's services fit as they are.
+ */
+export interface CallerAccess {
+  keys: ApiKeyService;
+  failedAuth: FailedAuthThrottle;
+  rateLimiter: KeyRateLimiter;
+  settings: { readonly current: { key_rate_limit_per_second: number; key_rate_limit_burst: number } };
+  metrics: { countThrottled(reason: ThrottledBy): void };
+}
+
+/** Who is calling: the bearer key as sent ('' for a malformed header, undefined for none) and the peer's address. */
+export interface Caller {
+  token: string | undefined;
+  /** The socket's peer (never a forwarded-for header): failed authentication is throttled per address. */
+  address: string;
+}
+
+/**
+ * 401 when the key is missing or not valid (counted against the caller's address); 429 without
+ * looking at the key while that address backs off or is blocked after too many such failures.
+ */
+export function authenticateCaller(caller: Caller, access: CallerAccess): Principal {
+  // IPv4 clients of a dual-stack socket count as their IPv4 address.
+  const address = caller.address.startsWith('::ffff:') ? caller.address.slice(7) : caller.address;
+  const refusal = access.failedAuth.refusal(address);
+  if (refusal) {
+    access.metrics.countThrottled(refusal.state === 'blocked' ? 'auth_blocked' : 'auth_backoff');
+    const seconds = String(refusal.retryAfterSeconds);
+    throw new InferboxError('IBX_ERR_AUTH_THROTTLED', [address, refusal.state === 'blocked' ? 'the address is blocked' : 'requests are paused', seconds], { headers: { 'Retry-After': seconds } });
+  }
+  try {
+    return access.keys.authenticate(caller.token);
+  } catch (error) {
+    if (isInferboxError(error) && error.code === 'IBX_ERR_UNAUTHENTICATED') access.failedAuth.recordFailure(address);
+    throw error;
+  }
+}

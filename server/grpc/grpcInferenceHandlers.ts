@@ -1,0 +1,132 @@
+import { Metadata, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Principal } from '../auth/ApiKeyService.js';
+import type { CallerAccess } from '../auth/authenticateCaller.js';
+import { authorizeCaller } from '../auth/authorizeCaller.js';
+import { bearerTokenOf } from '../auth/bearerTokenOf.js';
+import type { AccessRule } from '../auth/scopes.js';
+import { inferboxError, type InferboxError } from '../common/errors.js';
+import { requestIdFrom } from '../common/requestIdFrom.js';
+import type { InferenceEndpoint } from '../oip/InferenceEndpoint.js';
+import { modelMetadata } from '../oip/modelMetadata.js';
+import { modelReadiness } from '../oip/modelReadiness.js';
+import type { ModelRegistry } from '../registry/ModelRegistry.js';
+import { grpcStatusOf } from './grpcStatusOf.js';
+import type { ModelInferRequest, ModelRequest } from './inferenceMessages.js';
+import { toModelInferResponse } from './toModelInferResponse.js';
+import { toOipBody } from './toOipBody.js';
+
+export interface GrpcInferenceDeps {
+  access: CallerAccess;
+  registry: ModelRegistry;
+  oip: InferenceEndpoint;
+  serverVersion: string;
+  /** Encodes a ModelInferResponse (the handler encodes it itself, to log its size and count the time). */
+  encodeInferResponse: (message: unknown) => Buffer;
+  /** Logs a bug (not an expected error) with its stack; the client sees only INTERNAL. */
+  onBug: (error: unknown, method: string) => void;
+}
+
+/** A unary request with the size it had on the wire (see startGrpcServer's deserializer). */
+export interface Sized<T> {
+  message: T;
+  bytes: number;
+}
+
+/** What one call carries besides its message: who calls, from where, its id and metadata as headers. */
+interface CallContext {
+  requestId: string;
+  address: string;
+  token: string | undefined;
+  /** Text metadata (lowercase names, as HTTP headers): experiments read targeting attributes and unit ids from it. */
+  headers: Record<string, string>;
+  /** Sent to the client: in the initial metadata with an answer, in the trailers with an error. */
+  reply: Metadata;
+}
+
+/** `ipv4:port`, `[ipv6]:port` or `ipv6:port` as grpc-js reports the peer → the address alone. */
+function peerAddress(peer: string): string {
+  const bracketed = /^\[(.+)\]:\d+$/.exec(peer);
+  if (bracketed) return bracketed[1]!;
+  const colon = peer.lastIndexOf(':');
+  return colon > 0 ? peer.slice(0, colon) : peer;
+}
+
+function contextOf(call: ServerUnaryCall<unknown, unknown>): CallContext {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(call.metadata.getMap())) if (typeof value === 'string') headers[name] = value;
+  const requestId = requestIdFrom(headers['x-request-id']);
+  const reply = new Metadata();
+  reply.set('x-request-id', requestId);
+  return { requestId, address: peerAddress(call.getPeer()), token: bearerTokenOf(headers.authorization), headers, reply };
+}
+
+const requireName = (name: string, field: string) => {
+  if (name === '') throw inferboxError('IBX_ERR_INVALID_REQUEST', `${field} is empty: name the model`);
+  return name;
+};
+
+/**
+ * The six RPCs of `inference.GRPCInferenceService` over the same services as the REST routes:
+ * the same access rules (ServerLive and ServerReady public like /v2/health/*, the rest `infer` or
+ * `infer:<model>`), failed-auth throttling per peer address, per-key rate limits, and inference
+ * through the shared `InferenceEndpoint` (experiments, batching, request log, metrics, payloads).
+ */
+export function grpcInferenceHandlers(deps: GrpcInferenceDeps): UntypedServiceImplementation {
+  /** Authorizes, runs the handler, answers or maps the error; the request id goes back either way. */
+  const unary = <Q, A>(method: string, rule: (request: Q) => AccessRule, handle: (request: Q, context: CallContext, principal: Principal | null) => A | Promise<A>, onRateLimited?: (request: Q, context: CallContext, error: InferboxError, principal: Principal) => void) =>
+    (call: ServerUnaryCall<Q, A>, callback: sendUnaryData<A>) => {
+      const context = contextOf(call as ServerUnaryCall<unknown, unknown>);
+      const request = call.request;
+      void (async () => {
+        try {
+          const principal = authorizeCaller({ token: context.token, address: context.address }, rule(request), deps.access, {
+            ...(onRateLimited ? { onRateLimited: (error: InferboxError, who: Principal) => onRateLimited(request, context, error, who) } : {}),
+          });
+          const answer = await handle(request, context, principal);
+          call.sendMetadata(context.reply);
+          callback(null, answer);
+        } catch (error) {
+          callback(grpcStatusOf(error, context.reply, (bug) => deps.onBug(bug, method)));
+        }
+      })();
+    };
+
+  const inferRule = (model: string): AccessRule => ({ kind: 'infer', model });
+
+  return {
+    ServerLive: unary('ServerLive', () => ({ kind: 'public' }), () => ({ live: true })),
+    ServerReady: unary('ServerReady', () => ({ kind: 'public' }), () => ({ ready: deps.registry.isReady() })),
+    ServerMetadata: unary('ServerMetadata', () => ({ kind: 'infer' }), () => ({ name: 'inferbox', version: deps.serverVersion, extensions: [] })),
+    ModelReady: unary('ModelReady', (r: ModelRequest) => inferRule(r.name), (r: ModelRequest) => ({ ready: modelReadiness(deps.registry, requireName(r.name, 'name'), r.version || undefined).ready })),
+    ModelMetadata: unary('ModelMetadata', (r: ModelRequest) => inferRule(r.name), (r: ModelRequest) => modelMetadata(deps.registry, requireName(r.name, 'name'), r.version || undefined)),
+    ModelInfer: unary(
+      'ModelInfer',
+      (r: Sized<ModelInferRequest>) => inferRule(r.message.model_name),
+      async ({ message, bytes }: Sized<ModelInferRequest>, context, principal) => {
+        const { reply } = await deps.oip.infer(
+          {
+            model: message.model_name,
+            version: message.model_version || undefined,
+            requestId: context.requestId,
+            keyId: principal?.keyId ?? null,
+            headers: context.headers,
+            body: async () => {
+              requireName(message.model_name, 'model_name');
+              return toOipBody(message, bytes);
+            },
+            declaredBytes: bytes,
+            onVariant: (assignment) => context.reply.set('inferbox-variant', `${assignment.experimentId}/${assignment.variant}`),
+            afterResponse: (task) => setImmediate(task),
+          },
+          (outcome) => {
+            const encoded = deps.encodeInferResponse(toModelInferResponse(outcome));
+            return { reply: encoded, bytesOut: encoded.length };
+          },
+        );
+        return reply;
+      },
+      ({ message, bytes }, context, error, principal) =>
+        deps.oip.recordRateLimited({ model: message.model_name, version: message.model_version || undefined, requestId: context.requestId, keyId: principal.keyId, declaredBytes: bytes }, error),
+    ),
+  };
+}
