@@ -330,6 +330,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         tls,
         protoPath: join(packageRoot(), 'proto', 'grpc_predict_v2.proto'),
         maxMessageBytes: settings.max_infer_body_bytes,
+        maxInferBytes: () => settingsService.current.max_infer_body_bytes,
         access: { keys, failedAuth, rateLimiter, settings: settingsService, metrics },
         registry,
         oip,

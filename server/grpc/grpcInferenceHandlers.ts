@@ -20,6 +20,8 @@ export interface GrpcInferenceDeps {
   registry: ModelRegistry;
   oip: InferenceEndpoint;
   serverVersion: string;
+  /** REST's body limit now (max_infer_body_bytes): a smaller limit applies at once; grpc-js's own cap is the limit at start. */
+  maxInferBytes: () => number;
   /** Encodes a ModelInferResponse (the handler encodes it itself, to log its size and count the time). */
   encodeInferResponse: (message: unknown) => Buffer;
   /** Logs a bug (not an expected error) with its stack; the client sees only INTERNAL. */
@@ -112,6 +114,8 @@ export function grpcInferenceHandlers(deps: GrpcInferenceDeps): UntypedServiceIm
             headers: context.headers,
             body: async () => {
               requireName(message.model_name, 'model_name');
+              const limit = deps.maxInferBytes();
+              if (bytes > limit) throw inferboxError('IBX_ERR_BODY_TOO_LARGE', limit);
               return toOipBody(message, bytes);
             },
             declaredBytes: bytes,
