@@ -3,7 +3,8 @@
  * (a) raw onnxruntime-node in-process, batch 1, one single-thread worker per core (the limit);
  * (b) a naive Koa server, one request = one session.run on the HTTP thread, JSON, no auth;
  * (c) a bare node:http server that reads the body and answers a fixed response (the ceiling);
- * (d) the appliance, with its normal auth and logging, JSON and binary tensors.
+ * (d) the appliance, with its normal auth and logging, JSON and binary tensors over REST, and raw
+ *     tensors over OIP gRPC (one channel, ModelInfer with raw_input_contents; rows "format": "grpc").
  * Models: the bundled mlp and PaddleOCR's text-direction classifier [1,3,48,192]; concurrency 1 and 32.
  * Run with `npm run bench` (builds first). The last line is one JSON object: {"rows": [...]}.
  */
@@ -11,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runGrpcLoad } from './grpcLoadClient.js';
 import { runLoad, type LoadResult } from './loadClient.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -56,6 +58,11 @@ function jsonBody(model: BenchModel): Buffer {
   return Buffer.from(JSON.stringify({ inputs: [{ name: model.input, datatype: 'FP32', shape: model.shape, data: inputValues(model) }] }));
 }
 
+/** The same input as a ModelInferRequest with raw contents, as Triton's gRPC clients send it. */
+function grpcRequest(model: BenchModel): object {
+  return { model_name: model.served, inputs: [{ name: model.input, datatype: 'FP32', shape: model.shape }], raw_input_contents: [Buffer.from(Float32Array.from(inputValues(model)).buffer)] };
+}
+
 function binaryBody(model: BenchModel): { body: Buffer; headerLength: number } {
   const data = Buffer.from(Float32Array.from(inputValues(model)).buffer);
   const header = Buffer.from(JSON.stringify({
@@ -81,9 +88,10 @@ const dataDir = await mkdtemp(join(tmpdir(), 'inferbox-bench-serving-'));
 const children: ChildProcess[] = [];
 const rows: Record<string, unknown>[] = [];
 try {
-  const appliance = await startProcess(process.execPath, [join(ROOT, 'dist/server/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--tls', 'off', '--data-dir', dataDir], /http:\/\/127\.0\.0\.1:(\d+)/, { INFERBOX_LOG_LEVEL: 'warn' });
+  const appliance = await startProcess(process.execPath, [join(ROOT, 'dist/server/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--tls', 'off', '--data-dir', dataDir], /http:\/\/127\.0\.0\.1:(\d+)[\s\S]*gRPC at: (127\.0\.0\.1:\d+)/, { INFERBOX_LOG_LEVEL: 'warn' });
   children.push(appliance.child);
   const port = Number(appliance.match[1]);
+  const grpcTarget = appliance.match[2]!;
   const idleRss = await rssMb(appliance.child.pid!);
   const adminKey = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();
   const admin = (method: string, path: string, body: Buffer | string, type: string) =>
@@ -104,10 +112,12 @@ try {
       const load = (portNumber: number, path: string, headers: Record<string, string>, body: Buffer): Promise<LoadResult> => runLoad({ port: portNumber, path, headers, body, concurrency, seconds: SECONDS });
       const naiveResult = await load(Number(naive.match[1]), '/', { 'content-type': 'application/json' }, json);
       const bareResult = await load(Number(bare.match[1]), '/', { 'content-type': 'application/json' }, json);
-      for (const format of ['json', 'binary'] as const) {
+      for (const format of ['json', 'binary', 'grpc'] as const) {
         const headers: Record<string, string> = { authorization: `Bearer ${key}`, 'content-type': format === 'json' ? 'application/json' : 'application/octet-stream' };
         if (format === 'binary') headers['inference-header-content-length'] = String(binary.headerLength);
-        const result = await load(port, `/v2/models/${model.served}/infer`, headers, format === 'json' ? json : binary.body);
+        const result = format === 'grpc'
+          ? await runGrpcLoad({ target: grpcTarget, key, request: grpcRequest(model), concurrency, seconds: SECONDS })
+          : await load(port, `/v2/models/${model.served}/infer`, headers, format === 'json' ? json : binary.body);
         const row = {
           model: model.name,
           concurrency,
