@@ -16,6 +16,8 @@ const COMMON_FILES = [
   'models/*/model.onnx',
   'models/*/model.json',
   'models/*/samples.json',
+  // the OIP v2 gRPC service definition, loaded at start (packageRoot()/proto)
+  'proto/*.proto',
   // sources and build leftovers of the native modules
   '!node_modules/better-sqlite3/{src,deps,docs}/**',
   '!node_modules/better-sqlite3/build/Release/{obj,obj.target,.deps}/**',

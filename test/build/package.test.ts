@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import asar from '@electron/asar';
 import { buildDeb, packLinuxDir, REPO_ROOT } from '../../build/offlinePackage.js';
+import { inferenceClient } from '../helpers/grpcClient.js';
 import { waitForServeBanner } from '../helpers/serveProcess.js';
 import { GENTOO_FEATURES } from '../helpers/testServer.js';
 
@@ -42,7 +43,8 @@ const duSync = (path: string): number => {
 test('the asar holds the server, the console build, the default model and the production native modules', () => {
   for (const path of [
     '/package.json', '/dist/server/main.js', '/dist/server/startServer.js', '/dist/electron/main.js', '/dist/electron/preload.cjs',
-    '/renderer/dist/index.html', '/models/mlp/model.onnx', '/models/mlp/samples.json',
+    '/renderer/dist/index.html', '/models/mlp/model.onnx', '/models/mlp/samples.json', '/proto/grpc_predict_v2.proto',
+    '/node_modules/@grpc/grpc-js/package.json', '/node_modules/@grpc/proto-loader/package.json',
     '/node_modules/onnxruntime-node/package.json', '/node_modules/better-sqlite3/package.json', '/node_modules/koa/package.json',
   ]) assert.ok(entries.includes(path), `${path} is in app.asar`);
   const packed = JSON.parse(asar.extractFile(join(resources, 'app.asar'), 'package.json').toString()) as { main: string };
@@ -111,6 +113,15 @@ test('the payload is complete: the extracted app serves the default model with p
     assert.ok((body.outputs[0]?.data.length ?? 0) > 0);
     const console = await fetch(`${url}/`);
     assert.equal(console.status, 200, 'the packaged console build is served');
+    const grpcTarget = /gRPC at: (127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    assert.ok(grpcTarget, output);
+    const grpc = inferenceClient(grpcTarget, adminKey);
+    try {
+      const metadata = await grpc.call<{ name: string }>('ModelMetadata', { name: 'mlp' });
+      assert.equal(metadata.response?.name, 'mlp', 'the packaged .proto loads and gRPC answers');
+    } finally {
+      grpc.close();
+    }
   } finally {
     server.kill('SIGTERM');
     if (server.exitCode === null) await once(server, 'exit');
