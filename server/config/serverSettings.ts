@@ -46,6 +46,12 @@ export const serverSettingsSchema = z.object({
   job_max_items: z.number().int().min(1).max(1_000_000).default(10_000),
   /** Async jobs: largest upload (JSON, JSON lines or CSV); the items are stored in SQLite until the job ends. */
   job_max_body_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+  /** Named-feature predictions (POST /api/predict): most rows per call; more go through a prediction job. */
+  predict_max_rows: z.number().int().min(1).max(100_000).default(1000),
+  /** Named-feature predictions: largest body (rows as JSON, or an image). */
+  predict_max_body_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+  /** Images are refused above this many pixels (read from the header before decoding: a small file can decode huge). */
+  predict_max_image_pixels: z.number().int().min(1).default(40_000_000),
 });
 
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;

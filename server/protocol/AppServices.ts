@@ -8,6 +8,7 @@ import type { InferenceRecorder } from '../inference/InferenceRecorder.js';
 import type { InferenceService } from '../inference/InferenceService.js';
 import type { InferenceMetrics } from '../metrics/InferenceMetrics.js';
 import type { JobService } from '../jobs/JobService.js';
+import type { ModelCardService } from '../predict/ModelCardService.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import type { DecodeInputs, QuantizationJobs } from '../quantization/QuantizationJobs.js';
 import type { LiveSampleRecorder } from '../quantization/LiveSampleRecorder.js';
@@ -33,6 +34,8 @@ export interface AppServices {
   quantization: QuantizationJobs;
   liveSamples: LiveSampleRecorder;
   jobs: JobService;
+  /** Model cards: named features and labels for POST /api/predict and prediction jobs. */
+  cards: ModelCardService;
   /** Checks OIP inputs against a signature (validation samples use the inference path's rules). */
   decodeInputs: DecodeInputs;
   /** GET /api/system body; computed on demand (the hardware probe may finish after start). */

@@ -4,6 +4,7 @@ import type { AppServices } from './AppServices.js';
 import { assignRequestId } from './middleware/assignRequestId.js';
 import { handleErrors } from './middleware/handleErrors.js';
 import { answerUnrouted, guardOptions, mountRoutes, routeFallbacks, type RouteSpec } from './routeTable.js';
+import { cardRoutes } from './routes/cardRoutes.js';
 import { consoleRoutes } from './routes/consoleRoutes.js';
 import { experimentRoutes } from './routes/experimentRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
@@ -12,6 +13,7 @@ import { keyRoutes } from './routes/keyRoutes.js';
 import { logRoutes } from './routes/logRoutes.js';
 import { modelRoutes } from './routes/modelRoutes.js';
 import { oipRoutes } from './routes/oipRoutes.js';
+import { predictRoutes } from './routes/predictRoutes.js';
 import { quantizationRoutes } from './routes/quantizationRoutes.js';
 import { systemRoutes } from './routes/systemRoutes.js';
 
@@ -21,6 +23,8 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...healthRoutes(services),
     ...consoleRoutes(services.consoleDir),
     ...oipRoutes(services),
+    ...predictRoutes(services),
+    ...cardRoutes(services),
     ...modelRoutes(services),
     ...experimentRoutes(services),
     ...quantizationRoutes(services),

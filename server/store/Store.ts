@@ -2,6 +2,7 @@ import { ApiKeyRepository } from './ApiKeyRepository.js';
 import { AuditRepository } from './AuditRepository.js';
 import { ExperimentRepository } from './ExperimentRepository.js';
 import { JobRepository } from './JobRepository.js';
+import { ModelCardRepository } from './ModelCardRepository.js';
 import { ModelRepository } from './ModelRepository.js';
 import { openDatabase, type SqliteDatabase } from './openDatabase.js';
 import { QuantizationRepository } from './QuantizationRepository.js';
@@ -18,6 +19,7 @@ export class Store {
   readonly quantization: QuantizationRepository;
   readonly experiments: ExperimentRepository;
   readonly jobs: JobRepository;
+  readonly cards: ModelCardRepository;
 
   private constructor(private readonly db: SqliteDatabase) {
     this.models = new ModelRepository(db);
@@ -28,6 +30,7 @@ export class Store {
     this.quantization = new QuantizationRepository(db);
     this.experiments = new ExperimentRepository(db);
     this.jobs = new JobRepository(db);
+    this.cards = new ModelCardRepository(db);
   }
 
   static open(path: string): Store {

@@ -5,6 +5,10 @@ import { migration003Serving } from './003_serving.js';
 import { migration004Jobs } from './004_jobs.js';
 import { migration005Experiments } from './005_experiments.js';
 import { migration006PayloadLogging } from './006_payload_logging.js';
+import { migration010ModelCards } from './010_model_cards.js';
 
-/** Every migration in order; a new one is appended here and gets its own test with an older database. */
-export const MIGRATIONS: readonly Migration[] = [migration001Initial, migration002Quantization, migration003Serving, migration004Jobs, migration005Experiments, migration006PayloadLogging];
+/**
+ * Every migration in order; a new one is appended here and gets its own test with an older database.
+ * Numbers need not be contiguous: 007–009 are reserved for work on other branches.
+ */
+export const MIGRATIONS: readonly Migration[] = [migration001Initial, migration002Quantization, migration003Serving, migration004Jobs, migration005Experiments, migration006PayloadLogging, migration010ModelCards];

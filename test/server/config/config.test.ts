@@ -6,7 +6,7 @@ import { resolveSettings } from '../../../server/config/serverSettings.js';
 
 describe('settings precedence: flag > environment > saved > default', () => {
   test('defaults: LAN bind on 8000, TLS auto', () => {
-    assert.deepEqual({ ...resolveSettings() }, { host: '0.0.0.0', port: 8000, tls: 'auto', log_retention_days: 30, log_payloads: false, max_infer_body_bytes: 67108864, max_model_bytes: 4294967296, batch_max_size: 32, batch_max_queue_delay_micros: 0, batch_max_queue_size: 1024, model_idle_unload_seconds: 0, cache_max_bytes: 67108864, int8_min_top1_agreement: 0.99, int8_min_cosine: 0.995, int8_min_speedup: 1.05, job_max_items: 10000, job_max_body_bytes: 67108864 });
+    assert.deepEqual({ ...resolveSettings() }, { host: '0.0.0.0', port: 8000, tls: 'auto', log_retention_days: 30, log_payloads: false, max_infer_body_bytes: 67108864, max_model_bytes: 4294967296, batch_max_size: 32, batch_max_queue_delay_micros: 0, batch_max_queue_size: 1024, model_idle_unload_seconds: 0, cache_max_bytes: 67108864, int8_min_top1_agreement: 0.99, int8_min_cosine: 0.995, int8_min_speedup: 1.05, job_max_items: 10000, job_max_body_bytes: 67108864, predict_max_rows: 1000, predict_max_body_bytes: 16777216, predict_max_image_pixels: 40000000 });
   });
 
   test('a flag beats the environment, which beats a saved setting', () => {
