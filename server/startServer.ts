@@ -215,6 +215,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     repository: store.jobs,
     resolve: (model, version) => inference.resolve(model, version),
     maxItems: () => settingsService.current.job_max_items,
+    planFor: (served) => cards.planFor(served),
     notify: () => jobRunner.notify(),
   });
   const app = createApp({
