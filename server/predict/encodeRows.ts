@@ -90,8 +90,12 @@ export function encodeRows(plan: CardPlan, rows: readonly unknown[], options: En
   const names = new Set(plan.card.features.map((f) => f.name));
   const columnData = new Map(plan.inputs.filter((i) => i.kind === 'columns').map((i) => [i.spec.name, [] as unknown[]]));
   const imageData = new Map(plan.inputs.filter((i) => i.kind === 'image').map((i) => [i.spec.name, [] as Float32Array[]]));
+  let cutShort = false;
   rows.forEach((row, r) => {
-    if (problems.length >= MAX_PROBLEMS) return;
+    if (problems.length >= MAX_PROBLEMS) {
+      cutShort = true;
+      return;
+    }
     const label = options.labelOf(r);
     if (typeof row !== 'object' || row === null || Array.isArray(row)) {
       problems.push(`${label}: expected an object of feature values ({"name": value, …})`);
@@ -120,7 +124,7 @@ export function encodeRows(plan: CardPlan, rows: readonly unknown[], options: En
   });
   if (problems.length > 0) {
     const shownProblems = problems.slice(0, MAX_PROBLEMS);
-    throw inferboxError('IBX_ERR_PREDICT_INPUT', shownProblems.join('; ') + (problems.length > MAX_PROBLEMS ? '; …' : ''));
+    throw inferboxError('IBX_ERR_PREDICT_INPUT', shownProblems.join('; ') + (cutShort || problems.length > MAX_PROBLEMS ? '; …' : ''));
   }
   const buffers: Buffer[] = [];
   const inputs = plan.inputs.map((input): EncodedRequest['value']['inputs'][number] => {
