@@ -8,6 +8,9 @@ import { migrate, SchemaTooNewError } from '../../../server/store/migrate.js';
 import { MIGRATIONS } from '../../../server/store/migrations/index.js';
 import { Store } from '../../../server/store/Store.js';
 
+/** Migration numbers may skip (007–009 belong to other branches): the newest number, not the count. */
+const LATEST = MIGRATIONS.at(-1)!.version;
+
 const dir = await mkdtemp(join(tmpdir(), 'inferbox-store-'));
 after(() => rm(dir, { recursive: true, force: true }));
 
@@ -26,7 +29,7 @@ test('migrating again keeps the data (idempotent) and opens in WAL mode', () => 
   store.settings.setMany({ port: 9000 }, '2026-01-01T00:00:00.000Z');
   store.close();
   const db = new Database(path);
-  assert.deepEqual(migrate(db), { from: MIGRATIONS.length, to: MIGRATIONS.length });
+  assert.deepEqual(migrate(db), { from: LATEST, to: LATEST });
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   db.close();
   const reopened = Store.open(path);
@@ -36,17 +39,17 @@ test('migrating again keeps the data (idempotent) and opens in WAL mode', () => 
 
 test('a database from a newer Inferbox is refused and left untouched', () => {
   const db = new Database(join(dir, 'newer.db'));
-  db.pragma(`user_version = ${MIGRATIONS.length + 5}`);
+  db.pragma(`user_version = ${LATEST + 5}`);
   assert.throws(() => migrate(db), SchemaTooNewError);
-  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length + 5);
+  assert.equal(db.pragma('user_version', { simple: true }), LATEST + 5);
   db.close();
 });
 
 test('a failing migration rolls back with its version bump', () => {
   const db = new Database(join(dir, 'broken.db'));
-  const broken = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'broken', up: 'CREATE TABLE half (x); SELECT * FROM no_such_table;' }];
+  const broken = [...MIGRATIONS, { version: LATEST + 1, name: 'broken', up: 'CREATE TABLE half (x); SELECT * FROM no_such_table;' }];
   assert.throws(() => migrate(db, broken), /no such table/);
-  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+  assert.equal(db.pragma('user_version', { simple: true }), LATEST);
   const half = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'half'").get() as { n: number };
   assert.equal(half.n, 0);
   db.close();
@@ -155,5 +158,33 @@ test('006_payload_logging migrates a version-5 database holding logged requests:
   ).run();
   assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 6)), { from: 5, to: 6 });
   assert.deepEqual(db.prepare('SELECT request_id, payload_json FROM request_log').get(), { request_id: 'r1', payload_json: null });
+  db.close();
+});
+
+test('010_model_cards migrates a version-6 database holding a model and a job: cards go with what they describe', () => {
+  const db = new Database(join(dir, 'v6.db'));
+  db.pragma('foreign_keys = ON');
+  migrate(db, MIGRATIONS.slice(0, 6));
+  db.prepare("INSERT INTO models (name, active_version, created_at) VALUES ('fraud', '1', '2026-01-01T00:00:00Z')").run();
+  const version = db.prepare(
+    `INSERT INTO model_versions (model_name, version, desired_state, file_path, sha256, size_bytes, opset, ir_version, producer, inputs_json, outputs_json, created_at, created_by)
+     VALUES ('fraud', ?, 'loaded', 'models/fraud/1/model.onnx', 'abc', 10, 17, 8, 'p', '[]', '[]', '2026-01-01T00:00:00Z', 'admin')`,
+  );
+  version.run('1');
+  version.run('2');
+  db.prepare(
+    `INSERT INTO jobs (id, model_name, version, state, source, total, created_by_name, created_at, updated_at)
+     VALUES ('job_1', 'fraud', '1', 'succeeded', 'csv', 1, 'admin', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`,
+  ).run();
+  assert.deepEqual(migrate(db), { from: 6, to: LATEST });
+  assert.deepEqual(db.prepare('SELECT id, card_json FROM jobs').get(), { id: 'job_1', card_json: null }, 'an older job is a tensor job');
+  db.prepare("INSERT INTO model_cards (model_name, card_json, updated_at) VALUES ('fraud', '{}', 'now')").run();
+  db.prepare("INSERT INTO model_version_cards (model_name, version, card_json, updated_at) VALUES ('fraud', '2', '{}', 'now')").run();
+  assert.throws(() => db.prepare("INSERT INTO model_version_cards (model_name, version, card_json, updated_at) VALUES ('fraud', '9', '{}', 'now')").run(), /FOREIGN KEY/);
+  db.prepare("DELETE FROM model_versions WHERE model_name = 'fraud' AND version = '2'").run();
+  assert.deepEqual(db.prepare('SELECT (SELECT COUNT(*) FROM model_cards) AS m, (SELECT COUNT(*) FROM model_version_cards) AS v').get(), { m: 1, v: 0 }, "a version's card goes with it");
+  db.prepare("DELETE FROM model_versions WHERE model_name = 'fraud'").run();
+  db.prepare("DELETE FROM models WHERE name = 'fraud'").run();
+  assert.deepEqual(db.prepare('SELECT COUNT(*) AS m FROM model_cards').get(), { m: 0 }, "a model's card goes with it");
   db.close();
 });
