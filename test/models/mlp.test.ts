@@ -7,7 +7,7 @@ import type { onnx as OnnxTypes } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import {
   DATASET_SOURCE, EPOCHS, FEATURES, HELDOUT_FRACTION, LABELS, SEED,
-  loadPenguins, onnxAccuracy, predict, sha256, stratifiedSplit, trainDefaultModel,
+  loadPenguins, onnxAccuracy, predict, servingCard, sha256, stratifiedSplit, trainDefaultModel,
 } from '../../models/mlp/train.js';
 
 const { onnx } = onnxProto;
@@ -124,5 +124,11 @@ describe('training', () => {
     } finally {
       await session.release();
     }
+  });
+  test('the committed serving card is the one train.ts writes: features in input order, species as labels', () => {
+    const committedCard = JSON.parse(readFileSync(fileURLToPath(new URL('../../models/mlp/card.json', import.meta.url)), 'utf8'));
+    assert.deepEqual(committedCard, JSON.parse(JSON.stringify(servingCard())));
+    assert.deepEqual(committedCard.features.map((f: { name: string; column: number }) => [f.name, f.column]), FEATURES.map((f, i) => [f.name, i]));
+    assert.deepEqual(committedCard.output.labels, [...LABELS]);
   });
 });

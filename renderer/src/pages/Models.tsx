@@ -1,5 +1,8 @@
 import { useState, type DragEvent } from 'react';
 import type { Api } from '../api.js';
+import { BatchPredict } from '../components/BatchPredict.js';
+import { ModelCardEditor } from '../components/ModelCardEditor.js';
+import { PredictForm } from '../components/PredictForm.js';
 import { CopyButton, ErrorText, Status } from '../components/Status.js';
 import { useLoad } from '../components/useLoad.js';
 
@@ -202,6 +205,7 @@ function TryIt({ api, model, inputs }: { api: Api; model: string; inputs: Tensor
 
 function ModelPanel({ api, model, onChange }: { api: Api; model: ModelView; onChange: () => void }) {
   const [error, setError] = useState<string>();
+  const [cardSaves, setCardSaves] = useState(0);
   const act = async (method: 'POST' | 'DELETE', path: string, confirmText?: string) => {
     if (confirmText && !window.confirm(confirmText)) return;
     setError(undefined);
@@ -249,6 +253,18 @@ function ModelPanel({ api, model, onChange }: { api: Api; model: ModelView; onCh
           <details>
             <summary>Batching, instances and cache</summary>
             <ServingSettingsForm api={api} model={model.name} cacheEnabled={model.cache_enabled} onChange={onChange} />
+          </details>
+          <details>
+            <summary>Model card</summary>
+            <ModelCardEditor api={api} model={model.name} onSaved={() => setCardSaves(cardSaves + 1)} />
+          </details>
+          <details>
+            <summary>Predict with named features</summary>
+            <PredictForm api={api} model={model.name} refresh={cardSaves} />
+          </details>
+          <details>
+            <summary>Batch prediction (CSV or JSON lines)</summary>
+            <BatchPredict api={api} model={model.name} />
           </details>
           <details open>
             <summary>Try it</summary>

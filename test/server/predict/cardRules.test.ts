@@ -165,7 +165,7 @@ describe('decidePrediction applies labels and thresholds', () => {
 
   test('a label whose threshold is reached wins over a higher score', () => {
     assert.deepEqual(decidePrediction(output({ fraud: 0.25 }), [0.7, 0.3]), { label: 'fraud', score: 0.3, scores: { ok: 0.7, fraud: 0.3 } });
-    assert.equal(decidePrediction(output({ fraud: 0.35 }), [0.7, 0.3]).label, 'ok');
+    assert.equal((decidePrediction(output({ fraud: 0.35 }), [0.7, 0.3]) as { label: string }).label, 'ok');
   });
 
   test('when every label has a threshold and none is reached there is no decision', () => {

@@ -43,7 +43,7 @@ after(() => server.cleanup());
 
 interface Answer { predictions: { label: string; score: number; scores: Record<string, number> }[]; error?: string }
 
-async function send(body: BodyInit, contentType?: string): Promise<{ status: number; body: Answer }> {
+async function send(body: Buffer | FormData, contentType?: string): Promise<{ status: number; body: Answer }> {
   const response = await server.request('POST', '/api/predict/textdir', { body, ...(contentType ? { headers: { 'content-type': contentType } } : {}) });
   return { status: response.status, body: (await response.json()) as Answer };
 }
