@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { Api } from '../api.js';
-import { CopyButton, ErrorText } from './Status.js';
+import { CurlExample } from './CurlExample.js';
+import { ErrorText } from './Status.js';
 import type { CardFeature, CardView } from './modelCardTypes.js';
 
 interface Prediction { label?: string | null; score?: number; scores?: Record<string, number>; value?: number; values?: number[] }
@@ -98,11 +99,7 @@ export function PredictForm({ api, model, refresh }: { api: Api; model: string; 
           <p className="muted">version {answer.version}, {answer.precision}{answer.variant ? `, variant ${answer.variant}` : ''}</p>
         </div>
       )}
-      <details>
-        <summary>curl example</summary>
-        <pre>{curl}</pre>
-        <CopyButton text={curl} />
-      </details>
+      <CurlExample command={curl} />
     </div>
   );
 }

@@ -1,9 +1,10 @@
 import { useState, type DragEvent } from 'react';
 import type { Api } from '../api.js';
 import { BatchPredict } from '../components/BatchPredict.js';
+import { CurlExample } from '../components/CurlExample.js';
 import { ModelCardEditor } from '../components/ModelCardEditor.js';
 import { PredictForm } from '../components/PredictForm.js';
-import { CopyButton, ErrorText, Status } from '../components/Status.js';
+import { ErrorText, Status } from '../components/Status.js';
 import { useLoad } from '../components/useLoad.js';
 
 interface TensorSpec { name: string; datatype: string; shape: number[] }
@@ -194,11 +195,7 @@ function TryIt({ api, model, inputs }: { api: Api; model: string; inputs: Tensor
           <pre data-testid="try-output">{result.output}</pre>
         </div>
       )}
-      <details>
-        <summary>curl example</summary>
-        <pre>{curl}</pre>
-        <CopyButton text={curl} />
-      </details>
+      <CurlExample command={curl} />
     </div>
   );
 }
