@@ -2,6 +2,7 @@ import { useState, type DragEvent } from 'react';
 import type { Api } from '../api.js';
 import { BatchPredict } from '../components/BatchPredict.js';
 import { CurlExample } from '../components/CurlExample.js';
+import { LazyDetails } from '../components/LazyDetails.js';
 import { ModelCardEditor } from '../components/ModelCardEditor.js';
 import { PredictForm } from '../components/PredictForm.js';
 import { ErrorText, Status } from '../components/Status.js';
@@ -251,18 +252,9 @@ function ModelPanel({ api, model, onChange }: { api: Api; model: ModelView; onCh
             <summary>Batching, instances and cache</summary>
             <ServingSettingsForm api={api} model={model.name} cacheEnabled={model.cache_enabled} onChange={onChange} />
           </details>
-          <details>
-            <summary>Model card</summary>
-            <ModelCardEditor api={api} model={model.name} onSaved={() => setCardSaves(cardSaves + 1)} />
-          </details>
-          <details>
-            <summary>Predict with named features</summary>
-            <PredictForm api={api} model={model.name} refresh={cardSaves} />
-          </details>
-          <details>
-            <summary>Batch prediction (CSV or JSON lines)</summary>
-            <BatchPredict api={api} model={model.name} />
-          </details>
+          <LazyDetails summary="Model card">{() => <ModelCardEditor api={api} model={model.name} onSaved={() => setCardSaves(cardSaves + 1)} />}</LazyDetails>
+          <LazyDetails summary="Predict with named features">{() => <PredictForm api={api} model={model.name} refresh={cardSaves} />}</LazyDetails>
+          <LazyDetails summary="Batch prediction (CSV or JSON lines)">{() => <BatchPredict api={api} model={model.name} />}</LazyDetails>
           <details open>
             <summary>Try it</summary>
             <TryIt api={api} model={model.name} inputs={active.inputs} />
