@@ -24,11 +24,16 @@ const MODULES = {
   batching: ['common', 'runtime'],
   experiments: ['common', 'store'],
   inference: ['common', 'registry', 'runtime', 'batching', 'logging', 'metrics'],
-  jobs: ['common', 'store', 'registry', 'inference'],
-  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'jobs', 'experiments'],
+  predict: ['common', 'store', 'registry', 'onnx', 'inference'],
+  jobs: ['common', 'store', 'registry', 'inference', 'predict'],
+  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'predict', 'jobs', 'experiments'],
 };
 
-const PACKAGE_HOMES = { 'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol', '@koa/send': 'protocol', '@koa/cors': 'protocol', helmet: 'protocol' };
+const PACKAGE_HOMES = {
+  'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol', '@koa/send': 'protocol', '@koa/cors': 'protocol', helmet: 'protocol',
+  // Decoding untrusted images (native libvips) in one place; multipart parsing is HTTP's; CSV rows are the jobs'.
+  sharp: 'predict', '@fastify/busboy': 'protocol', 'csv-parse': 'jobs',
+};
 
 const moduleZones = Object.entries(MODULES).map(([module, allowed]) => ({
   target: `./server/${module}`,

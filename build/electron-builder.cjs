@@ -16,6 +16,7 @@ const COMMON_FILES = [
   'models/*/model.onnx',
   'models/*/model.json',
   'models/*/samples.json',
+  'models/*/card.json',
   // sources and build leftovers of the native modules
   '!node_modules/better-sqlite3/{src,deps,docs}/**',
   '!node_modules/better-sqlite3/build/Release/{obj,obj.target,.deps}/**',
@@ -49,7 +50,9 @@ module.exports = {
   asar: true,
   // Native code cannot be loaded from inside an asar: the addons and ORT's shared libraries (and the CUDA
   // provider of a GPU edition, which `npm run gpu:install` puts in the same folder) go to app.asar.unpacked.
-  asarUnpack: ['**/*.node', 'node_modules/onnxruntime-node/bin/**'],
+  // sharp's addon loads libvips from its @img/sharp-libvips-<platform> package by a relative path, so
+  // both @img packages are unpacked whole (npm installs only the building platform's).
+  asarUnpack: ['**/*.node', 'node_modules/onnxruntime-node/bin/**', 'node_modules/@img/**'],
   // A release build rebuilds better-sqlite3 for Electron's ABI (needs Electron's headers from the internet).
   // dist:dir turns this off on the command line (-c.npmRebuild=false).
   npmRebuild: true,

@@ -27,6 +27,7 @@ import { ExperimentService } from './experiments/ExperimentService.js';
 import { createApp } from './protocol/createApp.js';
 import { listen } from './protocol/listen.js';
 import { serverUrls } from './protocol/serverUrls.js';
+import { ModelCardService } from './predict/ModelCardService.js';
 import { LiveSampleRecorder } from './quantization/LiveSampleRecorder.js';
 import { QuantizationJobs } from './quantization/QuantizationJobs.js';
 import { ModelRegistry, type VersionView } from './registry/ModelRegistry.js';
@@ -71,7 +72,7 @@ export interface RunningServer {
 }
 
 const DATABASE_FILE = 'inferbox.db';
-const DEFAULT_MODEL = { name: 'mlp', file: join('mlp', 'model.onnx'), samples: join('mlp', 'samples.json') };
+const DEFAULT_MODEL = { name: 'mlp', file: join('mlp', 'model.onnx'), samples: join('mlp', 'samples.json'), card: join('mlp', 'card.json') };
 const DEFAULT_MODEL_INSTALLED = 'bootstrap.default_model_installed';
 const HOUR_MS = 3_600_000;
 
@@ -84,11 +85,11 @@ async function planFromHardware(options: StartOptions): Promise<{ profile: Hardw
 
 /**
  * Installs the bundled default model once (a default model the admin deleted stays deleted) with
- * its validation samples, and queues its int8 candidate through the same gate as any upload. A
+ * its validation samples and its model card, and queues its int8 candidate through the same gate as any upload. A
  * missing bundled file (a broken package) is logged and retried on the next start; the server
  * still serves.
  */
-async function installDefaultModel(deps: { registry: ModelRegistry; store: Store; quantization: QuantizationJobs; logger: Logger; maxBytes: number; modelsDir: string }): Promise<VersionView | null> {
+async function installDefaultModel(deps: { registry: ModelRegistry; store: Store; cards: ModelCardService; quantization: QuantizationJobs; logger: Logger; maxBytes: number; modelsDir: string }): Promise<VersionView | null> {
   const path = join(deps.modelsDir, DEFAULT_MODEL.file);
   try {
     const view = await deps.registry.addVersion({ name: DEFAULT_MODEL.name, source: createReadStream(path), maxBytes: deps.maxBytes, createdBy: 'bundled' });
@@ -97,10 +98,24 @@ async function installDefaultModel(deps: { registry: ModelRegistry; store: Store
     deps.store.quantization.addSamples(DEFAULT_MODEL.name, 'uploaded', samples.map((s) => s.inputs), now);
     deps.store.settings.setMany({ [DEFAULT_MODEL_INSTALLED]: true }, now);
     void deps.quantization.enqueue(view.name, view.version);
+    await installDefaultCard(deps);
     return view;
   } catch (error) {
     deps.logger.error({ err: error, path }, 'could not install the bundled default model');
     return null;
+  }
+}
+
+/**
+ * The bundled model's card, checked like one saved from the console. A card that does not fit is a
+ * broken package: logged, and the model still serves OIP v2 (it is not installed a second time).
+ */
+async function installDefaultCard(deps: { cards: ModelCardService; logger: Logger; modelsDir: string }): Promise<void> {
+  const path = join(deps.modelsDir, DEFAULT_MODEL.card);
+  try {
+    deps.cards.save(DEFAULT_MODEL.name, undefined, JSON.parse(await readFile(path, 'utf8')), 'bundled');
+  } catch (error) {
+    deps.logger.error({ err: error, path }, 'could not install the bundled model card');
   }
 }
 
@@ -191,8 +206,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onError: (error, job) => logger.error({ err: error, job }, 'int8 candidate failed; the version keeps serving fp32'),
   });
   quantization.resume();
+  const cards = new ModelCardService({ cards: store.cards, registry });
   if (store.settings.getAll()[DEFAULT_MODEL_INSTALLED] !== true) {
-    const installed = await installDefaultModel({ registry, store, quantization, logger, maxBytes: settings.max_model_bytes, modelsDir: options.bundledModelsDir ?? join(packageRoot(), 'models') });
+    const installed = await installDefaultModel({ registry, store, cards, quantization, logger, maxBytes: settings.max_model_bytes, modelsDir: options.bundledModelsDir ?? join(packageRoot(), 'models') });
     if (installed) auditSystem('model.upload', `${installed.name}/${installed.version}`, { sha256: installed.sha256, source: 'bundled default model' });
   }
 
@@ -234,6 +250,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     repository: store.jobs,
     resolve: (model, version) => inference.resolve(model, version),
     maxItems: () => settingsService.current.job_max_items,
+    planFor: (served) => cards.planFor(served),
     notify: () => jobRunner.notify(),
   });
   // Read at each failure, so a changed setting applies to the next one; one audit row per back-off
@@ -282,6 +299,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     payloads,
     jobs,
     tls: certificates,
+    cards,
     decodeInputs,
     serverVersion: packageVersion(),
     consoleDir: join(packageRoot(), 'renderer', 'dist'),

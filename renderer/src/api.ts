@@ -64,6 +64,18 @@ export class Api {
     return this.call<T>('POST', path, body);
   }
 
+  /** A raw body (a FormData sets its own multipart content type; files go with their own type). */
+  postRaw<T>(path: string, body: BodyInit, contentType?: string): Promise<T> {
+    return this.call<T>('POST', path, undefined, body, contentType).then((r) => r.data);
+  }
+
+  /** A file the API serves (job results): fetched with the key, since a plain link cannot send it. */
+  async download(path: string): Promise<Blob> {
+    const response = await fetch(path, { headers: { authorization: `Bearer ${this.key}` } });
+    if (!response.ok) throw new ApiError(response.status, `HTTP ${response.status}`);
+    return response.blob();
+  }
+
   /** Uploads bytes with progress (fetch cannot report upload progress; XMLHttpRequest can). */
   upload<T>(path: string, file: Blob, onProgress: (fraction: number) => void): Promise<T> {
     return new Promise((resolve, reject) => {

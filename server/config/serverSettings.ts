@@ -85,6 +85,12 @@ export const serverSettingsSchema = z.object({
    * Empty (the default): no cross-origin access; the console is same-origin and needs none.
    */
   cors_allowed_origins: z.array(exactOrigin).max(100).default([]),
+  /** Named-feature predictions (POST /api/predict): most rows per call; more go through a prediction job. */
+  predict_max_rows: z.number().int().min(1).max(100_000).default(1000),
+  /** Named-feature predictions: largest body (rows as JSON, or an image). */
+  predict_max_body_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+  /** Images are refused above this many pixels (read from the header before decoding: a small file can decode huge). */
+  predict_max_image_pixels: z.number().int().min(1).default(40_000_000),
 });
 
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;

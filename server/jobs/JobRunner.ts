@@ -1,6 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isInferboxError } from '../common/errors.js';
 import type { InferOutcome } from '../inference/InferenceService.js';
+import { modelCardSchema } from '../predict/modelCard.js';
+import { planCard, type CardPlan } from '../predict/planCard.js';
+import { predictionsFromOutputs } from '../predict/predictionsFromOutputs.js';
 import type { ServedVersion } from '../registry/ModelRegistry.js';
 import type { JobRepository, JobRow, PendingItem } from '../store/JobRepository.js';
 import { yieldToInteractive } from './yieldToInteractive.js';
@@ -104,6 +107,7 @@ export class JobRunner {
 
   private async runJob(job: JobRow): Promise<void> {
     this.deps.repository.markRunning(job.id, this.at());
+    let plan: CardPlan | undefined;
     while (!this.stopped) {
       // Read each round: a cancel or delete from the API takes effect at the next chunk.
       if (this.deps.repository.get(job.id)?.state !== 'running') return;
@@ -126,16 +130,29 @@ export class JobRunner {
         await this.pause();
         continue;
       }
-      const retry = await Promise.all(items.map((item) => this.runItem(job.id, served, item)));
+      plan ??= job.card_json === null ? undefined : this.planOf(job, served);
+      const retry = await Promise.all(items.map((item) => this.runItem(job.id, served, item, plan)));
       if (retry.some(Boolean)) await this.pause();
     }
   }
 
-  /** Runs one item and commits its result; true when it should be tried again later. */
-  private async runItem(jobId: string, served: ServedVersion, item: PendingItem): Promise<boolean> {
+  /**
+   * A prediction job's plan: the card it was submitted with (a later edit does not change how its
+   * results read), on its pinned version.
+   */
+  private planOf(job: JobRow, served: ServedVersion): CardPlan {
+    const result = planCard(modelCardSchema.parse(JSON.parse(job.card_json!)), served);
+    // Checked against this pinned version at submission, and a version never changes: a bug otherwise.
+    if ('problems' in result) throw new Error(`job ${job.id}: its card no longer fits version ${served.version}: ${result.problems.join('; ')}`);
+    return result.plan;
+  }
+
+  /** Runs one item and commits its result (a prediction job's: the row's prediction); true when it should be tried again later. */
+  private async runItem(jobId: string, served: ServedVersion, item: PendingItem, plan: CardPlan | undefined): Promise<boolean> {
     try {
       const outcome = await this.deps.inference.infer(served, item.request, undefined, 'background');
-      this.deps.repository.commitResult(jobId, item.index, { outputs: outcome.response.outputs }, this.at());
+      const outputs = plan ? predictionsFromOutputs(plan, outcome.response.outputs, served.name, served.version)[0] : outcome.response.outputs;
+      this.deps.repository.commitResult(jobId, item.index, { outputs }, this.at());
     } catch (error) {
       if (isTransient(error)) return true;
       // The item's own error (refused by onnxruntime, say) is its result; a bug is logged and kept generic.

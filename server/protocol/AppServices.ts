@@ -11,6 +11,7 @@ import type { InferenceService } from '../inference/InferenceService.js';
 import type { InferenceMetrics } from '../metrics/InferenceMetrics.js';
 import type { PayloadService } from '../logging/PayloadService.js';
 import type { JobService } from '../jobs/JobService.js';
+import type { ModelCardService } from '../predict/ModelCardService.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import type { DecodeInputs, QuantizationJobs } from '../quantization/QuantizationJobs.js';
 import type { LiveSampleRecorder } from '../quantization/LiveSampleRecorder.js';
@@ -45,6 +46,8 @@ export interface AppServices {
   jobs: JobService;
   /** The serving certificate: status, upload, regeneration, renewal. */
   tls: TlsCertificates;
+  /** Model cards: named features and labels for POST /api/predict and prediction jobs. */
+  cards: ModelCardService;
   /** Checks OIP inputs against a signature (validation samples use the inference path's rules). */
   decodeInputs: DecodeInputs;
   /** GET /api/system body; computed on demand (the hardware probe may finish after start). */

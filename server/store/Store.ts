@@ -2,6 +2,7 @@ import { ApiKeyRepository } from './ApiKeyRepository.js';
 import { AuditRepository } from './AuditRepository.js';
 import { ExperimentRepository } from './ExperimentRepository.js';
 import { JobRepository } from './JobRepository.js';
+import { ModelCardRepository } from './ModelCardRepository.js';
 import { ModelRepository } from './ModelRepository.js';
 import { PayloadRepository } from './PayloadRepository.js';
 import { openDatabase, type SqliteDatabase } from './openDatabase.js';
@@ -20,6 +21,7 @@ export class Store {
   readonly experiments: ExperimentRepository;
   readonly jobs: JobRepository;
   readonly payloads: PayloadRepository;
+  readonly cards: ModelCardRepository;
 
   private constructor(private readonly db: SqliteDatabase) {
     this.models = new ModelRepository(db);
@@ -31,6 +33,7 @@ export class Store {
     this.experiments = new ExperimentRepository(db);
     this.jobs = new JobRepository(db);
     this.payloads = new PayloadRepository(db);
+    this.cards = new ModelCardRepository(db);
   }
 
   static open(path: string): Store {

@@ -31,7 +31,9 @@ describe('the route table', () => {
     const publicRoutes = ROUTES.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.path}`);
     // The console's files hold no data: the app signs in with a key and then calls the admin API.
     assert.deepEqual(publicRoutes.sort(), ['GET /', 'GET /assets/:file', 'GET /v2/health/live', 'GET /v2/health/ready']);
-    assert.ok(ROUTES.filter((r) => r.path.startsWith('/api') && !r.path.startsWith('/api/jobs') && r.path !== '/api/feedback').every((r) => r.access === 'admin'), 'the admin API is admin-only');
+    assert.ok(ROUTES.filter((r) => r.path.startsWith('/api') && !r.path.startsWith('/api/jobs') && !r.path.startsWith('/api/predict/') && r.path !== '/api/feedback').every((r) => r.access === 'admin'), 'the admin API is admin-only');
+    // Named-feature predictions (and reading a model's card) are inference: `infer` or `infer:<model>`.
+    assert.ok(ROUTES.filter((r) => r.path.startsWith('/api/predict/')).every((r) => r.access === 'infer' && r.path.startsWith('/api/predict/:model')));
     // Business outcomes for A/B tests come from `infer` or `feedback` keys (a shop backend, a CRM).
     assert.deepEqual(ROUTES.filter((r) => r.access === 'feedback').map((r) => `${r.method} ${r.path}`), ['POST /api/feedback']);
     // Async jobs check the model scope and the job's owner in the handler (test/server/jobs).
