@@ -1,5 +1,6 @@
 import type { AppServices } from './AppServices.js';
 import type { RouteSpec } from './routeTable.js';
+import { cardRoutes } from './routes/cardRoutes.js';
 import { consoleRoutes } from './routes/consoleRoutes.js';
 import { experimentRoutes } from './routes/experimentRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
@@ -9,6 +10,7 @@ import { logRoutes } from './routes/logRoutes.js';
 import { modelRoutes } from './routes/modelRoutes.js';
 import { oipRoutes } from './routes/oipRoutes.js';
 import { payloadRoutes } from './routes/payloadRoutes.js';
+import { predictRoutes } from './routes/predictRoutes.js';
 import { quantizationRoutes } from './routes/quantizationRoutes.js';
 import { securityRoutes } from './routes/securityRoutes.js';
 import { systemRoutes } from './routes/systemRoutes.js';
@@ -25,6 +27,8 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...healthRoutes(services),
     ...consoleRoutes(services.consoleDir),
     ...oipRoutes(services),
+    ...predictRoutes(services),
+    ...cardRoutes(services),
     ...modelRoutes(services),
     ...experimentRoutes(services),
     ...quantizationRoutes(services),

@@ -50,6 +50,9 @@ const EXPECTED: Record<string, Expectation> = {
   'GET /v2/models/:model/versions/:version/ready': INFER_MODEL,
   'POST /v2/models/:model/infer': INFER_MODEL,
   'POST /v2/models/:model/versions/:version/infer': INFER_MODEL,
+  'POST /api/predict/:model': INFER_MODEL,
+  'POST /api/predict/:model/versions/:version': INFER_MODEL,
+  'GET /api/predict/:model/card': INFER_MODEL,
 
   'GET /api/models': ADMIN,
   'GET /api/models/:model': ADMIN,
@@ -69,6 +72,13 @@ const EXPECTED: Record<string, Expectation> = {
   'POST /api/models/:model/samples': ADMIN,
   'PUT /api/models/:model/samples/recording': ADMIN,
   'DELETE /api/models/:model/samples': ADMIN,
+  'GET /api/models/:model/card': ADMIN,
+  'GET /api/models/:model/card/inferred': ADMIN,
+  'PUT /api/models/:model/card': ADMIN,
+  'DELETE /api/models/:model/card': ADMIN,
+  'GET /api/models/:model/versions/:version/card': ADMIN,
+  'PUT /api/models/:model/versions/:version/card': ADMIN,
+  'DELETE /api/models/:model/versions/:version/card': ADMIN,
 
   'GET /api/experiments': ADMIN,
   'POST /api/experiments': ADMIN,
