@@ -149,14 +149,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   for (const reason of plan.reasons) logger.debug({ plan: reason }, 'execution plan');
   const memoryBudget = () => modelMemoryBudgetBytes(settingsService.current, totalmem());
   const pool = new InferenceWorkerPool(
-    {
-      instances: plan.instances,
-      executionProviders: plan.executionProviders,
-      intraOpThreads: plan.intraOpThreads,
-      interOpThreads: plan.interOpThreads,
-      memoryBudgetBytes: memoryBudget,
-    },
+    { instances: plan.instances, executionProviders: plan.executionProviders, intraOpThreads: plan.intraOpThreads, interOpThreads: plan.interOpThreads },
     (reason) => logger.error(reason),
+    memoryBudget,
   );
   // Before the registry, which asks it which versions running experiments use; it reaches the
   // registry and the log writer only later, per request.

@@ -14,12 +14,6 @@ export interface PoolSettings extends SessionSettings {
   instances: number;
   /** How long a model must go without a backlog before an extra instance is let go (default 30 s). */
   scaleDownAfterMs?: number;
-  /**
-   * Bytes the loaded models' sessions may take together (estimated, `estimateSessionBytes`), read
-   * at every load: a load beyond it is refused, extra instances and inline copies are not made.
-   * Default: no limit.
-   */
-  memoryBudgetBytes?: () => number;
 }
 
 /** Where one model may run; read again at every decision, so admin changes apply without a reload. */
@@ -163,7 +157,16 @@ export class InferenceWorkerPool {
   /** Estimated bytes of loads in progress, so two loads at once cannot both fit the same room. */
   private reservedBytes = 0;
 
-  constructor(private readonly settings: PoolSettings, private readonly onWorkerLost: (reason: string) => void = () => undefined) {
+  /**
+   * `memoryBudgetBytes`: bytes the loaded models' sessions may take together (estimated,
+   * `estimateSessionBytes`), read at every load: a load beyond it is refused, extra instances and
+   * inline copies are not made. Separate from `settings`, which go to the workers as data.
+   */
+  constructor(
+    private readonly settings: PoolSettings,
+    private readonly onWorkerLost: (reason: string) => void = () => undefined,
+    private readonly memoryBudgetBytes: () => number = () => Number.POSITIVE_INFINITY,
+  ) {
     for (let i = 0; i < Math.max(1, settings.instances); i++) this.slots.push(this.spawn());
     this.sweep = setInterval(() => this.shrinkIdle(), SWEEP_INTERVAL_MS);
     this.sweep.unref();
@@ -223,7 +226,7 @@ export class InferenceWorkerPool {
   }
 
   private memoryBudget(): number {
-    return this.settings.memoryBudgetBytes?.() ?? Number.POSITIVE_INFINITY;
+    return this.memoryBudgetBytes();
   }
 
   /**
