@@ -43,7 +43,7 @@ async function startCli(dataDir: string): Promise<Server> {
 }
 
 function client(base: string, key: string) {
-  return (method: string, path: string, body?: BodyInit, headers: Record<string, string> = {}) =>
+  return (method: string, path: string, body?: RequestInit['body'], headers: Record<string, string> = {}) =>
     fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...headers }, body: body ?? null });
 }
 
