@@ -204,12 +204,12 @@ export class InferenceWorkerPool {
   async load(key: string, path: string, placement: () => Placement = () => DEFAULT_PLACEMENT): Promise<LoadResult> {
     await this.unload(key); // a reload starts from nothing, so no worker keeps the old file's session
     const count = this.clamp(placement().minInstances);
-    const fileBytes = (await stat(path)).size;
+    const fileBytes = await stat(path).then((stats) => stats.size, (error: Error) => { throw inferboxError('IBX_ERR_MODEL_REJECTED', error.message); });
     const needed = count * estimateSessionBytes(fileBytes);
-    const left = this.memoryBudget() - this.estimatedBytes();
+    const left = this.memoryBudgetBytes() - this.estimatedBytes();
     if (needed > left) {
       const mb = (bytes: number) => Math.round(bytes / 1e6);
-      throw inferboxError('IBX_ERR_MEMORY_BUDGET', key.split('@')[0], mb(needed), count, mb(estimateSessionBytes(fileBytes)), mb(Math.max(0, left)), mb(this.memoryBudget()));
+      throw inferboxError('IBX_ERR_MEMORY_BUDGET', key.split('@')[0], mb(needed), count, mb(estimateSessionBytes(fileBytes)), mb(Math.max(0, left)), mb(this.memoryBudgetBytes()));
     }
     this.reservedBytes += needed;
     const targets = this.leastLoadedSlots(count);
@@ -223,10 +223,6 @@ export class InferenceWorkerPool {
     }
     this.entries.set(key, { path, fileBytes, placement, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false });
     return (results[0] as PromiseFulfilledResult<unknown>).value as LoadResult;
-  }
-
-  private memoryBudget(): number {
-    return this.memoryBudgetBytes();
   }
 
   /**
@@ -243,7 +239,7 @@ export class InferenceWorkerPool {
 
   /** Whether one more session of this model fits the budget (for instances and inline copies, which are optional). */
   private fitsOneMore(entry: ModelEntry): boolean {
-    return this.estimatedBytes() + estimateSessionBytes(entry.fileBytes) <= this.memoryBudget();
+    return this.estimatedBytes() + estimateSessionBytes(entry.fileBytes) <= this.memoryBudgetBytes();
   }
 
   private clamp(instances: number): number {
