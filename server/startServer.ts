@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { ApiKeyService } from './auth/ApiKeyService.js';
@@ -8,11 +9,12 @@ import { KeyRateLimiter } from './auth/KeyRateLimiter.js';
 import { snakeCaseKeys } from './common/snakeCaseKeys.js';
 import { ensureAdminKey } from './auth/ensureAdminKey.js';
 import { packageRoot, packageVersion } from './config/packageRoot.js';
-import { resolveSettings, type ServerSettings, type SettingName } from './config/serverSettings.js';
+import { modelMemoryBudgetBytes, resolveSettings, type ServerSettings, type SettingName } from './config/serverSettings.js';
 import { FirstRunState } from './config/FirstRunState.js';
 import { SettingsService } from './config/SettingsService.js';
 import { ModelServingSettingsService } from './config/modelServingSettings.js';
 import { probeHardware, type HardwareProfile } from './hardware/probeHardware.js';
+import { storageStatus } from './hardware/storageStatus.js';
 import { planExecution, type ExecutionPlan, type PlanOverrides } from './hardware/planExecution.js';
 import { decodeInputs } from './inference/decodeInputs.js';
 import { InferenceRecorder } from './inference/InferenceRecorder.js';
@@ -160,9 +162,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   const { profile, plan } = await hardware;
   for (const reason of plan.reasons) logger.debug({ plan: reason }, 'execution plan');
+  const memoryBudget = () => modelMemoryBudgetBytes(settingsService.current, totalmem());
   const pool = new InferenceWorkerPool(
     { instances: plan.instances, executionProviders: plan.executionProviders, intraOpThreads: plan.intraOpThreads, interOpThreads: plan.interOpThreads },
     (reason) => logger.error(reason),
+    memoryBudget,
   );
   // Before the registry, which asks it which versions running experiments use; it reaches the
   // registry and the log writer only later, per request.
@@ -314,6 +318,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       hardware: snakeCaseKeys(profile),
       execution_plan: snakeCaseKeys(plan),
       providers: detectProviders(),
+      storage: storageStatus(dataDir, settingsService.current.disk_low_space_warning_bytes, logWriter.failure),
+      memory: { model_budget_bytes: memoryBudget(), models_estimated_bytes: pool.estimatedBytes(), total_bytes: totalmem() },
     }),
   });
   let listening: Awaited<ReturnType<typeof listen>>;
@@ -341,9 +347,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // Payloads have their own, shorter window per model; a failed purge is retried next hour.
     return payloads.purgeExpired().catch((error: unknown) => logger.error({ err: error }, 'payload purge failed'));
   };
-  await purge();
-  const maintenance = setInterval(() => void purge(), HOUR_MS);
-  const keyFlush = setInterval(() => keys.flushLastUsed(), 5000);
+  await Promise.resolve().then(purge).catch((error: unknown) => logger.error({ err: error }, 'log purge failed')); // a full disk must not stop the start
+  // Timers must not throw: an exception there ends the process, and a full disk (SQLITE_FULL) is
+  // a condition to report, not a reason to stop serving.
+  const guarded = (what: string, task: () => unknown) => () => {
+    try {
+      void Promise.resolve(task()).catch((error: unknown) => logger.error({ err: error }, `${what} failed`));
+    } catch (error) {
+      logger.error({ err: error }, `${what} failed`);
+    }
+  };
+  const maintenance = setInterval(guarded('log purge', purge), HOUR_MS);
+  const keyFlush = setInterval(guarded('writing key last-used times', () => keys.flushLastUsed()), 5000);
   const idleSweep = setInterval(() => registry.unloadIdle(), 1000);
   maintenance.unref();
   keyFlush.unref();

@@ -57,6 +57,10 @@ export const ERROR_TABLE = {
   IBX_ERR_RATE_LIMITED: { status: 429, template: "the key '{0}' is over its rate limit of {1} requests/s (burst {2}); retry after {3} s" },
   IBX_ERR_MODEL_REJECTED: { status: 422, template: 'onnxruntime could not load the model: {0}' },
   IBX_ERR_CARD_INVALID: { status: 422, template: "the card does not fit model '{0}' version {1}: {2}" },
+  // 507 Insufficient Storage (RFC 4918 §11.5): the server cannot store what the request needs; the
+  // request itself was fine, and the same request succeeds once the admin frees space.
+  IBX_ERR_DISK_FULL: { status: 507, template: 'not enough disk space in the data directory to {0}; nothing of it was kept. Free space (or raise the quota) and retry' },
+  IBX_ERR_MEMORY_BUDGET: { status: 507, template: "loading '{0}' needs about {1} MB of memory ({2} instance(s) × {3} MB each); {4} MB of the {5} MB model memory budget (model_memory_budget_bytes) is left. Unload a model, lower its instances or raise the budget" },
   IBX_ERR_MODEL_NOT_READY: { status: 503, template: "model '{0}' version {1} is not ready (state: {2})" },
   IBX_ERR_NO_ACTIVE_VERSION: { status: 503, template: "model '{0}' has no active version" },
   IBX_ERR_WORKER_LOST: { status: 503, template: 'the inference worker stopped while running this request; retry it' },

@@ -91,7 +91,24 @@ export const serverSettingsSchema = z.object({
   predict_max_body_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
   /** Images are refused above this many pixels (read from the header before decoding: a small file can decode huge). */
   predict_max_image_pixels: z.number().int().min(1).default(40_000_000),
+  /**
+   * Memory the loaded models' sessions may take together, estimated before each load (2× the ONNX
+   * file + 4 MB per instance, measured: docs/ARCHITECTURE.md, "Resource faults"); a load beyond it
+   * is refused (507) instead of swapping or meeting the OOM killer. 0 = automatic: 75% of the
+   * machine's memory (AUTO_MODEL_MEMORY_SHARE), leaving the rest to the server, SQLite and the OS.
+   */
+  model_memory_budget_bytes: z.number().int().min(0).default(0),
+  /** The console warns when the data directory's disk has less free space than this (uploads, int8 files and the logs need room). */
+  disk_low_space_warning_bytes: z.number().int().min(0).default(1024 * 1024 * 1024),
 });
+
+/** The share of total memory the automatic model memory budget (model_memory_budget_bytes = 0) allows. */
+export const AUTO_MODEL_MEMORY_SHARE = 0.75;
+
+/** The model memory budget in bytes: the setting, or the automatic share of `totalMemoryBytes`. */
+export function modelMemoryBudgetBytes(settings: Pick<ServerSettings, 'model_memory_budget_bytes'>, totalMemoryBytes: number): number {
+  return settings.model_memory_budget_bytes > 0 ? settings.model_memory_budget_bytes : Math.floor(totalMemoryBytes * AUTO_MODEL_MEMORY_SHARE);
+}
 
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;
 export type SettingName = keyof ServerSettings;

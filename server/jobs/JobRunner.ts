@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isInferboxError } from '../common/errors.js';
+import { isDiskFull } from '../common/isDiskFull.js';
 import type { InferOutcome } from '../inference/InferenceService.js';
 import { modelCardSchema } from '../predict/modelCard.js';
 import { planCard, type CardPlan } from '../predict/planCard.js';
@@ -42,8 +43,11 @@ const RETRY_MS = 1000;
 
 /** Errors about the version itself rather than the item: the whole job fails (its pinned version is gone). */
 const VERSION_GONE = new Set(['IBX_ERR_MODEL_NOT_FOUND', 'IBX_ERR_VERSION_NOT_FOUND']);
-/** 503s are about the moment, not the input: the item is retried, never given a result. */
-const isTransient = (error: unknown) => isInferboxError(error) && error.status === 503;
+/**
+ * 503s are about the moment, not the input: the item is retried, never given a result. So is a
+ * full disk (the result could not be committed): the item runs again once there is room.
+ */
+const isTransient = (error: unknown) => (isInferboxError(error) && error.status === 503) || isDiskFull(error);
 
 /**
  * Runs async prediction jobs in the background, one job at a time (oldest first), a few items at a
@@ -94,9 +98,19 @@ export class JobRunner {
       try {
         await this.runJob(job);
       } catch (error) {
-        // A bug (or the database failing): record it on the job rather than retrying it forever.
         this.deps.onError(error, job.id);
-        this.deps.repository.finish(job.id, 'failed', 'internal error while running the job (see the server log)', this.at());
+        if (isDiskFull(error)) {
+          // Not the job's fault: it waits for room (the loop must survive, or the rejection ends the process).
+          await this.pause();
+          continue;
+        }
+        // A bug (or the database failing): record it on the job rather than retrying it forever.
+        try {
+          this.deps.repository.finish(job.id, 'failed', 'internal error while running the job (see the server log)', this.at());
+        } catch (finishError) {
+          this.deps.onError(finishError, job.id);
+          await this.pause();
+        }
       }
     }
   }

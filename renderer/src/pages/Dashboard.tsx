@@ -11,7 +11,11 @@ interface SystemInfo {
   tls: { enabled: boolean; fingerprint_sha256: string | null; plain_http_on_lan: boolean; warnings: string[] };
   hardware: { cpu: { brand: string; physical_cores: number; logical_cores: number; flags: Record<string, boolean> | null }; memory: { total_bytes: number }; gpus: { vendor: string; model: string; vram_mb: number | null }[] };
   execution_plan: { provider: string; instances: number; intra_op_threads: number; reasons: string[] };
+  storage: { free_bytes: number; total_bytes: number; low_space: boolean; warnings: string[] };
+  memory: { model_budget_bytes: number; models_estimated_bytes: number };
 }
+
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
 interface Summary { at: string; models: { model: string; version: string; success: number; failure: number; buckets: { le: number | null; count: number }[] }[] }
 interface Point { t: string; [series: string]: number | string | null }
@@ -127,6 +131,8 @@ export function Dashboard({ api }: { api: Api }) {
                 <p>TLS certificate fingerprint (SHA-256): <code className="wrap">{info.tls.fingerprint_sha256}</code> <CopyButton text={info.tls.fingerprint_sha256} /></p>
               )}
               {info.tls.warnings.map((warning) => <p key={warning} role="alert" className="warning">{warning}</p>)}
+              <p>Disk (data directory): {gib(info.storage.free_bytes)} free of {gib(info.storage.total_bytes)}. Models' memory (estimated): {gib(info.memory.models_estimated_bytes)} of a {gib(info.memory.model_budget_bytes)} budget.</p>
+              {info.storage.warnings.map((warning) => <p key={warning} role="alert" className="warning">{warning}</p>)}
             </section>
             <section aria-labelledby="hardware-title" className="card">
               <h2 id="hardware-title">Hardware and execution plan</h2>

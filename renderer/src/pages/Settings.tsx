@@ -21,6 +21,8 @@ const FIELDS: { name: string; label: string; help: string }[] = [
   { name: 'auth_failures_before_backoff', label: 'Failed sign-ins before an address must wait', help: '' },
   { name: 'auth_block_after_failures', label: 'Failed sign-ins before an address is blocked', help: '' },
   { name: 'auth_block_seconds', label: 'Block length (s)', help: '' },
+  { name: 'model_memory_budget_bytes', label: 'Model memory budget (bytes, 0 = 75% of RAM)', help: 'Loading a model beyond it is refused instead of exhausting memory (estimate: 2× the file + 4 MB per instance).' },
+  { name: 'disk_low_space_warning_bytes', label: 'Warn below this free disk space (bytes)', help: 'For the disk that holds the data directory; shown on the dashboard.' },
   { name: 'cors_allowed_origins', label: 'Browser origins allowed to call the API (CORS)', help: 'Exact origins such as https://app.example.com, separated by spaces; empty: none.' },
 ];
 
