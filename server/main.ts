@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-/** The headless CLI: `inferbox [serve] [flags]` and `inferbox keys …`. */
+/** The headless CLI: `inferbox [serve] [flags]`, `inferbox keys …`, `backup`, `restore FILE`, `service install|uninstall`. */
 import { parseArgs } from 'node:util';
 import { isInferboxError } from './common/errors.js';
+import { backupCommand } from './cli/backupCommand.js';
 import { keysCommand } from './cli/keysCommand.js';
+import { restoreCommand } from './cli/restoreCommand.js';
 import { UsageError } from './cli/parseServeOptions.js';
 import { serveCommand } from './cli/serveCommand.js';
 import { ListenError } from './protocol/listen.js';
@@ -18,6 +20,7 @@ const OPTIONS = {
   name: { type: 'string' },
   scopes: { type: 'string' },
   'expires-at': { type: 'string' },
+  output: { type: 'string' },
 } as const;
 
 function parseCommandLine() {
@@ -28,12 +31,16 @@ function parseCommandLine() {
   }
 }
 
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
 try {
   const { values, positionals } = parseCommandLine();
   const [command = 'serve', ...rest] = positionals;
   if (command === 'serve') await serveCommand(values);
-  else if (command === 'keys') keysCommand(rest, values, (line) => process.stdout.write(`${line}\n`));
-  else throw new UsageError(`unknown command '${command}': use 'serve' or 'keys'`);
+  else if (command === 'keys') keysCommand(rest, values, say);
+  else if (command === 'backup') await backupCommand(values, say);
+  else if (command === 'restore') await restoreCommand(rest, values, say);
+  else throw new UsageError(`unknown command '${command}': use 'serve', 'keys', 'backup' or 'restore'`);
 } catch (error) {
   const expected = error instanceof UsageError || error instanceof ListenError || isInferboxError(error);
   process.stderr.write(`inferbox: ${expected ? (error as Error).message : (error as Error).stack ?? String(error)}\n`);

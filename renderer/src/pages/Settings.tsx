@@ -21,6 +21,9 @@ const FIELDS: { name: string; label: string; help: string }[] = [
   { name: 'auth_failures_before_backoff', label: 'Failed sign-ins before an address must wait', help: '' },
   { name: 'auth_block_after_failures', label: 'Failed sign-ins before an address is blocked', help: '' },
   { name: 'auth_block_seconds', label: 'Block length (s)', help: '' },
+  { name: 'backup_interval_hours', label: 'Back up every (hours, 0 = off)', help: 'Each backup holds the database, every model file and the TLS pair (Backups below).' },
+  { name: 'backup_keep', label: 'Backups kept (per kind)', help: 'Older scheduled (or manual) backups are deleted after each new one.' },
+  { name: 'backup_dir', label: 'Backup folder', help: 'Absolute, or relative to the data folder; empty: <data folder>/backups. Another disk protects against more.' },
   { name: 'cors_allowed_origins', label: 'Browser origins allowed to call the API (CORS)', help: 'Exact origins such as https://app.example.com, separated by spaces; empty: none.' },
 ];
 
