@@ -26,6 +26,7 @@ const MODULES = {
   inference: ['common', 'registry', 'runtime', 'batching', 'logging', 'metrics'],
   jobs: ['common', 'store', 'registry', 'inference'],
   backup: ['common', 'store', 'config'],
+  service: [],
   protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'jobs', 'experiments', 'backup'],
 };
 

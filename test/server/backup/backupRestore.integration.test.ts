@@ -124,7 +124,7 @@ test('restore refuses a damaged, a truncated, a foreign and a newer-format archi
   const damaged = await tampered(archive, 'damaged.tar.gz', async (dir) => {
     const model = join(dir, 'models/mlp/1/model.onnx');
     const bytes = await readFile(model);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
     await writeFile(model, bytes);
   });
   const newer = await tampered(archive, 'newer.tar.gz', async (dir) => {
