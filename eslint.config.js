@@ -87,8 +87,8 @@ export default tseslint.config(
       'import-x/no-restricted-paths': ['error', { zones: [{
         target: './electron',
         from: './server',
-        except: ['./config/defaultDataDir.ts'],
-        message: 'electron/ talks to the server over HTTP and its CLI; of server/ it shares only config/defaultDataDir',
+        except: ['./config/defaultDataDir.ts', './config/ServerStateFile.ts'],
+        message: 'electron/ talks to the server over HTTP and its CLI; of server/ it shares only config/defaultDataDir and config/ServerStateFile (how a running server is found)',
       }] }],
       'import-x/no-cycle': 'error',
     },
