@@ -26,13 +26,15 @@ const MODULES = {
   inference: ['common', 'registry', 'runtime', 'batching', 'logging', 'metrics'],
   predict: ['common', 'store', 'registry', 'onnx', 'inference'],
   jobs: ['common', 'store', 'registry', 'inference', 'predict'],
-  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'predict', 'jobs', 'experiments'],
+  backup: ['common', 'store', 'config'],
+  service: [],
+  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'predict', 'jobs', 'experiments', 'backup'],
 };
 
 const PACKAGE_HOMES = {
   'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol', '@koa/send': 'protocol', '@koa/cors': 'protocol', helmet: 'protocol',
   // Decoding untrusted images (native libvips) in one place; multipart parsing is HTTP's; CSV rows are the jobs'.
-  sharp: 'predict', '@fastify/busboy': 'protocol', 'csv-parse': 'jobs',
+  sharp: 'predict', '@fastify/busboy': 'protocol', 'csv-parse': 'jobs', tar: 'backup',
 };
 
 const moduleZones = Object.entries(MODULES).map(([module, allowed]) => ({
@@ -90,8 +92,8 @@ export default tseslint.config(
       'import-x/no-restricted-paths': ['error', { zones: [{
         target: './electron',
         from: './server',
-        except: ['./config/defaultDataDir.ts'],
-        message: 'electron/ talks to the server over HTTP and its CLI; of server/ it shares only config/defaultDataDir',
+        except: ['./config/defaultDataDir.ts', './config/ServerStateFile.ts'],
+        message: 'electron/ talks to the server over HTTP and its CLI; of server/ it shares only config/defaultDataDir and config/ServerStateFile (how a running server is found)',
       }] }],
       'import-x/no-cycle': 'error',
     },

@@ -4,6 +4,9 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { ApiKeyService } from './auth/ApiKeyService.js';
+import { BackupScheduler } from './backup/BackupScheduler.js';
+import { BackupService } from './backup/BackupService.js';
+import { createBackup } from './backup/createBackup.js';
 import { FailedAuthThrottle } from './auth/FailedAuthThrottle.js';
 import { KeyRateLimiter } from './auth/KeyRateLimiter.js';
 import { snakeCaseKeys } from './common/snakeCaseKeys.js';
@@ -12,6 +15,7 @@ import { packageRoot, packageVersion } from './config/packageRoot.js';
 import { modelMemoryBudgetBytes, resolveSettings, type ServerSettings, type SettingName } from './config/serverSettings.js';
 import { FirstRunState } from './config/FirstRunState.js';
 import { SettingsService } from './config/SettingsService.js';
+import { ServerStateFile } from './config/ServerStateFile.js';
 import { ModelServingSettingsService } from './config/modelServingSettings.js';
 import { probeHardware, type HardwareProfile } from './hardware/probeHardware.js';
 import { storageStatus } from './hardware/storageStatus.js';
@@ -35,6 +39,9 @@ import { QuantizationJobs } from './quantization/QuantizationJobs.js';
 import { ModelRegistry, type VersionView } from './registry/ModelRegistry.js';
 import { detectProviders } from './runtime/detectProviders.js';
 import { InferenceWorkerPool } from './runtime/InferenceWorkerPool.js';
+import { latestSchemaVersion } from './store/migrate.js';
+import { readSchemaVersion } from './store/readSchemaVersion.js';
+import { snapshotDatabase } from './store/snapshotDatabase.js';
 import { Store } from './store/Store.js';
 import { CertificateFile } from './tls/CertificateFile.js';
 import { describeCertificate } from './tls/describeCertificate.js';
@@ -131,7 +138,20 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const hardware = planFromHardware(options);
 
-  const store = Store.open(join(dataDir, DATABASE_FILE));
+  const databasePath = join(dataDir, DATABASE_FILE);
+  // An upgrade keeps a copy of the data as the older version left it, before any migration runs
+  // (always into <data-dir>/backups: an upgrade must not depend on another disk being mounted).
+  // A newer version's database is refused here, untouched.
+  const schemaVersion = readSchemaVersion(databasePath);
+  if (schemaVersion !== null && schemaVersion > 0 && schemaVersion < latestSchemaVersion()) {
+    const backup = await createBackup(
+      { dataDir, appVersion: packageVersion(), snapshotDatabase: (destination) => snapshotDatabase(databasePath, destination) },
+      join(dataDir, 'backups'),
+      'pre-migration',
+    );
+    logger.info({ backup: backup.path, from: schemaVersion, to: latestSchemaVersion() }, 'backed up the data before migrating the database');
+  }
+  const store = Store.open(databasePath);
   const settings = resolveSettings(store.settings.getAll(), options.overrides ?? {});
   const overridden = Object.entries(options.overrides ?? {}).filter(([, value]) => value !== undefined).map(([name]) => name as SettingName);
   const settingsService = new SettingsService(store.settings, settings, overridden);
@@ -284,6 +304,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       });
     },
   );
+  const backups = new BackupService(
+    { dataDir, appVersion: packageVersion(), snapshotDatabase: (destination) => store.backupTo(destination) },
+    () => ({ directory: settingsService.current.backup_dir, intervalHours: settingsService.current.backup_interval_hours, keep: settingsService.current.backup_keep }),
+  );
+  const backupScheduler = new BackupScheduler(backups, {
+    onCreated: (file) => auditSystem('backup.create', file.name, { reason: file.reason, size_bytes: file.size_bytes }),
+    onError: (error) => logger.error({ err: error }, 'scheduled backup failed; the next check tries again'),
+  });
   const app = createApp({
     logger,
     store,
@@ -302,6 +330,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     liveSamples,
     payloads,
     jobs,
+    backups,
     tls: certificates,
     cards,
     decodeInputs,
@@ -339,6 +368,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   if (setCertificate) certificates.attach(setCertificate);
   // Jobs a stop or crash interrupted resume first, then new ones in order.
   jobRunner.start();
+  backupScheduler.start();
+  const stateFile = new ServerStateFile(dataDir);
+  stateFile.write({ pid: process.pid, version: packageVersion(), started_at: startedAt.toISOString(), urls: currentUrls(), tls_fingerprint: currentFingerprint() });
 
   const purge = () => {
     const before = new Date(Date.now() - settingsService.current.log_retention_days * 24 * HOUR_MS).toISOString();
@@ -374,18 +406,23 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       // Jobs take no new items from now on; the items in flight commit their results before the
       // pool closes, and the rest run after the next start.
       const jobsStopped = jobRunner.close();
+      const backupStopped = backupScheduler.close();
+      // No new connections; requests in flight finish (their connections close after the answer)
+      // unless they outlast the drain timeout.
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
+        setTimeout(() => server.closeAllConnections(), settingsService.current.shutdown_drain_seconds * 1000).unref();
       });
       await jobsStopped;
+      await backupStopped;
       await quantization.close();
       await pool.close();
       experiments.close(); // after the pool: mirrored requests still in flight are counted first
       logWriter.close();
       keys.flushLastUsed();
       store.close();
+      stateFile.remove();
     })());
 
   return {

@@ -54,6 +54,22 @@ export class Api {
     return this.call<unknown>('GET', path).then((r) => r.text);
   }
 
+  /** A binary download (a backup archive): read as bytes, never as text, which would mangle it. */
+  async getBlob(path: string): Promise<Blob> {
+    let response: Response;
+    try {
+      response = await fetch(path, { headers: { authorization: `Bearer ${this.key}` } });
+    } catch {
+      throw new ApiError(0, 'The appliance did not answer: is it running, and is this the right address?');
+    }
+    if (response.status === 401) this.onUnauthorized?.();
+    if (!response.ok) {
+      const data = (await response.json().catch(() => null)) as { error?: unknown } | null;
+      throw new ApiError(response.status, typeof data?.error === 'string' ? data.error : `HTTP ${response.status}`);
+    }
+    return response.blob();
+  }
+
   /** A text body of the given type (a PEM certificate upload). */
   sendText<T>(method: 'POST' | 'PUT', path: string, text: string, contentType: string): Promise<T> {
     return this.call<T>(method, path, undefined, text, contentType).then((r) => r.data);

@@ -43,11 +43,13 @@ export const ERROR_TABLE = {
   IBX_ERR_CARD_NOT_FOUND: { status: 404, template: "model '{0}' has no card{1}; GET /api/models/{0}/card/inferred gives a starting point" },
   IBX_ERR_KEY_NOT_FOUND: { status: 404, template: "API key '{0}' not found" },
   IBX_ERR_ADDRESS_NOT_THROTTLED: { status: 404, template: "the address '{0}' is not waiting or blocked" },
+  IBX_ERR_BACKUP_NOT_FOUND: { status: 404, template: "backup '{0}' not found" },
   IBX_ERR_TLS_NO_CERTIFICATE: { status: 404, template: 'there is no certificate yet: the server serves plain HTTP (tls: off) and none was uploaded or generated' },
   IBX_ERR_METHOD_NOT_ALLOWED: { status: 405, template: '{0} is not allowed on {1}; allowed: {2}' },
   IBX_ERR_CONFLICT: { status: 409, template: '{0}' },
   IBX_ERR_NO_MODEL_CARD: { status: 409, template: "model '{0}' version {1} has no card, so it takes no named features: an admin saves one with PUT /api/models/{0}/card (or use the OIP v2 tensor API)" },
   IBX_ERR_CARD_STALE: { status: 409, template: "the card of model '{0}' does not fit version {1}, which answers now: {2}; save a card for that version" },
+  IBX_ERR_DATA_DIR_IN_USE: { status: 409, template: 'an Inferbox server (pid {1}) is running on {0}: stop it (or the service) first' },
   IBX_ERR_BODY_TOO_LARGE: { status: 413, template: 'request body is larger than the limit of {0} bytes' },
   IBX_ERR_JOB_TOO_LARGE: { status: 413, template: 'the job has {0} items; the limit is {1} (job_max_items)' },
   IBX_ERR_PREDICT_TOO_MANY_ROWS: { status: 413, template: '{0} rows in one call; the limit is {1} (predict_max_rows): send larger sets as a prediction job (POST /api/jobs?kind=predict)' },
@@ -68,6 +70,9 @@ export const ERROR_TABLE = {
   IBX_ERR_QUEUE_FULL: { status: 503, template: 'the model is busy: {0} requests are already waiting; retry shortly' },
   IBX_ERR_QUEUE_TIMEOUT: { status: 503, template: 'the request waited {0} ms, its timeout, without reaching an instance; retry shortly or allow a longer timeout' },
   IBX_ERR_SHUTTING_DOWN: { status: 503, template: 'the server is shutting down' },
+  IBX_ERR_BACKUP_INVALID: { status: 422, template: "the backup '{0}' cannot be restored: {1}. Nothing was changed" },
+  IBX_ERR_BACKUP_TOO_NEW: { status: 422, template: "the backup '{0}' was made by a newer Inferbox ({1}); this version ({2}) cannot restore it. Nothing was changed" },
+  IBX_ERR_SCHEMA_TOO_NEW: { status: 500, template: 'the database has schema version {0}, newer than this Inferbox knows ({1}): a newer Inferbox wrote it. It was left untouched; run that version (or newer) again, or restore a backup made by this version' },
   IBX_ERR_INTERNAL: { status: 500, template: 'internal server error' },
 } as const satisfies Record<string, { status: number; template: string }>;
 

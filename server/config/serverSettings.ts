@@ -100,6 +100,20 @@ export const serverSettingsSchema = z.object({
   model_memory_budget_bytes: z.number().int().min(0).default(0),
   /** The console warns when the data directory's disk has less free space than this (uploads, int8 files and the logs need room). */
   disk_low_space_warning_bytes: z.number().int().min(0).default(1024 * 1024 * 1024),
+  /**
+   * Scheduled backups every this many hours; 0 = off (the default): each archive holds every model
+   * file, so the admin first picks where they go (another disk protects against more) and how many.
+   */
+  backup_interval_hours: z.number().min(0).max(24 * 365).default(0),
+  /** Archives kept per kind (scheduled, manual, pre-migration, pre-restore); older ones are deleted after each new one. */
+  backup_keep: z.number().int().min(1).max(1000).default(7),
+  /** Folder for backups (absolute, or relative to the data dir); empty = `<data-dir>/backups`. Pre-migration backups always go to `<data-dir>/backups`. */
+  backup_dir: z.string().max(4096).default(''),
+  /**
+   * On SIGTERM/SIGINT, how long requests in flight may take to finish before their connections are
+   * closed. Below the desktop app's 15 s kill timeout and systemd's TimeoutStopSec (30 s in our unit).
+   */
+  shutdown_drain_seconds: z.number().min(0).max(300).default(10),
 });
 
 /** The share of total memory the automatic model memory budget (model_memory_budget_bytes = 0) allows. */

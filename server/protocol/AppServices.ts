@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ApiKeyService } from '../auth/ApiKeyService.js';
 import type { FailedAuthThrottle } from '../auth/FailedAuthThrottle.js';
 import type { KeyRateLimiter } from '../auth/KeyRateLimiter.js';
+import type { BackupService } from '../backup/BackupService.js';
 import type { ExperimentService } from '../experiments/ExperimentService.js';
 import type { FirstRunState } from '../config/FirstRunState.js';
 import type { SettingsService } from '../config/SettingsService.js';
@@ -44,6 +45,8 @@ export interface AppServices {
   /** Logged payloads and live samples: retention, export, erasure. */
   payloads: PayloadService;
   jobs: JobService;
+  /** Backups of the data: make one now, list, download. */
+  backups: BackupService;
   /** The serving certificate: status, upload, regeneration, renewal. */
   tls: TlsCertificates;
   /** Model cards: named features and labels for POST /api/predict and prediction jobs. */

@@ -1,5 +1,6 @@
 import type { AppServices } from './AppServices.js';
 import type { RouteSpec } from './routeTable.js';
+import { backupRoutes } from './routes/backupRoutes.js';
 import { cardRoutes } from './routes/cardRoutes.js';
 import { consoleRoutes } from './routes/consoleRoutes.js';
 import { experimentRoutes } from './routes/experimentRoutes.js';
@@ -39,5 +40,6 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...payloadRoutes(services),
     ...systemRoutes(services),
     ...tlsRoutes(services),
+    ...backupRoutes(services),
   ];
 }

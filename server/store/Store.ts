@@ -50,6 +50,16 @@ export class Store {
     return result?.busy === 0;
   }
 
+  /**
+   * A consistent copy of the live database in `destination` through SQLite's online backup API:
+   * requests keep being served meanwhile (better-sqlite3 copies pages in steps between other work,
+   * and writes on this connection during the copy are carried into it). Returns its schema version.
+   */
+  async backupTo(destination: string): Promise<number> {
+    await this.db.backup(destination);
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
   close(): void {
     this.db.close();
   }

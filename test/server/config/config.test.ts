@@ -10,7 +10,9 @@ describe('settings precedence: flag > environment > saved > default', () => {
       key_rate_limit_per_second: 0, key_rate_limit_burst: 50, auth_failures_before_backoff: 10, auth_backoff_initial_seconds: 1, auth_backoff_max_seconds: 60,
       auth_block_after_failures: 30, auth_block_seconds: 900, auth_failure_half_life_seconds: 3600, cors_allowed_origins: [],
       predict_max_rows: 1000, predict_max_body_bytes: 16777216, predict_max_image_pixels: 40000000,
-      model_memory_budget_bytes: 0, disk_low_space_warning_bytes: 1073741824 });
+      model_memory_budget_bytes: 0, disk_low_space_warning_bytes: 1073741824,
+      backup_interval_hours: 0, backup_keep: 7, backup_dir: '', shutdown_drain_seconds: 10 });
+
   });
 
   test('a flag beats the environment, which beats a saved setting', () => {
