@@ -23,6 +23,7 @@ import { ResponseCache } from './inference/ResponseCache.js';
 import { PayloadService } from './logging/PayloadService.js';
 import { RequestLogWriter } from './logging/RequestLogWriter.js';
 import { InferenceMetrics } from './metrics/InferenceMetrics.js';
+import { MetricsHistory } from './metrics/MetricsHistory.js';
 import { ExperimentService } from './experiments/ExperimentService.js';
 import { createApp } from './protocol/createApp.js';
 import { listen } from './protocol/listen.js';
@@ -74,6 +75,8 @@ const DATABASE_FILE = 'inferbox.db';
 const DEFAULT_MODEL = { name: 'mlp', file: join('mlp', 'model.onnx'), samples: join('mlp', 'samples.json') };
 const DEFAULT_MODEL_INSTALLED = 'bootstrap.default_model_installed';
 const HOUR_MS = 3_600_000;
+/** The console's live charts: a sample every 2 s (its poll interval), three minutes kept. */
+const METRICS_HISTORY = { intervalMs: 2000, capacity: 90 };
 
 /** Waits for the hardware probe only as long as the plan needs: a GPU matters only if its provider is installed. */
 async function planFromHardware(options: StartOptions): Promise<{ profile: HardwareProfile; plan: ExecutionPlan }> {
@@ -223,7 +226,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         timeoutMicros: chosen.timeout_micros,
       };
     },
+    metrics,
   });
+  metrics.attachServingState({
+    queueDepths: () => inference.queueDepths(),
+    versions: () => registry.listModels().flatMap((m) => m.versions.map((v) => ({ model: m.name, version: v.version, loaded: v.state === 'ready', instances: v.placement?.workers ?? 0 }))),
+    workerThreads: () => pool.instances,
+  });
+  const metricsHistory = new MetricsHistory(() => metrics.summary(), METRICS_HISTORY);
   const jobRunner = new JobRunner({
     repository: store.jobs,
     inference,
@@ -274,6 +284,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     experiments,
     recorder: new InferenceRecorder(metrics, logWriter),
     metrics,
+    metricsHistory,
     settings: settingsService,
     firstRun: new FirstRunState(store.settings),
     modelSettings,
@@ -315,6 +326,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   if (setCertificate) certificates.attach(setCertificate);
   // Jobs a stop or crash interrupted resume first, then new ones in order.
   jobRunner.start();
+  metricsHistory.start();
 
   const purge = () => {
     const before = new Date(Date.now() - settingsService.current.log_retention_days * 24 * HOUR_MS).toISOString();
@@ -337,6 +349,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       clearInterval(maintenance);
       clearInterval(keyFlush);
       clearInterval(idleSweep);
+      metricsHistory.close();
       certificates.close();
       // Jobs take no new items from now on; the items in flight commit their results before the
       // pool closes, and the rest run after the next start.

@@ -85,6 +85,13 @@ export const serverSettingsSchema = z.object({
    * Empty (the default): no cross-origin access; the console is same-origin and needs none.
    */
   cors_allowed_origins: z.array(exactOrigin).max(100).default([]),
+  /**
+   * Lets a scraper on this machine (127.0.0.1 or ::1) read GET /metrics without a key, for a local
+   * Prometheus or node agent that cannot hold one. Off by default: the numbers name models and
+   * traffic. Do not turn it on behind a reverse proxy on this machine: the server sees the proxy's
+   * loopback address for every client, so the whole LAN would read /metrics.
+   */
+  metrics_loopback_without_key: z.boolean().default(false),
 });
 
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;

@@ -33,10 +33,12 @@ export class InferenceRecorder {
   record(r: InferenceRecord): void {
     const ts = this.now().toISOString();
     // Unknown names go under one label: a caller must not be able to mint metric series.
+    const outcome = r.status >= 200 && r.status < 300 ? 'success' : 'failure';
+    if (r.experiment) this.metrics.countVariant({ model: r.model, experiment: r.experiment.id, variant: r.experiment.variant, outcome });
     this.metrics.observe({
       model: r.resolved ? r.model : UNKNOWN,
       version: r.resolved ? (r.version ?? '') : UNKNOWN,
-      outcome: r.status >= 200 && r.status < 300 ? 'success' : 'failure',
+      outcome,
       totalMs: r.totalMs,
       queueMs: r.timing.queueMs,
       inferMs: r.timing.inferMs,

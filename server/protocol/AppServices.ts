@@ -8,7 +8,8 @@ import type { SettingsService } from '../config/SettingsService.js';
 import type { ModelServingSettingsService } from '../config/modelServingSettings.js';
 import type { InferenceRecorder } from '../inference/InferenceRecorder.js';
 import type { InferenceService } from '../inference/InferenceService.js';
-import type { InferenceMetrics } from '../metrics/InferenceMetrics.js';
+import type { InferenceMetrics, MetricsSummaryRow } from '../metrics/InferenceMetrics.js';
+import type { MetricsHistory } from '../metrics/MetricsHistory.js';
 import type { PayloadService } from '../logging/PayloadService.js';
 import type { JobService } from '../jobs/JobService.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
@@ -33,6 +34,8 @@ export interface AppServices {
   recorder: InferenceRecorder;
   /** The one metrics registry (the console's charts read its summary). */
   metrics: InferenceMetrics;
+  /** The last minutes of the metrics summary, for the console's live charts. */
+  metricsHistory: MetricsHistory<MetricsSummaryRow>;
   settings: SettingsService;
   /** Whether the console's first-run wizard is done. */
   firstRun: FirstRunState;
