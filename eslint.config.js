@@ -15,6 +15,7 @@ const MODULES = {
   runtime: ['common', 'hardware'],
   onnx: ['common'],
   metrics: ['common'],
+  tracing: ['common'],
   logging: ['common', 'store'],
   auth: ['common', 'store'],
   config: ['common', 'store'],
@@ -25,10 +26,10 @@ const MODULES = {
   experiments: ['common', 'store'],
   inference: ['common', 'registry', 'runtime', 'batching', 'logging', 'metrics'],
   jobs: ['common', 'store', 'registry', 'inference'],
-  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'jobs', 'experiments'],
+  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'jobs', 'experiments', 'tracing'],
 };
 
-const PACKAGE_HOMES = { 'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol', '@koa/send': 'protocol', '@koa/cors': 'protocol', helmet: 'protocol' };
+const PACKAGE_HOMES = { 'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol', '@koa/send': 'protocol', '@koa/cors': 'protocol', helmet: 'protocol', 'prom-client': 'metrics', '@opentelemetry/api': 'tracing', '@opentelemetry/core': 'tracing', '@opentelemetry/sdk-trace-base': 'tracing', '@opentelemetry/resources': 'tracing', '@opentelemetry/exporter-trace-otlp-http': 'tracing' };
 
 const moduleZones = Object.entries(MODULES).map(([module, allowed]) => ({
   target: `./server/${module}`,

@@ -40,6 +40,7 @@ import { isLoopbackHost } from './tls/isLoopbackHost.js';
 import { systemNetworkSource, type NetworkSource } from './tls/NetworkSource.js';
 import { TlsCertificates } from './tls/TlsCertificates.js';
 import { tlsWarnings } from './tls/tlsWarnings.js';
+import { RequestTracer } from './tracing/RequestTracer.js';
 
 export interface StartOptions {
   dataDir: string;
@@ -234,6 +235,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     workerThreads: () => pool.instances,
   });
   const metricsHistory = new MetricsHistory(() => metrics.summary(), METRICS_HISTORY);
+  const tracer = new RequestTracer({
+    settings: () => ({ endpoint: settingsService.current.otlp_traces_endpoint, sampleRatio: settingsService.current.tracing_sample_ratio }),
+    serviceVersion: packageVersion(),
+    onError: (error, message) => logger.warn({ err: error }, message),
+  });
+  await tracer.ready();
   const jobRunner = new JobRunner({
     repository: store.jobs,
     inference,
@@ -283,6 +290,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     inference,
     experiments,
     recorder: new InferenceRecorder(metrics, logWriter),
+    tracer,
     metrics,
     metricsHistory,
     settings: settingsService,
@@ -316,6 +324,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // Nothing may outlive a failed start (the desktop app retries with other settings).
     await quantization.close();
     await pool.close();
+    await tracer.close();
     experiments.close();
     logWriter.close();
     store.close();
@@ -362,6 +371,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await jobsStopped;
       await quantization.close();
       await pool.close();
+      await tracer.close(); // after the last request: its spans are exported
       experiments.close(); // after the pool: mirrored requests still in flight are counted first
       logWriter.close();
       keys.flushLastUsed();

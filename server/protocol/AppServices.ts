@@ -17,6 +17,7 @@ import type { DecodeInputs, QuantizationJobs } from '../quantization/Quantizatio
 import type { LiveSampleRecorder } from '../quantization/LiveSampleRecorder.js';
 import type { Store } from '../store/Store.js';
 import type { TlsCertificates } from '../tls/TlsCertificates.js';
+import type { RequestTracer } from '../tracing/RequestTracer.js';
 
 /** What the HTTP layer needs, built once in the composition root (startServer) and passed in. */
 export interface AppServices {
@@ -32,6 +33,8 @@ export interface AppServices {
   /** A/B experiments: routing of unversioned requests, lifecycle, feedback, results. */
   experiments: ExperimentService;
   recorder: InferenceRecorder;
+  /** W3C trace context of inference requests; OpenTelemetry spans when an OTLP endpoint is set. */
+  tracer: RequestTracer;
   /** The one metrics registry (the console's charts read its summary). */
   metrics: InferenceMetrics;
   /** The last minutes of the metrics summary, for the console's live charts. */

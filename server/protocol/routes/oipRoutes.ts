@@ -92,9 +92,20 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
     });
   };
 
-  /** Inference; every request, answered or refused, is counted and logged once. */
+  /** The request's W3C trace context, answered on every outcome (also on errors: headers set before a throw stay). */
+  const beginTrace = (ctx: AppContext, started: number, route: string) => {
+    const requestTrace = services.tracer.begin(ctx.get('traceparent'), ctx.get('tracestate'), started, `POST ${route}`);
+    ctx.set('traceparent', requestTrace.traceparent);
+    if (requestTrace.tracestate) ctx.set('tracestate', requestTrace.tracestate);
+    return requestTrace;
+  };
+
+  /** Inference; every request, answered or refused, is counted, logged and traced once. */
   const infer = async (ctx: AppContext) => {
     const started = performance.now();
+    const route = ctx.params.version === undefined ? '/v2/models/{model}/infer' : '/v2/models/{model}/versions/{version}/infer';
+    const requestTrace = beginTrace(ctx, started, route);
+    let stagesStartedAt: number | undefined;
     const model = ctx.params.model!;
     let version: string | null = ctx.params.version ?? null;
     let resolved = false;
@@ -121,6 +132,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
       }
       const served = await services.inference.resolve(model, assignment?.version ?? named);
       [version, resolved] = [served.version, true];
+      stagesStartedAt = performance.now();
       const outcome = await services.inference.infer(served, body.value, body.binary);
       const writeStarted = performance.now();
       if (assignment) {
@@ -156,6 +168,21 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
       // The variant answers for what it caused: answers and its own failures. A caller's bad input
       // or a full queue says nothing about the model (and must not let a client roll an experiment back).
       if (assignment && countsForVariant(status, errorCode)) services.experiments.monitor.record(assignment, { failed: status !== 200, latencyMs: performance.now() - routedAt });
+      requestTrace.end({
+        status,
+        error,
+        stagesStartedAt,
+        stages: timing,
+        attributes: {
+          'http.request.method': 'POST',
+          'http.route': route,
+          'inferbox.model': model,
+          ...(resolved && version !== null ? { 'inferbox.model_version': version } : {}),
+          'inferbox.request_id': ctx.state.requestId,
+          ...(cache ? { 'inferbox.cache': cache } : {}),
+          ...(assignment ? { 'inferbox.experiment': assignment.experimentId, 'inferbox.variant': assignment.variant } : {}),
+        },
+      });
       services.recorder.record({
         requestId: ctx.state.requestId,
         model,
@@ -169,6 +196,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
         payload,
         timing,
         cache,
+        traceId: requestTrace.traceId,
         bytesIn: bytesIn || Number(ctx.get('content-length')) || 0,
         bytesOut,
       });
