@@ -15,6 +15,7 @@ const MODULES = {
   runtime: ['common', 'hardware'],
   onnx: ['common'],
   metrics: ['common'],
+  tracing: ['common'],
   logging: ['common', 'store'],
   auth: ['common', 'store'],
   config: ['common', 'store'],
@@ -28,13 +29,14 @@ const MODULES = {
   jobs: ['common', 'store', 'registry', 'inference', 'predict'],
   backup: ['common', 'store', 'config'],
   service: [],
-  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'predict', 'jobs', 'experiments', 'backup'],
+  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'predict', 'jobs', 'experiments', 'backup', 'tracing'],
 };
 
 const PACKAGE_HOMES = {
   'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol', '@koa/send': 'protocol', '@koa/cors': 'protocol', helmet: 'protocol',
   // Decoding untrusted images (native libvips) in one place; multipart parsing is HTTP's; CSV rows are the jobs'.
   sharp: 'predict', '@fastify/busboy': 'protocol', 'csv-parse': 'jobs', tar: 'backup',
+  'prom-client': 'metrics', '@opentelemetry/api': 'tracing', '@opentelemetry/core': 'tracing', '@opentelemetry/sdk-trace-base': 'tracing', '@opentelemetry/resources': 'tracing', '@opentelemetry/exporter-trace-otlp-http': 'tracing',
 };
 
 const moduleZones = Object.entries(MODULES).map(([module, allowed]) => ({

@@ -29,6 +29,7 @@ import { ResponseCache } from './inference/ResponseCache.js';
 import { PayloadService } from './logging/PayloadService.js';
 import { RequestLogWriter } from './logging/RequestLogWriter.js';
 import { InferenceMetrics } from './metrics/InferenceMetrics.js';
+import { MetricsHistory } from './metrics/MetricsHistory.js';
 import { ExperimentService } from './experiments/ExperimentService.js';
 import { createApp } from './protocol/createApp.js';
 import { listen } from './protocol/listen.js';
@@ -49,6 +50,7 @@ import { isLoopbackHost } from './tls/isLoopbackHost.js';
 import { systemNetworkSource, type NetworkSource } from './tls/NetworkSource.js';
 import { TlsCertificates } from './tls/TlsCertificates.js';
 import { tlsWarnings } from './tls/tlsWarnings.js';
+import { RequestTracer } from './tracing/RequestTracer.js';
 
 export interface StartOptions {
   dataDir: string;
@@ -84,6 +86,8 @@ const DATABASE_FILE = 'inferbox.db';
 const DEFAULT_MODEL = { name: 'mlp', file: join('mlp', 'model.onnx'), samples: join('mlp', 'samples.json'), card: join('mlp', 'card.json') };
 const DEFAULT_MODEL_INSTALLED = 'bootstrap.default_model_installed';
 const HOUR_MS = 3_600_000;
+/** The console's live charts: a sample every 2 s (its poll interval), three minutes kept. */
+const METRICS_HISTORY = { intervalMs: 2000, capacity: 90 };
 
 /** Waits for the hardware probe only as long as the plan needs: a GPU matters only if its provider is installed. */
 async function planFromHardware(options: StartOptions): Promise<{ profile: HardwareProfile; plan: ExecutionPlan }> {
@@ -263,7 +267,20 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         timeoutMicros: chosen.timeout_micros,
       };
     },
+    metrics,
   });
+  metrics.attachServingState({
+    queueDepths: () => inference.queueDepths(),
+    versions: () => registry.listModels().flatMap((m) => m.versions.map((v) => ({ model: m.name, version: v.version, loaded: v.state === 'ready', instances: v.placement?.workers ?? 0 }))),
+    workerThreads: () => pool.instances,
+  });
+  const metricsHistory = new MetricsHistory(() => metrics.summary(), METRICS_HISTORY);
+  const tracer = new RequestTracer({
+    settings: () => ({ endpoint: settingsService.current.otlp_traces_endpoint, sampleRatio: settingsService.current.tracing_sample_ratio }),
+    serviceVersion: packageVersion(),
+    onError: (error, message) => logger.warn({ err: error }, message),
+  });
+  await tracer.ready();
   const jobRunner = new JobRunner({
     repository: store.jobs,
     inference,
@@ -322,7 +339,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     inference,
     experiments,
     recorder: new InferenceRecorder(metrics, logWriter),
+    tracer,
     metrics,
+    metricsHistory,
     settings: settingsService,
     firstRun: new FirstRunState(store.settings),
     modelSettings,
@@ -358,6 +377,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // Nothing may outlive a failed start (the desktop app retries with other settings).
     await quantization.close();
     await pool.close();
+    await tracer.close();
     experiments.close();
     logWriter.close();
     store.close();
@@ -371,6 +391,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   backupScheduler.start();
   const stateFile = new ServerStateFile(dataDir);
   stateFile.write({ pid: process.pid, version: packageVersion(), started_at: startedAt.toISOString(), urls: currentUrls(), tls_fingerprint: currentFingerprint() });
+  metricsHistory.start();
 
   const purge = () => {
     const before = new Date(Date.now() - settingsService.current.log_retention_days * 24 * HOUR_MS).toISOString();
@@ -402,6 +423,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       clearInterval(maintenance);
       clearInterval(keyFlush);
       clearInterval(idleSweep);
+      metricsHistory.close();
       certificates.close();
       // Jobs take no new items from now on; the items in flight commit their results before the
       // pool closes, and the rest run after the next start.
@@ -418,6 +440,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await backupStopped;
       await quantization.close();
       await pool.close();
+      await tracer.close(); // after the last request: its spans are exported
       experiments.close(); // after the pool: mirrored requests still in flight are counted first
       logWriter.close();
       keys.flushLastUsed();

@@ -1,4 +1,22 @@
 import { z } from 'zod';
+import { isLanHost } from '../common/isLanHost.js';
+
+/** An OTLP/HTTP traces URL on this machine or the LAN, or '' (off). */
+const lanOtlpEndpoint = z.string().refine(
+  (value) => {
+    if (value === '') return true;
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && isLanHost(url.hostname);
+    } catch {
+      return false;
+    }
+  },
+  {
+    message:
+      "an http(s) URL of an OTLP collector whose host is 'localhost' or an IP address in a loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7) or link-local range, e.g. http://192.168.1.20:4318/v1/traces; host names and public addresses are refused so that traces cannot leave the local network; '' turns tracing off",
+  },
+);
 
 /**
  * Settings an admin can save (PUT /api/settings) and that flags and environment variables can
@@ -114,6 +132,22 @@ export const serverSettingsSchema = z.object({
    * closed. Below the desktop app's 15 s kill timeout and systemd's TimeoutStopSec (30 s in our unit).
    */
   shutdown_drain_seconds: z.number().min(0).max(300).default(10),
+  /**
+   * Lets a scraper on this machine (127.0.0.1 or ::1) read GET /metrics without a key, for a local
+   * Prometheus or node agent that cannot hold one. Off by default: the numbers name models and
+   * traffic. Do not turn it on behind a reverse proxy on this machine: the server sees the proxy's
+   * loopback address for every client, so the whole LAN would read /metrics.
+   */
+  metrics_loopback_without_key: z.boolean().default(false),
+  /**
+   * Where to send OpenTelemetry traces (per-request spans: decode, queue, batch, inference,
+   * serialization) over OTLP/HTTP. Empty (the default): no spans are made and nothing connects
+   * anywhere; trace ids are still read from `traceparent`, answered and logged. Only loopback and
+   * LAN addresses are accepted, so traces (model names, timings) never leave the local network.
+   */
+  otlp_traces_endpoint: lanOtlpEndpoint.default(''),
+  /** Share of requests without a caller's sampling decision whose traces are exported (a caller's `traceparent` sampled flag is followed). */
+  tracing_sample_ratio: z.number().min(0).max(1).default(1),
 });
 
 /** The share of total memory the automatic model memory budget (model_memory_budget_bytes = 0) allows. */

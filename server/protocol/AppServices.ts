@@ -9,7 +9,8 @@ import type { SettingsService } from '../config/SettingsService.js';
 import type { ModelServingSettingsService } from '../config/modelServingSettings.js';
 import type { InferenceRecorder } from '../inference/InferenceRecorder.js';
 import type { InferenceService } from '../inference/InferenceService.js';
-import type { InferenceMetrics } from '../metrics/InferenceMetrics.js';
+import type { InferenceMetrics, MetricsSummaryRow } from '../metrics/InferenceMetrics.js';
+import type { MetricsHistory } from '../metrics/MetricsHistory.js';
 import type { PayloadService } from '../logging/PayloadService.js';
 import type { JobService } from '../jobs/JobService.js';
 import type { ModelCardService } from '../predict/ModelCardService.js';
@@ -18,6 +19,7 @@ import type { DecodeInputs, QuantizationJobs } from '../quantization/Quantizatio
 import type { LiveSampleRecorder } from '../quantization/LiveSampleRecorder.js';
 import type { Store } from '../store/Store.js';
 import type { TlsCertificates } from '../tls/TlsCertificates.js';
+import type { RequestTracer } from '../tracing/RequestTracer.js';
 
 /** What the HTTP layer needs, built once in the composition root (startServer) and passed in. */
 export interface AppServices {
@@ -33,8 +35,12 @@ export interface AppServices {
   /** A/B experiments: routing of unversioned requests, lifecycle, feedback, results. */
   experiments: ExperimentService;
   recorder: InferenceRecorder;
+  /** W3C trace context of inference requests; OpenTelemetry spans when an OTLP endpoint is set. */
+  tracer: RequestTracer;
   /** The one metrics registry (the console's charts read its summary). */
   metrics: InferenceMetrics;
+  /** The last minutes of the metrics summary, for the console's live charts. */
+  metricsHistory: MetricsHistory<MetricsSummaryRow>;
   settings: SettingsService;
   /** Whether the console's first-run wizard is done. */
   firstRun: FirstRunState;

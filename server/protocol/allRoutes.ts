@@ -8,6 +8,7 @@ import { healthRoutes } from './routes/healthRoutes.js';
 import { jobRoutes } from './routes/jobRoutes.js';
 import { keyRoutes } from './routes/keyRoutes.js';
 import { logRoutes } from './routes/logRoutes.js';
+import { metricsRoutes } from './routes/metricsRoutes.js';
 import { modelRoutes } from './routes/modelRoutes.js';
 import { oipRoutes } from './routes/oipRoutes.js';
 import { payloadRoutes } from './routes/payloadRoutes.js';
@@ -39,6 +40,7 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...logRoutes(services),
     ...payloadRoutes(services),
     ...systemRoutes(services),
+    ...metricsRoutes(services),
     ...tlsRoutes(services),
     ...backupRoutes(services),
   ];

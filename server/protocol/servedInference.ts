@@ -90,8 +90,20 @@ export function servedInference<Body, Request extends OipRequest>(services: AppS
     });
   };
 
+  /** The request's W3C trace context, answered on every outcome (also on errors: headers set before a throw stay). */
+  const beginTrace = (ctx: AppContext, started: number, route: string) => {
+    const requestTrace = services.tracer.begin(ctx.get('traceparent'), ctx.get('tracestate'), started, `POST ${route}`);
+    ctx.set('traceparent', requestTrace.traceparent);
+    if (requestTrace.tracestate) ctx.set('tracestate', requestTrace.tracestate);
+    return requestTrace;
+  };
+
   return async (ctx: AppContext) => {
     const started = performance.now();
+    // The route's pattern (low cardinality, as OpenTelemetry's http.route wants), in OpenAPI's {param} form.
+    const route = String(ctx._matchedRoute ?? ctx.path).replace(/:(\w+)/g, '{$1}');
+    const requestTrace = beginTrace(ctx, started, route);
+    let stagesStartedAt: number | undefined;
     const model = ctx.params.model!;
     let version: string | null = ctx.params.version ?? null;
     let resolved = false;
@@ -120,6 +132,7 @@ export function servedInference<Body, Request extends OipRequest>(services: AppS
       const encodeStarted = performance.now();
       const request = await exchange.request(served, body);
       const encodeMs = performance.now() - encodeStarted;
+      stagesStartedAt = performance.now();
       const outcome = await services.inference.infer(served, request.value, request.binary);
       const writeStarted = performance.now();
       if (assignment?.shadowVersion) mirrorAfterResponse(ctx, served.name, assignment.experimentId, assignment.shadowVersion, body, outcome);
@@ -142,6 +155,21 @@ export function servedInference<Body, Request extends OipRequest>(services: AppS
       // The variant answers for what it caused: answers and its own failures. A caller's bad input
       // or a full queue says nothing about the model (and must not let a client roll an experiment back).
       if (assignment && countsForVariant(status, errorCode)) services.experiments.monitor.record(assignment, { failed: status !== 200, latencyMs: performance.now() - routedAt });
+      requestTrace.end({
+        status,
+        error,
+        stagesStartedAt,
+        stages: timing,
+        attributes: {
+          'http.request.method': 'POST',
+          'http.route': route,
+          'inferbox.model': model,
+          ...(resolved && version !== null ? { 'inferbox.model_version': version } : {}),
+          'inferbox.request_id': ctx.state.requestId,
+          ...(cache ? { 'inferbox.cache': cache } : {}),
+          ...(assignment ? { 'inferbox.experiment': assignment.experimentId, 'inferbox.variant': assignment.variant } : {}),
+        },
+      });
       services.recorder.record({
         requestId: ctx.state.requestId,
         model,
@@ -155,6 +183,7 @@ export function servedInference<Body, Request extends OipRequest>(services: AppS
         payload,
         timing,
         cache,
+        traceId: requestTrace.traceId,
         bytesIn: bytesIn || Number(ctx.get('content-length')) || 0,
         bytesOut,
       });

@@ -43,7 +43,26 @@ function intervalQuantile(now: Summary['models'][number], before: Summary['model
   return Number((seconds * 1000).toFixed(3));
 }
 
-/** Throughput, error rate and latency per model version, from the server's metrics registry. */
+/** One chart point: what happened per model version between two cumulative summaries. */
+function pointBetween(summary: Summary, before: Summary): Point {
+  const seconds = (Date.parse(summary.at) - Date.parse(before.at)) / 1000;
+  const point: Point = { t: new Date(summary.at).toLocaleTimeString() };
+  for (const m of summary.models) {
+    const old = before.models.find((o) => o.model === m.model && o.version === m.version);
+    const name = `${m.model}/${m.version}`;
+    const requests = m.success + m.failure - ((old?.success ?? 0) + (old?.failure ?? 0));
+    point[`${name} req/s`] = seconds > 0 ? Number((requests / seconds).toFixed(1)) : 0;
+    point[`${name} errors %`] = requests > 0 ? Number((((m.failure - (old?.failure ?? 0)) / requests) * 100).toFixed(1)) : 0;
+    point[`${name} p50 ms`] = intervalQuantile(m, old, 0.5);
+    point[`${name} p95 ms`] = intervalQuantile(m, old, 0.95);
+  }
+  return point;
+}
+
+/**
+ * Throughput, error rate and latency per model version, from the server's metrics registry: the
+ * server's recent samples first (`/api/metrics/history`, so the charts start full), then its own polls.
+ */
 function LiveCharts({ api }: { api: Api }) {
   const [points, setPoints] = useState<Point[]>([]);
   const [error, setError] = useState<string>();
@@ -57,23 +76,23 @@ function LiveCharts({ api }: { api: Api }) {
         previous.current = summary;
         setError(undefined);
         if (!before || stopped) return;
-        const seconds = (Date.parse(summary.at) - Date.parse(before.at)) / 1000;
-        const point: Point = { t: new Date(summary.at).toLocaleTimeString() };
-        for (const m of summary.models) {
-          const old = before.models.find((o) => o.model === m.model && o.version === m.version);
-          const name = `${m.model}/${m.version}`;
-          const requests = m.success + m.failure - ((old?.success ?? 0) + (old?.failure ?? 0));
-          point[`${name} req/s`] = seconds > 0 ? Number((requests / seconds).toFixed(1)) : 0;
-          point[`${name} errors %`] = requests > 0 ? Number((((m.failure - (old?.failure ?? 0)) / requests) * 100).toFixed(1)) : 0;
-          point[`${name} p50 ms`] = intervalQuantile(m, old, 0.5);
-          point[`${name} p95 ms`] = intervalQuantile(m, old, 0.95);
-        }
-        setPoints((all) => [...all, point].slice(-KEEP));
+        setPoints((all) => [...all, pointBetween(summary, before)].slice(-KEEP));
       } catch (e) {
         setError(e instanceof Error ? e.message : String(e));
       }
     };
-    void poll();
+    const start = async () => {
+      try {
+        const { samples } = await api.get<{ samples: Summary[] }>('/api/metrics/history');
+        if (stopped) return;
+        setPoints(samples.slice(1).map((sample, i) => pointBetween(sample, samples[i]!)).slice(-KEEP));
+        previous.current = samples.at(-1) ?? null;
+      } catch (e) {
+        setError(e instanceof Error ? e.message : String(e));
+      }
+      await poll();
+    };
+    void start();
     const timer = setInterval(() => void poll(), POLL_MS);
     return () => { stopped = true; clearInterval(timer); };
   }, [api]);

@@ -28,6 +28,9 @@ const FIELDS: { name: string; label: string; help: string }[] = [
   { name: 'backup_keep', label: 'Backups kept (per kind)', help: 'Older scheduled (or manual) backups are deleted after each new one.' },
   { name: 'backup_dir', label: 'Backup folder', help: 'Absolute, or relative to the data folder; empty: <data folder>/backups. Another disk protects against more.' },
   { name: 'cors_allowed_origins', label: 'Browser origins allowed to call the API (CORS)', help: 'Exact origins such as https://app.example.com, separated by spaces; empty: none.' },
+  { name: 'metrics_loopback_without_key', label: 'Prometheus on this machine may read /metrics without a key (true, false)', help: 'Otherwise a key with the metrics scope is needed. Not behind a reverse proxy on this machine: every client would look local.' },
+  { name: 'otlp_traces_endpoint', label: 'Send traces to (OTLP/HTTP URL)', help: 'A collector on this machine or the LAN, e.g. http://192.168.1.20:4318/v1/traces (IP addresses only); empty: tracing off, nothing is sent.' },
+  { name: 'tracing_sample_ratio', label: 'Share of new traces recorded (0 to 1)', help: "A caller's own traceparent decision is followed." },
 ];
 
 /** A setting as the form shows it: lists space-separated. */

@@ -4,6 +4,7 @@ import type { Principal } from '../../auth/ApiKeyService.js';
 import { resolveRateLimit } from '../../auth/KeyRateLimiter.js';
 import type { AppContext } from '../AppContext.js';
 import type { AppServices } from '../AppServices.js';
+import { isLoopbackHost } from '../../tls/isLoopbackHost.js';
 
 /** What the access checks need from the composition root. */
 export type AccessServices = Pick<AppServices, 'keys' | 'failedAuth' | 'rateLimiter' | 'settings' | 'metrics'>;
@@ -56,12 +57,23 @@ function enforceRateLimit(principal: Principal, access: AccessServices): void {
 }
 
 /**
+ * `metrics_loopback_without_key`: a scraper on this machine (a local Prometheus or node agent) may
+ * read /metrics without a key. Only when it sends none: a wrong key from loopback is refused and
+ * counted against the address like any other. The peer address is the socket's, so a reverse proxy
+ * on this machine would make every client loopback (the setting says not to combine the two).
+ */
+function scrapesFromLoopbackWithoutKey(ctx: AppContext, access: AccessServices): boolean {
+  return access.settings.current.metrics_loopback_without_key && ctx.get('authorization') === '' && isLoopbackHost(clientAddress(ctx));
+}
+
+/**
  * 401 when the key is missing or not valid, 429 when its address must wait or the key is over its
  * rate limit (`onRateLimited` sees that refusal first: inference routes log it), 403 when it is
  * valid but lacks the scope.
  */
 export function authorize(ctx: AppContext, rule: AccessRule, access: AccessServices, onRateLimited?: (ctx: AppContext, error: InferboxError) => void): void {
   if (rule.kind === 'public') return;
+  if (rule.kind === 'metrics' && scrapesFromLoopbackWithoutKey(ctx, access)) return;
   const principal = authenticateRequest(ctx, access);
   ctx.state.principal = principal;
   try {
@@ -71,7 +83,7 @@ export function authorize(ctx: AppContext, rule: AccessRule, access: AccessServi
     throw error;
   }
   if (!allows(principal.scopes, rule)) {
-    const need = rule.kind === 'admin' ? "the 'admin' scope" : `the 'infer' or 'infer:${(rule.kind === 'infer' && rule.model) || '<model>'}' scope`;
+    const need = rule.kind === 'admin' ? "the 'admin' scope" : rule.kind === 'metrics' ? "the 'metrics' scope" : `the 'infer' or 'infer:${(rule.kind === 'infer' && rule.model) || '<model>'}' scope`;
     throw inferboxError('IBX_ERR_FORBIDDEN', `this key ('${principal.name}') does not have ${need}`);
   }
 }

@@ -11,8 +11,8 @@ describe('settings precedence: flag > environment > saved > default', () => {
       auth_block_after_failures: 30, auth_block_seconds: 900, auth_failure_half_life_seconds: 3600, cors_allowed_origins: [],
       predict_max_rows: 1000, predict_max_body_bytes: 16777216, predict_max_image_pixels: 40000000,
       model_memory_budget_bytes: 0, disk_low_space_warning_bytes: 1073741824,
-      backup_interval_hours: 0, backup_keep: 7, backup_dir: '', shutdown_drain_seconds: 10 });
-
+      backup_interval_hours: 0, backup_keep: 7, backup_dir: '', shutdown_drain_seconds: 10,
+      metrics_loopback_without_key: false, otlp_traces_endpoint: '', tracing_sample_ratio: 1 });
   });
 
   test('a flag beats the environment, which beats a saved setting', () => {

@@ -238,3 +238,18 @@ test('010_model_cards migrates a version-6 database holding a model and a job: c
   assert.deepEqual(db.prepare('SELECT COUNT(*) AS m FROM model_cards').get(), { m: 0 }, "a model's card goes with it");
   db.close();
 });
+
+test('011_trace_ids migrates a version-8 database holding logged requests: they have no trace id, new rows do', () => {
+  const db = new Database(join(dir, 'v8.db'));
+  migrate(db, MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.version === 8) + 1));
+  db.prepare(
+    `INSERT INTO request_log (ts, request_id, model, version, key_id, status, error, total_ms, bytes_in, bytes_out)
+     VALUES ('2026-01-01T00:00:00Z', 'r1', 'mlp', '1', 'k', 200, NULL, 1.5, 10, 20)`,
+  ).run();
+  assert.deepEqual(migrate(db, MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.version === 11) + 1)), { from: 8, to: 11 });
+  assert.deepEqual(db.prepare('SELECT request_id, trace_id FROM request_log').get(), { request_id: 'r1', trace_id: null });
+  db.prepare(`INSERT INTO request_log (ts, request_id, status, total_ms, bytes_in, bytes_out, trace_id) VALUES ('2026-01-02T00:00:00Z', 'r2', 200, 1, 1, 1, '4bf92f3577b34da6a3ce929d0e0e4736')`).run();
+  const plan = db.prepare("EXPLAIN QUERY PLAN SELECT request_id FROM request_log WHERE trace_id = '4bf92f3577b34da6a3ce929d0e0e4736'").all() as { detail: string }[];
+  assert.ok(plan.some((step) => step.detail.includes('request_log_trace_id')), 'the lookup by trace id uses the index');
+  db.close();
+});
