@@ -15,6 +15,7 @@ const MODULES = {
   runtime: ['common', 'hardware'],
   onnx: ['common'],
   metrics: ['common'],
+  tracing: ['common'],
   logging: ['common', 'store'],
   auth: ['common', 'store'],
   config: ['common', 'store'],
@@ -24,13 +25,22 @@ const MODULES = {
   batching: ['common', 'runtime'],
   experiments: ['common', 'store'],
   inference: ['common', 'registry', 'runtime', 'batching', 'logging', 'metrics'],
-  jobs: ['common', 'store', 'registry', 'inference'],
-  oip: ['common', 'registry', 'inference', 'experiments'],
+  predict: ['common', 'store', 'registry', 'onnx', 'inference'],
+  jobs: ['common', 'store', 'registry', 'inference', 'predict'],
+  backup: ['common', 'store', 'config'],
+  service: [],
+  oip: ['common', 'registry', 'inference', 'experiments', 'tracing'],
   grpc: ['common', 'auth', 'registry', 'inference', 'oip'],
-  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'jobs', 'experiments', 'oip'],
+  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'predict', 'jobs', 'experiments', 'backup', 'tracing', 'oip'],
 };
 
-const PACKAGE_HOMES = { 'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol', '@koa/send': 'protocol', '@koa/cors': 'protocol', helmet: 'protocol', '@grpc/grpc-js': 'grpc', '@grpc/proto-loader': 'grpc' };
+const PACKAGE_HOMES = {
+  'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol', '@koa/send': 'protocol', '@koa/cors': 'protocol', helmet: 'protocol',
+  // Decoding untrusted images (native libvips) in one place; multipart parsing is HTTP's; CSV rows are the jobs'.
+  sharp: 'predict', '@fastify/busboy': 'protocol', 'csv-parse': 'jobs', tar: 'backup',
+  'prom-client': 'metrics', '@opentelemetry/api': 'tracing', '@opentelemetry/core': 'tracing', '@opentelemetry/sdk-trace-base': 'tracing', '@opentelemetry/resources': 'tracing', '@opentelemetry/exporter-trace-otlp-http': 'tracing',
+  '@grpc/grpc-js': 'grpc', '@grpc/proto-loader': 'grpc',
+};
 
 const moduleZones = Object.entries(MODULES).map(([module, allowed]) => ({
   target: `./server/${module}`,
@@ -87,8 +97,8 @@ export default tseslint.config(
       'import-x/no-restricted-paths': ['error', { zones: [{
         target: './electron',
         from: './server',
-        except: ['./config/defaultDataDir.ts'],
-        message: 'electron/ talks to the server over HTTP and its CLI; of server/ it shares only config/defaultDataDir',
+        except: ['./config/defaultDataDir.ts', './config/ServerStateFile.ts'],
+        message: 'electron/ talks to the server over HTTP and its CLI; of server/ it shares only config/defaultDataDir and config/ServerStateFile (how a running server is found)',
       }] }],
       'import-x/no-cycle': 'error',
     },

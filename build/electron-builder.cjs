@@ -16,6 +16,7 @@ const COMMON_FILES = [
   'models/*/model.onnx',
   'models/*/model.json',
   'models/*/samples.json',
+  'models/*/card.json',
   // the OIP v2 gRPC service definition, loaded at start (packageRoot()/proto)
   'proto/*.proto',
   // sources and build leftovers of the native modules
@@ -51,7 +52,9 @@ module.exports = {
   asar: true,
   // Native code cannot be loaded from inside an asar: the addons and ORT's shared libraries (and the CUDA
   // provider of a GPU edition, which `npm run gpu:install` puts in the same folder) go to app.asar.unpacked.
-  asarUnpack: ['**/*.node', 'node_modules/onnxruntime-node/bin/**'],
+  // sharp's addon loads libvips from its @img/sharp-libvips-<platform> package by a relative path, so
+  // both @img packages are unpacked whole (npm installs only the building platform's).
+  asarUnpack: ['**/*.node', 'node_modules/onnxruntime-node/bin/**', 'node_modules/@img/**'],
   // A release build rebuilds better-sqlite3 for Electron's ABI (needs Electron's headers from the internet).
   // dist:dir turns this off on the command line (-c.npmRebuild=false).
   npmRebuild: true,

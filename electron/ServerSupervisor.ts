@@ -30,6 +30,8 @@ export interface ServerInfo {
   /** SHA-256 of its certificate (colon hex, as printed), when it serves HTTPS. */
   tlsFingerprint: string | null;
   adminKeyPath: string | null;
+  /** A server this app did not start (the system service): never stopped or restarted from here. */
+  attached?: boolean;
 }
 
 export type SupervisorState =
@@ -65,6 +67,8 @@ export interface SupervisorOptions {
   /** Poll period of /v2/health/ready after the banner (default 100 ms). */
   healthPollMs?: number;
   platform?: NodeJS.Platform;
+  /** Finds a server already serving the data dir (findRunningServer); `start()` attaches to it instead of spawning. */
+  findRunning?: () => Promise<ServerInfo | null>;
 }
 
 const READY_LINE = /^Inferbox is ready in \d+ ms/;
@@ -89,7 +93,9 @@ export function pickLocalUrl(urls: string[]): string | null {
  * after `drainTimeoutMs`. Every change goes to `onState`, so the tray and the window can tell the user.
  */
 export class ServerSupervisor {
-  private readonly o: Required<Omit<SupervisorOptions, 'onLog'>> & Pick<SupervisorOptions, 'onLog'>;
+  private readonly o: Required<Omit<SupervisorOptions, 'onLog' | 'findRunning'>> & Pick<SupervisorOptions, 'onLog' | 'findRunning'>;
+  /** A start in progress that first looks for a running server. */
+  private looking = false;
   private child: ServerProcess | null = null;
   private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
@@ -125,11 +131,21 @@ export class ServerSupervisor {
 
   /** Starts the server (also after `failed` or `stopped`: resume). No-op while it runs. */
   start(): void {
-    if (this.child) return;
+    if (this.child || this.looking || (this.current.kind === 'ready' && this.current.attached)) return;
     this.clearRestart();
     this.wanted = true;
     if (this.current.kind === 'failed' || this.current.kind === 'stopped') this.failures = 0;
-    this.launch();
+    if (!this.o.findRunning) {
+      this.launch();
+      return;
+    }
+    this.looking = true;
+    void this.o.findRunning().then((running) => {
+      this.looking = false;
+      if (!this.wanted || this.child) return;
+      if (running) this.setState({ kind: 'ready', ...running, attached: true });
+      else this.launch();
+    });
   }
 
   /**
@@ -140,6 +156,11 @@ export class ServerSupervisor {
   async stop(): Promise<void> {
     this.wanted = false;
     this.clearRestart();
+    if (this.current.kind === 'ready' && this.current.attached) {
+      // Not ours: detaching leaves the service serving.
+      this.setState({ kind: 'stopped', code: null, signal: null });
+      return;
+    }
     const child = this.child;
     const exited = this.exited;
     if (!child || !exited) {

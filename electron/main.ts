@@ -17,6 +17,7 @@ import { adminKeyFor, readAdminKey } from './desktopSignIn.js';
 import { desktopSettingsPath, readDesktopSettings, serveArgs, writeDesktopSettings, type DesktopSettings } from './desktopSettings.js';
 import { originOf } from './loopback.js';
 import { decideNavigation, decideWindowOpen } from './navigationPolicy.js';
+import { findRunningServer } from './findRunningServer.js';
 import { ServerSupervisor, type ServerInfo, type SupervisorState } from './ServerSupervisor.js';
 import { pickLanUrl, requestsPerMinute, stateNotice, trayMenu, type TrayAction } from './trayModel.js';
 
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
 
   const supervisor = new ServerSupervisor({
     spawn: spawnServer,
+    findRunning: () => findRunningServer(dataDir),
     args: serveArgs(settings, dataDir),
     onLog: (line, stream) => (stream === 'stderr' ? process.stderr : process.stdout).write(`[server] ${line}\n`),
     onState: (state) => {

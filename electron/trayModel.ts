@@ -32,7 +32,7 @@ export function statusLabel(status: Pick<TrayStatus, 'server' | 'paused'>): stri
   const s = status.server;
   switch (s.kind) {
     case 'starting': return s.attempt > 1 ? 'Inferbox: restarting…' : 'Inferbox: starting…';
-    case 'ready': return 'Inferbox: running';
+    case 'ready': return s.attached ? 'Inferbox: attached to the service' : 'Inferbox: running';
     case 'crashed': return `Inferbox: the server stopped unexpectedly, restarting in ${seconds(s.restartInMs)}`;
     case 'failed': return `Inferbox: the server could not start (${s.reason.split('\n').at(-1) ?? 'unknown error'})`;
     case 'stopping': return status.paused ? 'Inferbox: pausing…' : 'Inferbox: stopping…';

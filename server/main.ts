@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-/** The headless CLI: `inferbox [serve] [flags]` and `inferbox keys …`. */
+/** The headless CLI: `inferbox [serve] [flags]`, `inferbox keys …`, `backup`, `restore FILE`, `service install|uninstall`. */
 import { parseArgs } from 'node:util';
 import { isInferboxError } from './common/errors.js';
+import { backupCommand } from './cli/backupCommand.js';
 import { keysCommand } from './cli/keysCommand.js';
+import { restoreCommand } from './cli/restoreCommand.js';
 import { UsageError } from './cli/parseServeOptions.js';
 import { serveCommand } from './cli/serveCommand.js';
+import { serviceCommand } from './cli/serviceCommand.js';
 import { ListenError } from './common/ListenError.js';
 
 const OPTIONS = {
@@ -19,6 +22,9 @@ const OPTIONS = {
   name: { type: 'string' },
   scopes: { type: 'string' },
   'expires-at': { type: 'string' },
+  output: { type: 'string' },
+  user: { type: 'string' },
+  'dry-run': { type: 'boolean' },
 } as const;
 
 function parseCommandLine() {
@@ -29,12 +35,19 @@ function parseCommandLine() {
   }
 }
 
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
 try {
   const { values, positionals } = parseCommandLine();
   const [command = 'serve', ...rest] = positionals;
-  if (command === 'serve') await serveCommand(values);
-  else if (command === 'keys') keysCommand(rest, values, (line) => process.stdout.write(`${line}\n`));
-  else throw new UsageError(`unknown command '${command}': use 'serve' or 'keys'`);
+  const { 'dry-run': dryRun, ...strings } = values;
+  if (dryRun !== undefined && command !== 'service') throw new UsageError(`--dry-run is an option of 'service' only`);
+  if (command === 'serve') await serveCommand(strings);
+  else if (command === 'keys') keysCommand(rest, strings, say);
+  else if (command === 'backup') await backupCommand(strings, say);
+  else if (command === 'restore') await restoreCommand(rest, strings, say);
+  else if (command === 'service') serviceCommand(rest, values, say);
+  else throw new UsageError(`unknown command '${command}': use 'serve', 'keys', 'backup', 'restore' or 'service'`);
 } catch (error) {
   const expected = error instanceof UsageError || error instanceof ListenError || isInferboxError(error);
   process.stderr.write(`inferbox: ${expected ? (error as Error).message : (error as Error).stack ?? String(error)}\n`);

@@ -1,18 +1,24 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { ApiKeyService } from './auth/ApiKeyService.js';
+import { BackupScheduler } from './backup/BackupScheduler.js';
+import { BackupService } from './backup/BackupService.js';
+import { createBackup } from './backup/createBackup.js';
 import { FailedAuthThrottle } from './auth/FailedAuthThrottle.js';
 import { KeyRateLimiter } from './auth/KeyRateLimiter.js';
 import { snakeCaseKeys } from './common/snakeCaseKeys.js';
 import { ensureAdminKey } from './auth/ensureAdminKey.js';
 import { packageRoot, packageVersion } from './config/packageRoot.js';
-import { grpcPortOf, resolveSettings, type ServerSettings, type SettingName } from './config/serverSettings.js';
+import { grpcPortOf, modelMemoryBudgetBytes, resolveSettings, type ServerSettings, type SettingName } from './config/serverSettings.js';
 import { FirstRunState } from './config/FirstRunState.js';
 import { SettingsService } from './config/SettingsService.js';
+import { ServerStateFile } from './config/ServerStateFile.js';
 import { ModelServingSettingsService } from './config/modelServingSettings.js';
 import { probeHardware, type HardwareProfile } from './hardware/probeHardware.js';
+import { storageStatus } from './hardware/storageStatus.js';
 import { planExecution, type ExecutionPlan, type PlanOverrides } from './hardware/planExecution.js';
 import { decodeInputs } from './inference/decodeInputs.js';
 import { InferenceRecorder } from './inference/InferenceRecorder.js';
@@ -25,15 +31,20 @@ import { ResponseCache } from './inference/ResponseCache.js';
 import { PayloadService } from './logging/PayloadService.js';
 import { RequestLogWriter } from './logging/RequestLogWriter.js';
 import { InferenceMetrics } from './metrics/InferenceMetrics.js';
+import { MetricsHistory } from './metrics/MetricsHistory.js';
 import { ExperimentService } from './experiments/ExperimentService.js';
 import { createApp } from './protocol/createApp.js';
 import { listen } from './protocol/listen.js';
 import { serverUrls } from './protocol/serverUrls.js';
+import { ModelCardService } from './predict/ModelCardService.js';
 import { LiveSampleRecorder } from './quantization/LiveSampleRecorder.js';
 import { QuantizationJobs } from './quantization/QuantizationJobs.js';
 import { ModelRegistry, type VersionView } from './registry/ModelRegistry.js';
 import { detectProviders } from './runtime/detectProviders.js';
 import { InferenceWorkerPool } from './runtime/InferenceWorkerPool.js';
+import { latestSchemaVersion } from './store/migrate.js';
+import { readSchemaVersion } from './store/readSchemaVersion.js';
+import { snapshotDatabase } from './store/snapshotDatabase.js';
 import { Store } from './store/Store.js';
 import { CertificateFile } from './tls/CertificateFile.js';
 import { describeCertificate } from './tls/describeCertificate.js';
@@ -41,6 +52,7 @@ import { isLoopbackHost } from './tls/isLoopbackHost.js';
 import { systemNetworkSource, type NetworkSource } from './tls/NetworkSource.js';
 import { TlsCertificates } from './tls/TlsCertificates.js';
 import { tlsWarnings } from './tls/tlsWarnings.js';
+import { RequestTracer } from './tracing/RequestTracer.js';
 
 export interface StartOptions {
   dataDir: string;
@@ -77,9 +89,11 @@ export interface RunningServer {
 }
 
 const DATABASE_FILE = 'inferbox.db';
-const DEFAULT_MODEL = { name: 'mlp', file: join('mlp', 'model.onnx'), samples: join('mlp', 'samples.json') };
+const DEFAULT_MODEL = { name: 'mlp', file: join('mlp', 'model.onnx'), samples: join('mlp', 'samples.json'), card: join('mlp', 'card.json') };
 const DEFAULT_MODEL_INSTALLED = 'bootstrap.default_model_installed';
 const HOUR_MS = 3_600_000;
+/** The console's live charts: a sample every 2 s (its poll interval), three minutes kept. */
+const METRICS_HISTORY = { intervalMs: 2000, capacity: 90 };
 
 /** Waits for the hardware probe only as long as the plan needs: a GPU matters only if its provider is installed. */
 async function planFromHardware(options: StartOptions): Promise<{ profile: HardwareProfile; plan: ExecutionPlan }> {
@@ -90,11 +104,11 @@ async function planFromHardware(options: StartOptions): Promise<{ profile: Hardw
 
 /**
  * Installs the bundled default model once (a default model the admin deleted stays deleted) with
- * its validation samples, and queues its int8 candidate through the same gate as any upload. A
+ * its validation samples and its model card, and queues its int8 candidate through the same gate as any upload. A
  * missing bundled file (a broken package) is logged and retried on the next start; the server
  * still serves.
  */
-async function installDefaultModel(deps: { registry: ModelRegistry; store: Store; quantization: QuantizationJobs; logger: Logger; maxBytes: number; modelsDir: string }): Promise<VersionView | null> {
+async function installDefaultModel(deps: { registry: ModelRegistry; store: Store; cards: ModelCardService; quantization: QuantizationJobs; logger: Logger; maxBytes: number; modelsDir: string }): Promise<VersionView | null> {
   const path = join(deps.modelsDir, DEFAULT_MODEL.file);
   try {
     const view = await deps.registry.addVersion({ name: DEFAULT_MODEL.name, source: createReadStream(path), maxBytes: deps.maxBytes, createdBy: 'bundled' });
@@ -103,10 +117,24 @@ async function installDefaultModel(deps: { registry: ModelRegistry; store: Store
     deps.store.quantization.addSamples(DEFAULT_MODEL.name, 'uploaded', samples.map((s) => s.inputs), now);
     deps.store.settings.setMany({ [DEFAULT_MODEL_INSTALLED]: true }, now);
     void deps.quantization.enqueue(view.name, view.version);
+    await installDefaultCard(deps);
     return view;
   } catch (error) {
     deps.logger.error({ err: error, path }, 'could not install the bundled default model');
     return null;
+  }
+}
+
+/**
+ * The bundled model's card, checked like one saved from the console. A card that does not fit is a
+ * broken package: logged, and the model still serves OIP v2 (it is not installed a second time).
+ */
+async function installDefaultCard(deps: { cards: ModelCardService; logger: Logger; modelsDir: string }): Promise<void> {
+  const path = join(deps.modelsDir, DEFAULT_MODEL.card);
+  try {
+    deps.cards.save(DEFAULT_MODEL.name, undefined, JSON.parse(await readFile(path, 'utf8')), 'bundled');
+  } catch (error) {
+    deps.logger.error({ err: error, path }, 'could not install the bundled model card');
   }
 }
 
@@ -121,7 +149,20 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const hardware = planFromHardware(options);
 
-  const store = Store.open(join(dataDir, DATABASE_FILE));
+  const databasePath = join(dataDir, DATABASE_FILE);
+  // An upgrade keeps a copy of the data as the older version left it, before any migration runs
+  // (always into <data-dir>/backups: an upgrade must not depend on another disk being mounted).
+  // A newer version's database is refused here, untouched.
+  const schemaVersion = readSchemaVersion(databasePath);
+  if (schemaVersion !== null && schemaVersion > 0 && schemaVersion < latestSchemaVersion()) {
+    const backup = await createBackup(
+      { dataDir, appVersion: packageVersion(), snapshotDatabase: (destination) => snapshotDatabase(databasePath, destination) },
+      join(dataDir, 'backups'),
+      'pre-migration',
+    );
+    logger.info({ backup: backup.path, from: schemaVersion, to: latestSchemaVersion() }, 'backed up the data before migrating the database');
+  }
+  const store = Store.open(databasePath);
   const settings = resolveSettings(store.settings.getAll(), options.overrides ?? {});
   const overridden = Object.entries(options.overrides ?? {}).filter(([, value]) => value !== undefined).map(([name]) => name as SettingName);
   const settingsService = new SettingsService(store.settings, settings, overridden);
@@ -152,9 +193,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   const { profile, plan } = await hardware;
   for (const reason of plan.reasons) logger.debug({ plan: reason }, 'execution plan');
+  const memoryBudget = () => modelMemoryBudgetBytes(settingsService.current, totalmem());
   const pool = new InferenceWorkerPool(
     { instances: plan.instances, executionProviders: plan.executionProviders, intraOpThreads: plan.intraOpThreads, interOpThreads: plan.interOpThreads },
     (reason) => logger.error(reason),
+    memoryBudget,
   );
   // Before the registry, which asks it which versions running experiments use; it reaches the
   // registry and the log writer only later, per request.
@@ -198,8 +241,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onError: (error, job) => logger.error({ err: error, job }, 'int8 candidate failed; the version keeps serving fp32'),
   });
   quantization.resume();
+  const cards = new ModelCardService({ cards: store.cards, registry });
   if (store.settings.getAll()[DEFAULT_MODEL_INSTALLED] !== true) {
-    const installed = await installDefaultModel({ registry, store, quantization, logger, maxBytes: settings.max_model_bytes, modelsDir: options.bundledModelsDir ?? join(packageRoot(), 'models') });
+    const installed = await installDefaultModel({ registry, store, cards, quantization, logger, maxBytes: settings.max_model_bytes, modelsDir: options.bundledModelsDir ?? join(packageRoot(), 'models') });
     if (installed) auditSystem('model.upload', `${installed.name}/${installed.version}`, { sha256: installed.sha256, source: 'bundled default model' });
   }
 
@@ -233,7 +277,20 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         timeoutMicros: chosen.timeout_micros,
       };
     },
+    metrics,
   });
+  metrics.attachServingState({
+    queueDepths: () => inference.queueDepths(),
+    versions: () => registry.listModels().flatMap((m) => m.versions.map((v) => ({ model: m.name, version: v.version, loaded: v.state === 'ready', instances: v.placement?.workers ?? 0 }))),
+    workerThreads: () => pool.instances,
+  });
+  const metricsHistory = new MetricsHistory(() => metrics.summary(), METRICS_HISTORY);
+  const tracer = new RequestTracer({
+    settings: () => ({ endpoint: settingsService.current.otlp_traces_endpoint, sampleRatio: settingsService.current.tracing_sample_ratio }),
+    serviceVersion: packageVersion(),
+    onError: (error, message) => logger.warn({ err: error }, message),
+  });
+  await tracer.ready();
   const jobRunner = new JobRunner({
     repository: store.jobs,
     inference,
@@ -244,6 +301,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     repository: store.jobs,
     resolve: (model, version) => inference.resolve(model, version),
     maxItems: () => settingsService.current.job_max_items,
+    planFor: (served) => cards.planFor(served),
     notify: () => jobRunner.notify(),
   });
   // Read at each failure, so a changed setting applies to the next one; one audit row per back-off
@@ -274,13 +332,22 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     },
   );
   const rateLimiter = new KeyRateLimiter();
-  // One inference path for REST and gRPC: experiments, request log, metrics, payloads, live samples.
+  // One inference path for REST (OIP v2, predict) and gRPC: experiments, request log, metrics, tracing, payloads, live samples.
   const oip = new InferenceEndpoint({
     inference,
     experiments,
     recorder: new InferenceRecorder(metrics, logWriter),
+    tracer,
     logsPayloads: (model) => modelSettings.effective(model).log_payloads,
     liveSamples,
+  });
+  const backups = new BackupService(
+    { dataDir, appVersion: packageVersion(), snapshotDatabase: (destination) => store.backupTo(destination) },
+    () => ({ directory: settingsService.current.backup_dir, intervalHours: settingsService.current.backup_interval_hours, keep: settingsService.current.backup_keep }),
+  );
+  const backupScheduler = new BackupScheduler(backups, {
+    onCreated: (file) => auditSystem('backup.create', file.name, { reason: file.reason, size_bytes: file.size_bytes }),
+    onError: (error) => logger.error({ err: error }, 'scheduled backup failed; the next check tries again'),
   });
   const app = createApp({
     logger,
@@ -293,6 +360,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     experiments,
     oip,
     metrics,
+    metricsHistory,
     settings: settingsService,
     firstRun: new FirstRunState(store.settings),
     modelSettings,
@@ -300,7 +368,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     liveSamples,
     payloads,
     jobs,
+    backups,
     tls: certificates,
+    cards,
     decodeInputs,
     serverVersion: packageVersion(),
     consoleDir: join(packageRoot(), 'renderer', 'dist'),
@@ -316,6 +386,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       hardware: snakeCaseKeys(profile),
       execution_plan: snakeCaseKeys(plan),
       providers: detectProviders(),
+      storage: storageStatus(dataDir, settingsService.current.disk_low_space_warning_bytes, logWriter.failure),
+      memory: { model_budget_bytes: memoryBudget(), models_estimated_bytes: pool.estimatedBytes(), total_bytes: totalmem() },
     }),
   });
   let listening: Awaited<ReturnType<typeof listen>> | undefined;
@@ -343,6 +415,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (listening) await new Promise((resolve) => listening!.server.close(resolve));
     await quantization.close();
     await pool.close();
+    await tracer.close();
     experiments.close();
     logWriter.close();
     store.close();
@@ -356,6 +429,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   if (setCertificate) certificates.attach((pair) => { setCertificate(pair); setGrpcCertificate?.(pair); });
   // Jobs a stop or crash interrupted resume first, then new ones in order.
   jobRunner.start();
+  backupScheduler.start();
+  const stateFile = new ServerStateFile(dataDir);
+  stateFile.write({ pid: process.pid, version: packageVersion(), started_at: startedAt.toISOString(), urls: currentUrls(), tls_fingerprint: currentFingerprint() });
+  metricsHistory.start();
 
   const purge = () => {
     const before = new Date(Date.now() - settingsService.current.log_retention_days * 24 * HOUR_MS).toISOString();
@@ -364,9 +441,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // Payloads have their own, shorter window per model; a failed purge is retried next hour.
     return payloads.purgeExpired().catch((error: unknown) => logger.error({ err: error }, 'payload purge failed'));
   };
-  await purge();
-  const maintenance = setInterval(() => void purge(), HOUR_MS);
-  const keyFlush = setInterval(() => keys.flushLastUsed(), 5000);
+  await Promise.resolve().then(purge).catch((error: unknown) => logger.error({ err: error }, 'log purge failed')); // a full disk must not stop the start
+  // Timers must not throw: an exception there ends the process, and a full disk (SQLITE_FULL) is
+  // a condition to report, not a reason to stop serving.
+  const guarded = (what: string, task: () => unknown) => () => {
+    try {
+      void Promise.resolve(task()).catch((error: unknown) => logger.error({ err: error }, `${what} failed`));
+    } catch (error) {
+      logger.error({ err: error }, `${what} failed`);
+    }
+  };
+  const maintenance = setInterval(guarded('log purge', purge), HOUR_MS);
+  const keyFlush = setInterval(guarded('writing key last-used times', () => keys.flushLastUsed()), 5000);
   const idleSweep = setInterval(() => registry.unloadIdle(), 1000);
   maintenance.unref();
   keyFlush.unref();
@@ -378,25 +464,32 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       clearInterval(maintenance);
       clearInterval(keyFlush);
       clearInterval(idleSweep);
+      metricsHistory.close();
       certificates.close();
       // Jobs take no new items from now on; the items in flight commit their results before the
       // pool closes, and the rest run after the next start.
       const jobsStopped = jobRunner.close();
+      const backupStopped = backupScheduler.close();
+      // No new connections or calls; requests and calls in flight finish (their connections close
+      // after the answer) unless they outlast the drain timeout.
       await Promise.all([
         new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();
-          setTimeout(() => server.closeAllConnections(), 2000).unref();
+          setTimeout(() => server.closeAllConnections(), settingsService.current.shutdown_drain_seconds * 1000).unref();
         }),
-        grpc?.close(),
+        grpc?.close(settingsService.current.shutdown_drain_seconds * 1000),
       ]);
       await jobsStopped;
+      await backupStopped;
       await quantization.close();
       await pool.close();
+      await tracer.close(); // after the last request: its spans are exported
       experiments.close(); // after the pool: mirrored requests still in flight are counted first
       logWriter.close();
       keys.flushLastUsed();
       store.close();
+      stateFile.remove();
     })());
 
   return {

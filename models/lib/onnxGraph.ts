@@ -56,14 +56,18 @@ export type AttributeValue =
   | { kind: 'int'; value: number }
   | { kind: 'ints'; value: readonly number[] }
   | { kind: 'float'; value: number }
-  | { kind: 'string'; value: string };
+  | { kind: 'floats'; value: readonly number[] }
+  | { kind: 'string'; value: string }
+  | { kind: 'strings'; value: readonly string[] };
 
 /** Attribute constructors: a JS number alone cannot say whether ONNX should see an int or a float. */
 export const attr = {
   int: (value: number): AttributeValue => ({ kind: 'int', value }),
   ints: (value: readonly number[]): AttributeValue => ({ kind: 'ints', value }),
   float: (value: number): AttributeValue => ({ kind: 'float', value }),
+  floats: (value: readonly number[]): AttributeValue => ({ kind: 'floats', value }),
   string: (value: string): AttributeValue => ({ kind: 'string', value }),
+  strings: (value: readonly string[]): AttributeValue => ({ kind: 'strings', value }),
 };
 
 export interface NodeSpec {
@@ -72,6 +76,8 @@ export interface NodeSpec {
   outputs: readonly string[];
   /** Defaults to `<op>_<index>`. */
   name?: string;
+  /** Operator set domain, e.g. 'ai.onnx.ml' (classic ML operators); defaults to the default domain. */
+  domain?: string;
   attributes?: Readonly<Record<string, AttributeValue>>;
 }
 
@@ -84,6 +90,8 @@ export interface ModelSpec {
   initializers?: readonly Initializer[];
   /** Version of the default ("ai.onnx") operator set; defaults to 17. */
   opset?: number;
+  /** Further operator sets the nodes use, e.g. { 'ai.onnx.ml': 3 }. */
+  domains?: Readonly<Record<string, number>>;
   /** Defaults to 8, the IR version that goes with opset 17. */
   irVersion?: number;
   producer?: { name: string; version?: string };
@@ -138,7 +146,7 @@ export function tensorBytes(type: NumericType, data: TensorData): Uint8Array {
 export function buildModel(spec: ModelSpec): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: spec.irVersion ?? 8,
-    opsetImport: [{ domain: '', version: spec.opset ?? 17 }],
+    opsetImport: [{ domain: '', version: spec.opset ?? 17 }, ...Object.entries(spec.domains ?? {}).map(([domain, version]) => ({ domain, version }))],
     producerName: spec.producer?.name ?? '',
     producerVersion: spec.producer?.version ?? '',
     docString: spec.docString ?? '',
@@ -173,6 +181,7 @@ function nodeProto(node: NodeSpec, index: number): OnnxTypes.INodeProto {
     opType: node.op,
     input: [...node.inputs],
     output: [...node.outputs],
+    ...(node.domain ? { domain: node.domain } : {}),
     attribute: Object.entries(node.attributes ?? {}).map(([name, value]) => attributeProto(name, value)),
   };
 }
@@ -183,7 +192,9 @@ function attributeProto(name: string, value: AttributeValue): OnnxTypes.IAttribu
     case 'int': return { name, type: Type.INT, i: value.value };
     case 'ints': return { name, type: Type.INTS, ints: [...value.value] };
     case 'float': return { name, type: Type.FLOAT, f: value.value };
+    case 'floats': return { name, type: Type.FLOATS, floats: [...value.value] };
     case 'string': return { name, type: Type.STRING, s: new TextEncoder().encode(value.value) };
+    case 'strings': return { name, type: Type.STRINGS, strings: value.value.map((v) => new TextEncoder().encode(v)) };
   }
 }
 

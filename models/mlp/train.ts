@@ -311,7 +311,22 @@ export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Trains, writes model.onnx, scores the written file with onnxruntime and writes model.json beside it. */
+/**
+ * The model card the appliance installs with the model (issue 11): the features by the names
+ * business apps use, in the input's column order, and the species as labels of `probabilities`.
+ * The graph standardizes the raw measurements itself, so the card maps them unchanged.
+ */
+export function servingCard() {
+  return {
+    description: DESCRIPTION,
+    owner: 'Inferbox (bundled demo model)',
+    intended_use: 'Trying the appliance: a penguin species from four body measurements. Not for decisions about real animals outside the Palmer Archipelago data it was trained on.',
+    features: FEATURES.map(({ name, column: description }, column) => ({ name, description, type: 'number', input: 'features', column })),
+    output: { scores: 'probabilities', labels: [...LABELS], thresholds: {} },
+  };
+}
+
+/** Trains, writes model.onnx, scores the written file with onnxruntime and writes model.json and card.json beside it. */
 export async function writeDefaultModel(dir: URL = MODEL_DIR): Promise<{ heldoutAccuracy: number; split: Split }> {
   const { onnx, dataset, split } = trainDefaultModel();
   const onnxPath = fileURLToPath(new URL('model.onnx', dir));
@@ -339,6 +354,7 @@ export async function writeDefaultModel(dir: URL = MODEL_DIR): Promise<{ heldout
     sha256: sha256(readFileSync(onnxPath)),
   };
   writeFileSync(fileURLToPath(new URL('model.json', dir)), `${JSON.stringify(card, null, 2)}\n`);
+  writeFileSync(fileURLToPath(new URL('card.json', dir)), `${JSON.stringify(servingCard(), null, 2)}\n`);
   // The held-out rows double as the appliance's validation samples for the int8 gate (the same
   // body POST /api/models/{m}/samples takes): real inputs the model never trained on.
   const samples = split.heldout.map((i) => ({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: dataset.features[i]! }] }));

@@ -54,6 +54,22 @@ export class Api {
     return this.call<unknown>('GET', path).then((r) => r.text);
   }
 
+  /** A binary download (a backup archive): read as bytes, never as text, which would mangle it. */
+  async getBlob(path: string): Promise<Blob> {
+    let response: Response;
+    try {
+      response = await fetch(path, { headers: { authorization: `Bearer ${this.key}` } });
+    } catch {
+      throw new ApiError(0, 'The appliance did not answer: is it running, and is this the right address?');
+    }
+    if (response.status === 401) this.onUnauthorized?.();
+    if (!response.ok) {
+      const data = (await response.json().catch(() => null)) as { error?: unknown } | null;
+      throw new ApiError(response.status, typeof data?.error === 'string' ? data.error : `HTTP ${response.status}`);
+    }
+    return response.blob();
+  }
+
   /** A text body of the given type (a PEM certificate upload). */
   sendText<T>(method: 'POST' | 'PUT', path: string, text: string, contentType: string): Promise<T> {
     return this.call<T>(method, path, undefined, text, contentType).then((r) => r.data);
@@ -62,6 +78,18 @@ export class Api {
   /** The full response too (headers such as Server-Timing). */
   post<T>(path: string, body: unknown): Promise<{ data: T; response: Response }> {
     return this.call<T>('POST', path, body);
+  }
+
+  /** A raw body (a FormData sets its own multipart content type; files go with their own type). */
+  postRaw<T>(path: string, body: BodyInit, contentType?: string): Promise<T> {
+    return this.call<T>('POST', path, undefined, body, contentType).then((r) => r.data);
+  }
+
+  /** A file the API serves (job results): fetched with the key, since a plain link cannot send it. */
+  async download(path: string): Promise<Blob> {
+    const response = await fetch(path, { headers: { authorization: `Bearer ${this.key}` } });
+    if (!response.ok) throw new ApiError(response.status, `HTTP ${response.status}`);
+    return response.blob();
   }
 
   /** Uploads bytes with progress (fetch cannot report upload progress; XMLHttpRequest can). */

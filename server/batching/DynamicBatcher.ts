@@ -32,6 +32,8 @@ export interface BatcherHooks {
   capacity: () => number;
   /** Called when requests wait because every instance is busy: the pool may add one. */
   onBacklog: () => void;
+  /** Called after each successful run with its rows (metrics: executions and inferences). */
+  onExecuted?: (rows: number) => void;
 }
 
 interface Waiting {
@@ -59,6 +61,11 @@ export class DynamicBatcher {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly run: Run, private readonly settings: () => BatchingSettings, private readonly hooks: BatcherHooks) {}
+
+  /** Requests waiting for a run (not those already running). */
+  get queued(): number {
+    return this.queue.length;
+  }
 
   /** `timeoutMicros` (Triton's request parameter `timeout`) can only shorten the model's limit. */
   enqueue(feeds: Record<string, RuntimeTensor>, outputNames: string[], options: { timeoutMicros?: number | undefined } = {}): Promise<BatchedRunResult> {
@@ -145,6 +152,7 @@ export class DynamicBatcher {
       if (batch.length === 1) {
         const only = batch[0]!;
         const result = await this.run(only.feeds, only.outputNames);
+        this.hooks.onExecuted?.(rows);
         only.resolve({ ...result, queueMs: waited(only) + result.queueMs, batchRows: rows, batchMs: 0 });
         return;
       }
@@ -152,6 +160,7 @@ export class DynamicBatcher {
       const feeds = concatenateFeeds(batch.map((w) => w.feeds));
       const joinMs = performance.now() - joinStarted;
       const result = await this.run(feeds, batch[0]!.outputNames);
+      this.hooks.onExecuted?.(rows);
       let start = 0;
       for (const waiting of batch) {
         const splitStarted = performance.now();

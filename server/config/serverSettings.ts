@@ -1,4 +1,22 @@
 import { z } from 'zod';
+import { isLanHost } from '../common/isLanHost.js';
+
+/** An OTLP/HTTP traces URL on this machine or the LAN, or '' (off). */
+const lanOtlpEndpoint = z.string().refine(
+  (value) => {
+    if (value === '') return true;
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && isLanHost(url.hostname);
+    } catch {
+      return false;
+    }
+  },
+  {
+    message:
+      "an http(s) URL of an OTLP collector whose host is 'localhost' or an IP address in a loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7) or link-local range, e.g. http://192.168.1.20:4318/v1/traces; host names and public addresses are refused so that traces cannot leave the local network; '' turns tracing off",
+  },
+);
 
 /**
  * Settings an admin can save (PUT /api/settings) and that flags and environment variables can
@@ -91,7 +109,60 @@ export const serverSettingsSchema = z.object({
    * Empty (the default): no cross-origin access; the console is same-origin and needs none.
    */
   cors_allowed_origins: z.array(exactOrigin).max(100).default([]),
+  /** Named-feature predictions (POST /api/predict): most rows per call; more go through a prediction job. */
+  predict_max_rows: z.number().int().min(1).max(100_000).default(1000),
+  /** Named-feature predictions: largest body (rows as JSON, or an image). */
+  predict_max_body_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+  /** Images are refused above this many pixels (read from the header before decoding: a small file can decode huge). */
+  predict_max_image_pixels: z.number().int().min(1).default(40_000_000),
+  /**
+   * Memory the loaded models' sessions may take together, estimated before each load (2× the ONNX
+   * file + 4 MB per instance, measured: docs/ARCHITECTURE.md, "Resource faults"); a load beyond it
+   * is refused (507) instead of swapping or meeting the OOM killer. 0 = automatic: 75% of the
+   * machine's memory (AUTO_MODEL_MEMORY_SHARE), leaving the rest to the server, SQLite and the OS.
+   */
+  model_memory_budget_bytes: z.number().int().min(0).default(0),
+  /** The console warns when the data directory's disk has less free space than this (uploads, int8 files and the logs need room). */
+  disk_low_space_warning_bytes: z.number().int().min(0).default(1024 * 1024 * 1024),
+  /**
+   * Scheduled backups every this many hours; 0 = off (the default): each archive holds every model
+   * file, so the admin first picks where they go (another disk protects against more) and how many.
+   */
+  backup_interval_hours: z.number().min(0).max(24 * 365).default(0),
+  /** Archives kept per kind (scheduled, manual, pre-migration, pre-restore); older ones are deleted after each new one. */
+  backup_keep: z.number().int().min(1).max(1000).default(7),
+  /** Folder for backups (absolute, or relative to the data dir); empty = `<data-dir>/backups`. Pre-migration backups always go to `<data-dir>/backups`. */
+  backup_dir: z.string().max(4096).default(''),
+  /**
+   * On SIGTERM/SIGINT, how long requests in flight may take to finish before their connections are
+   * closed. Below the desktop app's 15 s kill timeout and systemd's TimeoutStopSec (30 s in our unit).
+   */
+  shutdown_drain_seconds: z.number().min(0).max(300).default(10),
+  /**
+   * Lets a scraper on this machine (127.0.0.1 or ::1) read GET /metrics without a key, for a local
+   * Prometheus or node agent that cannot hold one. Off by default: the numbers name models and
+   * traffic. Do not turn it on behind a reverse proxy on this machine: the server sees the proxy's
+   * loopback address for every client, so the whole LAN would read /metrics.
+   */
+  metrics_loopback_without_key: z.boolean().default(false),
+  /**
+   * Where to send OpenTelemetry traces (per-request spans: decode, queue, batch, inference,
+   * serialization) over OTLP/HTTP. Empty (the default): no spans are made and nothing connects
+   * anywhere; trace ids are still read from `traceparent`, answered and logged. Only loopback and
+   * LAN addresses are accepted, so traces (model names, timings) never leave the local network.
+   */
+  otlp_traces_endpoint: lanOtlpEndpoint.default(''),
+  /** Share of requests without a caller's sampling decision whose traces are exported (a caller's `traceparent` sampled flag is followed). */
+  tracing_sample_ratio: z.number().min(0).max(1).default(1),
 });
+
+/** The share of total memory the automatic model memory budget (model_memory_budget_bytes = 0) allows. */
+export const AUTO_MODEL_MEMORY_SHARE = 0.75;
+
+/** The model memory budget in bytes: the setting, or the automatic share of `totalMemoryBytes`. */
+export function modelMemoryBudgetBytes(settings: Pick<ServerSettings, 'model_memory_budget_bytes'>, totalMemoryBytes: number): number {
+  return settings.model_memory_budget_bytes > 0 ? settings.model_memory_budget_bytes : Math.floor(totalMemoryBytes * AUTO_MODEL_MEMORY_SHARE);
+}
 
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;
 export type SettingName = keyof ServerSettings;

@@ -6,7 +6,7 @@ import { bearerTokenOf } from '../auth/bearerTokenOf.js';
 import type { AccessRule } from '../auth/scopes.js';
 import { inferboxError, type InferboxError } from '../common/errors.js';
 import { requestIdFrom } from '../common/requestIdFrom.js';
-import type { InferenceEndpoint } from '../oip/InferenceEndpoint.js';
+import { namingExperiment, requestParameters, type InferenceEndpoint } from '../oip/InferenceEndpoint.js';
 import { modelMetadata } from '../oip/modelMetadata.js';
 import { modelReadiness } from '../oip/modelReadiness.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
@@ -62,6 +62,9 @@ function contextOf(call: ServerUnaryCall<unknown, unknown>): CallContext {
   return { requestId, address: peerAddress(call.getPeer()), token: bearerTokenOf(headers.authorization), headers, reply };
 }
 
+/** The service's full name, as gRPC spans name it (OpenTelemetry's RPC convention: `rpc.service`). */
+const SERVICE = 'inference.GRPCInferenceService';
+
 const requireName = (name: string, field: string) => {
   if (name === '') throw inferboxError('IBX_ERR_INVALID_REQUEST', `${field} is empty: name the model`);
   return name;
@@ -105,28 +108,36 @@ export function grpcInferenceHandlers(deps: GrpcInferenceDeps): UntypedServiceIm
       'ModelInfer',
       (r: Sized<ModelInferRequest>) => inferRule(r.message.model_name),
       async ({ message, bytes }: Sized<ModelInferRequest>, context, principal) => {
-        const { reply } = await deps.oip.infer(
-          {
-            model: message.model_name,
-            version: message.model_version || undefined,
-            requestId: context.requestId,
-            keyId: principal?.keyId ?? null,
-            headers: context.headers,
-            body: async () => {
-              requireName(message.model_name, 'model_name');
-              const limit = deps.maxInferBytes();
-              if (bytes > limit) throw inferboxError('IBX_ERR_BODY_TOO_LARGE', limit);
-              return toOipBody(message, bytes);
-            },
-            declaredBytes: bytes,
-            onVariant: (assignment) => context.reply.set('inferbox-variant', `${assignment.experimentId}/${assignment.variant}`),
-            afterResponse: (task) => setImmediate(task),
+        const { reply } = await deps.oip.infer({
+          model: message.model_name,
+          version: message.model_version || undefined,
+          requestId: context.requestId,
+          keyId: principal?.keyId ?? null,
+          headers: context.headers,
+          span: { name: `${SERVICE}/ModelInfer`, attributes: { 'rpc.system': 'grpc', 'rpc.service': SERVICE, 'rpc.method': 'ModelInfer' } },
+          read: async () => {
+            requireName(message.model_name, 'model_name');
+            const limit = deps.maxInferBytes();
+            if (bytes > limit) throw inferboxError('IBX_ERR_BODY_TOO_LARGE', limit);
+            const body = toOipBody(message, bytes);
+            return { body, bytes, parameters: requestParameters(body.value) };
           },
-          (outcome) => {
+          request: (_served, body) => body,
+          respond: ({ outcome, assignment }) => {
+            namingExperiment(outcome.response, assignment, context.requestId);
             const encoded = deps.encodeInferResponse(toModelInferResponse(outcome));
             return { reply: encoded, bytesOut: encoded.length };
           },
-        );
+          logged: (body) => body.value,
+          declaredBytes: bytes,
+          // In the initial metadata with the answer, in the trailers with an error.
+          onTrace: (trace) => {
+            context.reply.set('traceparent', trace.traceparent);
+            if (trace.tracestate) context.reply.set('tracestate', trace.tracestate);
+          },
+          onVariant: (assignment) => context.reply.set('inferbox-variant', `${assignment.experimentId}/${assignment.variant}`),
+          afterResponse: (task) => setImmediate(task),
+        });
         return reply;
       },
       ({ message, bytes }, context, error, principal) =>

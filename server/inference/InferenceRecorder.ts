@@ -18,6 +18,8 @@ export interface InferenceRecord {
   cache?: 'hit' | 'miss' | 'off' | undefined;
   /** Set when an A/B experiment routed the request. */
   experiment?: { id: string; variant: string; unitId: string | null } | undefined;
+  /** W3C trace id of the request (absent: refused before its trace context was read). */
+  traceId?: string | undefined;
   /** The request and response, only when the admin turned payload logging on for the model. */
   payload?: string | undefined;
   bytesIn: number;
@@ -33,10 +35,12 @@ export class InferenceRecorder {
   record(r: InferenceRecord): void {
     const ts = this.now().toISOString();
     // Unknown names go under one label: a caller must not be able to mint metric series.
+    const outcome = r.status >= 200 && r.status < 300 ? 'success' : 'failure';
+    if (r.experiment) this.metrics.countVariant({ model: r.model, experiment: r.experiment.id, variant: r.experiment.variant, outcome });
     this.metrics.observe({
       model: r.resolved ? r.model : UNKNOWN,
       version: r.resolved ? (r.version ?? '') : UNKNOWN,
-      outcome: r.status >= 200 && r.status < 300 ? 'success' : 'failure',
+      outcome,
       totalMs: r.totalMs,
       queueMs: r.timing.queueMs,
       inferMs: r.timing.inferMs,
@@ -60,6 +64,7 @@ export class InferenceRecorder {
       experiment_id: r.experiment?.id ?? null,
       variant: r.experiment?.variant ?? null,
       unit_id: r.experiment?.unitId ?? null,
+      trace_id: r.traceId ?? null,
       bytes_in: r.bytesIn,
       bytes_out: r.bytesOut,
     }, r.payload === undefined ? undefined : { ts, request_id: r.requestId, model: r.model, version: r.version, key_id: r.keyId, payload_json: r.payload });

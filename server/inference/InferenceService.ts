@@ -7,6 +7,7 @@ import { oipTypeOf } from '../common/datatypes.js';
 import { encodeBinaryTensor } from './binaryTensors.js';
 import { DynamicBatcher, type BatchedRunResult, type BatchingSettings } from '../batching/DynamicBatcher.js';
 import type { ResponseCache } from './ResponseCache.js';
+import type { InferenceMetrics } from '../metrics/InferenceMetrics.js';
 import { decodeInferRequest, type DecodedInferRequest } from './decodeInferRequest.js';
 import { encodeOutputTensor, type OutputTensorJson } from './encodeOutputTensor.js';
 
@@ -57,10 +58,10 @@ export interface StageTiming {
  */
 export class InferenceService {
   /** One batcher per served session key (a precision swap gets a fresh one; the old one drains). */
-  private readonly batchers = new Map<string, DynamicBatcher>();
+  private readonly batchers = new Map<string, { served: ServedVersion; batcher: DynamicBatcher }>();
   private interactive = 0;
 
-  constructor(private readonly deps: { registry: ModelRegistry; pool: InferenceWorkerPool; batching: (model: string) => BatchingSettings; cache: ResponseCache }) {}
+  constructor(private readonly deps: { registry: ModelRegistry; pool: InferenceWorkerPool; batching: (model: string) => BatchingSettings; cache: ResponseCache; metrics: Pick<InferenceMetrics, 'executionCounter'> }) {}
 
   /**
    * Every version has a batcher, so the queue limit, timeouts and instance scaling apply to all;
@@ -68,7 +69,7 @@ export class InferenceService {
    * and split along it, the others run one request at a time.
    */
   private batcherFor(served: ServedVersion): DynamicBatcher {
-    let batcher = this.batchers.get(served.key);
+    let batcher = this.batchers.get(served.key)?.batcher;
     if (!batcher) {
       const batchable = [...served.inputs, ...served.outputs].every((t) => t.shape[0] === -1);
       const settings = () => {
@@ -78,10 +79,27 @@ export class InferenceService {
       batcher = new DynamicBatcher((feeds, outputNames) => this.deps.pool.run(served.key, feeds, outputNames), settings, {
         capacity: () => this.deps.pool.capacity(served.key),
         onBacklog: () => this.deps.pool.reportBacklog(served.key),
+        onExecuted: this.deps.metrics.executionCounter(served.name, served.version),
       });
-      this.batchers.set(served.key, batcher);
+      this.batchers.set(served.key, { served, batcher });
     }
     return batcher;
+  }
+
+  /**
+   * Requests waiting per model version, summed over its batchers (an int8 swap leaves the old
+   * precision's batcher draining beside the new one); versions with an empty queue are left out.
+   */
+  queueDepths(): { model: string; version: string; depth: number }[] {
+    const depths = new Map<string, { model: string; version: string; depth: number }>();
+    for (const { served, batcher } of this.batchers.values()) {
+      if (batcher.queued === 0) continue;
+      const id = `${served.name}\u0000${served.version}`;
+      const entry = depths.get(id) ?? { model: served.name, version: served.version, depth: 0 };
+      entry.depth += batcher.queued;
+      depths.set(id, entry);
+    }
+    return [...depths.values()];
   }
 
   /** Queues the request for its version's batcher; ORT's refusals become 400s. */

@@ -1,6 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isInferboxError } from '../common/errors.js';
+import { isDiskFull } from '../common/isDiskFull.js';
 import type { InferOutcome } from '../inference/InferenceService.js';
+import { modelCardSchema } from '../predict/modelCard.js';
+import { planCard, type CardPlan } from '../predict/planCard.js';
+import { predictionsFromOutputs } from '../predict/predictionsFromOutputs.js';
 import type { ServedVersion } from '../registry/ModelRegistry.js';
 import type { JobRepository, JobRow, PendingItem } from '../store/JobRepository.js';
 import { yieldToInteractive } from './yieldToInteractive.js';
@@ -39,8 +43,11 @@ const RETRY_MS = 1000;
 
 /** Errors about the version itself rather than the item: the whole job fails (its pinned version is gone). */
 const VERSION_GONE = new Set(['IBX_ERR_MODEL_NOT_FOUND', 'IBX_ERR_VERSION_NOT_FOUND']);
-/** 503s are about the moment, not the input: the item is retried, never given a result. */
-const isTransient = (error: unknown) => isInferboxError(error) && error.status === 503;
+/**
+ * 503s are about the moment, not the input: the item is retried, never given a result. So is a
+ * full disk (the result could not be committed): the item runs again once there is room.
+ */
+const isTransient = (error: unknown) => (isInferboxError(error) && error.status === 503) || isDiskFull(error);
 
 /**
  * Runs async prediction jobs in the background, one job at a time (oldest first), a few items at a
@@ -91,9 +98,19 @@ export class JobRunner {
       try {
         await this.runJob(job);
       } catch (error) {
-        // A bug (or the database failing): record it on the job rather than retrying it forever.
         this.deps.onError(error, job.id);
-        this.deps.repository.finish(job.id, 'failed', 'internal error while running the job (see the server log)', this.at());
+        if (isDiskFull(error)) {
+          // Not the job's fault: it waits for room (the loop must survive, or the rejection ends the process).
+          await this.pause();
+          continue;
+        }
+        // A bug (or the database failing): record it on the job rather than retrying it forever.
+        try {
+          this.deps.repository.finish(job.id, 'failed', 'internal error while running the job (see the server log)', this.at());
+        } catch (finishError) {
+          this.deps.onError(finishError, job.id);
+          await this.pause();
+        }
       }
     }
   }
@@ -104,6 +121,7 @@ export class JobRunner {
 
   private async runJob(job: JobRow): Promise<void> {
     this.deps.repository.markRunning(job.id, this.at());
+    let plan: CardPlan | undefined;
     while (!this.stopped) {
       // Read each round: a cancel or delete from the API takes effect at the next chunk.
       if (this.deps.repository.get(job.id)?.state !== 'running') return;
@@ -126,16 +144,29 @@ export class JobRunner {
         await this.pause();
         continue;
       }
-      const retry = await Promise.all(items.map((item) => this.runItem(job.id, served, item)));
+      plan ??= job.card_json === null ? undefined : this.planOf(job, served);
+      const retry = await Promise.all(items.map((item) => this.runItem(job.id, served, item, plan)));
       if (retry.some(Boolean)) await this.pause();
     }
   }
 
-  /** Runs one item and commits its result; true when it should be tried again later. */
-  private async runItem(jobId: string, served: ServedVersion, item: PendingItem): Promise<boolean> {
+  /**
+   * A prediction job's plan: the card it was submitted with (a later edit does not change how its
+   * results read), on its pinned version.
+   */
+  private planOf(job: JobRow, served: ServedVersion): CardPlan {
+    const result = planCard(modelCardSchema.parse(JSON.parse(job.card_json!)), served);
+    // Checked against this pinned version at submission, and a version never changes: a bug otherwise.
+    if ('problems' in result) throw new Error(`job ${job.id}: its card no longer fits version ${served.version}: ${result.problems.join('; ')}`);
+    return result.plan;
+  }
+
+  /** Runs one item and commits its result (a prediction job's: the row's prediction); true when it should be tried again later. */
+  private async runItem(jobId: string, served: ServedVersion, item: PendingItem, plan: CardPlan | undefined): Promise<boolean> {
     try {
       const outcome = await this.deps.inference.infer(served, item.request, undefined, 'background');
-      this.deps.repository.commitResult(jobId, item.index, { outputs: outcome.response.outputs }, this.at());
+      const outputs = plan ? predictionsFromOutputs(plan, outcome.response.outputs, served.name, served.version)[0] : outcome.response.outputs;
+      this.deps.repository.commitResult(jobId, item.index, { outputs }, this.at());
     } catch (error) {
       if (isTransient(error)) return true;
       // The item's own error (refused by onnxruntime, say) is its result; a bug is logged and kept generic.

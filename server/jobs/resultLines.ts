@@ -15,10 +15,13 @@ async function* pages(repository: JobRepository, id: string): AsyncGenerator<Job
   }
 }
 
-/** One JSON object per item in index order: `{"index":i,"outputs":[...]}` or `{"index":i,"error":"..."}`. */
-export async function* jsonResultLines(repository: JobRepository, id: string): AsyncGenerator<string> {
+/**
+ * One JSON object per item in index order: `{"index":i,"outputs":[...]}` (a prediction job:
+ * `{"index":i,"prediction":{...}}`) or `{"index":i,"error":"..."}`.
+ */
+export async function* jsonResultLines(repository: JobRepository, id: string, key: 'outputs' | 'prediction'): AsyncGenerator<string> {
   for await (const row of pages(repository, id)) {
-    yield `${JSON.stringify(row.outputs !== null ? { index: row.index, outputs: row.outputs } : { index: row.index, error: row.error })}\n`;
+    yield `${JSON.stringify(row.outputs !== null ? { index: row.index, [key]: row.outputs } : { index: row.index, error: row.error })}\n`;
   }
 }
 
@@ -44,5 +47,28 @@ export async function* csvResultLines(repository: JobRepository, id: string): As
     const values = row.outputs !== null && fits ? outputs.flatMap((o) => o.data) : header.map(() => '');
     const error = row.error ?? (fits ? '' : 'outputs do not fit the CSV columns; download JSON lines');
     yield `${[row.index, ...values, error].map(csvCell).join(',')}\n`;
+  }
+}
+
+interface PredictionJson {
+  label?: string | null;
+  score?: number;
+  scores?: Record<string, number>;
+  value?: number;
+  values?: number[];
+}
+
+/**
+ * CSV for a prediction job: `index`, then `label`, `score` and `score_<label>` per label for a
+ * classifier (the card's labels), or `value` for a regression (values joined by spaces when a row
+ * has several), then `error`.
+ */
+export async function* csvPredictionLines(repository: JobRepository, id: string, labels: readonly string[] | undefined): AsyncGenerator<string> {
+  const columns = labels ? ['label', 'score', ...labels.map((l) => `score_${l}`)] : ['value'];
+  yield `${['index', ...columns, 'error'].map(csvCell).join(',')}\n`;
+  for await (const row of pages(repository, id)) {
+    const p = (row.outputs ?? {}) as PredictionJson;
+    const cells = row.outputs === null ? columns.map(() => '') : labels ? [p.label ?? '', p.score, ...labels.map((l) => p.scores?.[l])] : [p.value ?? p.values?.join(' ')];
+    yield `${[row.index, ...cells, row.error ?? ''].map(csvCell).join(',')}\n`;
   }
 }

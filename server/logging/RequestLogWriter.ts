@@ -8,17 +8,27 @@ export interface RequestLogWriterSettings {
   maxBuffered: number;
 }
 
+/** The latest write that failed, while no later write has succeeded: the console shows it. */
+export interface RequestLogFailure {
+  at: string;
+  /** Rows dropped since writes began failing. */
+  dropped: number;
+  message: string;
+}
+
 export const DEFAULT_REQUEST_LOG_WRITER: RequestLogWriterSettings = { flushIntervalMs: 500, maxBuffered: 1000 };
 
 /**
  * Keeps request-log writes off the inference path: rows (and the payloads of models that log them)
  * are buffered in memory and written in one transaction per table per flush. A failed write is
- * reported and the rows dropped, never retried forever.
+ * reported and the rows dropped, never retried forever (a full disk must not grow memory without
+ * bound, nor stop inference); until a write succeeds again, `failure` says what is being lost.
  */
 export class RequestLogWriter {
   private buffer: RequestLogRow[] = [];
   private payloads: PayloadRow[] = [];
   private readonly timer: NodeJS.Timeout;
+  private currentFailure: RequestLogFailure | null = null;
 
   constructor(
     private readonly repository: RequestLogRepository,
@@ -47,9 +57,15 @@ export class RequestLogWriter {
     if (rows.length === 0) return;
     try {
       insert(rows);
+      this.currentFailure = null;
     } catch (error) {
+      this.currentFailure = { at: new Date().toISOString(), dropped: (this.currentFailure?.dropped ?? 0) + rows.length, message: error instanceof Error ? error.message : String(error) };
       this.onError(error, rows.length);
     }
+  }
+
+  get failure(): RequestLogFailure | null {
+    return this.currentFailure;
   }
 
   close(): void {

@@ -2,15 +2,18 @@ import type { Logger } from 'pino';
 import type { ApiKeyService } from '../auth/ApiKeyService.js';
 import type { FailedAuthThrottle } from '../auth/FailedAuthThrottle.js';
 import type { KeyRateLimiter } from '../auth/KeyRateLimiter.js';
+import type { BackupService } from '../backup/BackupService.js';
 import type { ExperimentService } from '../experiments/ExperimentService.js';
 import type { FirstRunState } from '../config/FirstRunState.js';
 import type { SettingsService } from '../config/SettingsService.js';
 import type { ModelServingSettingsService } from '../config/modelServingSettings.js';
 import type { InferenceService } from '../inference/InferenceService.js';
 import type { InferenceEndpoint } from '../oip/InferenceEndpoint.js';
-import type { InferenceMetrics } from '../metrics/InferenceMetrics.js';
+import type { InferenceMetrics, MetricsSummaryRow } from '../metrics/InferenceMetrics.js';
+import type { MetricsHistory } from '../metrics/MetricsHistory.js';
 import type { PayloadService } from '../logging/PayloadService.js';
 import type { JobService } from '../jobs/JobService.js';
+import type { ModelCardService } from '../predict/ModelCardService.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import type { DecodeInputs, QuantizationJobs } from '../quantization/QuantizationJobs.js';
 import type { LiveSampleRecorder } from '../quantization/LiveSampleRecorder.js';
@@ -30,10 +33,15 @@ export interface AppServices {
   inference: InferenceService;
   /** A/B experiments: routing of unversioned requests, lifecycle, feedback, results. */
   experiments: ExperimentService;
-  /** OIP inference with experiments, logging and metrics: the same path as the gRPC service. */
+  /**
+   * The serving path of every inference protocol (REST OIP v2, REST predict, gRPC): experiments,
+   * request log and metrics, W3C trace context and spans, payload logging, live samples.
+   */
   oip: InferenceEndpoint;
   /** The one metrics registry (the console's charts read its summary). */
   metrics: InferenceMetrics;
+  /** The last minutes of the metrics summary, for the console's live charts. */
+  metricsHistory: MetricsHistory<MetricsSummaryRow>;
   settings: SettingsService;
   /** Whether the console's first-run wizard is done. */
   firstRun: FirstRunState;
@@ -44,8 +52,12 @@ export interface AppServices {
   /** Logged payloads and live samples: retention, export, erasure. */
   payloads: PayloadService;
   jobs: JobService;
+  /** Backups of the data: make one now, list, download. */
+  backups: BackupService;
   /** The serving certificate: status, upload, regeneration, renewal. */
   tls: TlsCertificates;
+  /** Model cards: named features and labels for POST /api/predict and prediction jobs. */
+  cards: ModelCardService;
   /** Checks OIP inputs against a signature (validation samples use the inference path's rules). */
   decodeInputs: DecodeInputs;
   /** GET /api/system body; computed on demand (the hardware probe may finish after start). */

@@ -1,14 +1,18 @@
 import type { AppServices } from './AppServices.js';
 import type { RouteSpec } from './routeTable.js';
+import { backupRoutes } from './routes/backupRoutes.js';
+import { cardRoutes } from './routes/cardRoutes.js';
 import { consoleRoutes } from './routes/consoleRoutes.js';
 import { experimentRoutes } from './routes/experimentRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
 import { jobRoutes } from './routes/jobRoutes.js';
 import { keyRoutes } from './routes/keyRoutes.js';
 import { logRoutes } from './routes/logRoutes.js';
+import { metricsRoutes } from './routes/metricsRoutes.js';
 import { modelRoutes } from './routes/modelRoutes.js';
 import { oipRoutes } from './routes/oipRoutes.js';
 import { payloadRoutes } from './routes/payloadRoutes.js';
+import { predictRoutes } from './routes/predictRoutes.js';
 import { quantizationRoutes } from './routes/quantizationRoutes.js';
 import { securityRoutes } from './routes/securityRoutes.js';
 import { systemRoutes } from './routes/systemRoutes.js';
@@ -25,6 +29,8 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...healthRoutes(services),
     ...consoleRoutes(services.consoleDir),
     ...oipRoutes(services),
+    ...predictRoutes(services),
+    ...cardRoutes(services),
     ...modelRoutes(services),
     ...experimentRoutes(services),
     ...quantizationRoutes(services),
@@ -34,6 +40,8 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...logRoutes(services),
     ...payloadRoutes(services),
     ...systemRoutes(services),
+    ...metricsRoutes(services),
     ...tlsRoutes(services),
+    ...backupRoutes(services),
   ];
 }

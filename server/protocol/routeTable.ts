@@ -12,12 +12,14 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
  * - admin: a key with the `admin` scope;
  * - infer: `infer`, or `infer:<model>` for the model named in the path;
  * - key: any valid key; the handler checks the rest (async jobs: infer rights on the job's model,
- *   and only the key's own jobs unless it is an admin key).
+ *   and only the key's own jobs unless it is an admin key);
+ * - metrics: a key with the `metrics` scope (or admin); with `metrics_loopback_without_key` on, also
+ *   a request from this machine that sends no key.
  */
 export interface RouteSpec {
   method: HttpMethod;
   path: string;
-  access: 'public' | 'admin' | 'infer' | 'key' | 'feedback';
+  access: 'public' | 'admin' | 'infer' | 'key' | 'feedback' | 'metrics';
   handler: (ctx: AppContext) => Promise<void> | void;
   /** Inference routes log every request of a known key: also one its rate limit refused (429). */
   onRateLimited?: (ctx: AppContext, error: InferboxError) => void;

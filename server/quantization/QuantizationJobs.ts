@@ -121,11 +121,18 @@ export class QuantizationJobs {
       }
       this.deps.onError(error, label);
       // A candidate that did not make it through must never be served: its file goes.
+      let int8File: string;
       try {
-        await rm(this.deps.target(name, version).files.int8, { force: true });
-        this.save(name, version, 'failed', 'failed', 1, { error: messageOf(error) });
+        int8File = this.deps.target(name, version).files.int8;
       } catch {
-        // The version itself was deleted meanwhile: nothing left to record.
+        return; // the version itself was deleted meanwhile: nothing left to record
+      }
+      await rm(int8File, { force: true });
+      try {
+        this.save(name, version, 'failed', 'failed', 1, { error: messageOf(error) });
+      } catch (saveError) {
+        // A full disk can refuse the report too; the job stays unfinished and runs again at the next start.
+        this.deps.onError(saveError, label);
       }
     }
   }

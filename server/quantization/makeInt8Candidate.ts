@@ -1,3 +1,5 @@
+import { InferboxError } from '../common/errors.js';
+import { isDiskFull } from '../common/isDiskFull.js';
 import { siblingModule, spawnWorker } from '../common/spawnWorker.js';
 import type { SkippedNode } from './quantizeDynamicMatMul.js';
 
@@ -8,7 +10,8 @@ export interface CandidateRequest {
 
 export type CandidateReply =
   | { ok: true; written: boolean; quantized: string[]; skipped: SkippedNode[]; convNodes: number; reason: string | null }
-  | { ok: false; error: string };
+  /** `code`: the Node error code (ENOSPC …), which a thread boundary would otherwise lose. */
+  | { ok: false; error: string; code: string | null };
 
 export type Int8Candidate = Omit<Extract<CandidateReply, { ok: true }>, 'ok'>;
 
@@ -21,7 +24,10 @@ export function makeInt8Candidate(request: CandidateRequest, signal?: AbortSigna
       if (reply.ok) {
         const { ok: _ok, ...candidate } = reply;
         resolve(candidate);
-      } else reject(new Error(reply.error));
+      } else {
+        const cause = Object.assign(new Error(reply.error), { code: reply.code });
+        reject(isDiskFull(cause) ? new InferboxError('IBX_ERR_DISK_FULL', ['write the int8 candidate'], { cause }) : cause);
+      }
     });
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the quantization worker stopped (code ${code})`)));

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
@@ -125,8 +125,28 @@ export class ModelRegistry {
   async restore(): Promise<void> {
     await rm(join(this.modelsDir, INCOMING), { recursive: true, force: true });
     const rows = this.deps.models.listAllVersions();
+    await this.removeUnrecorded(rows);
     for (const row of rows) this.status.set(keyOf(row.model_name, row.version), { state: row.desired_state === 'loaded' ? 'loading' : 'unloaded' });
     await Promise.all(rows.filter((r) => r.desired_state === 'loaded').map((row) => this.loadRow(row).catch(() => undefined)));
+  }
+
+  /**
+   * A crash (power cut, kill -9) between placing a version's folder and committing its row, or
+   * while an int8 candidate was being written, leaves files no row vouches for: the upload was
+   * never acknowledged, so they go (nothing half-present; the version number is free again).
+   */
+  private async removeUnrecorded(rows: ModelVersionRow[]): Promise<void> {
+    const recorded = new Set(rows.map((row) => dirname(join(this.deps.dataDir, row.file_path))));
+    const list = (dir: string) => readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const model of await list(this.modelsDir)) {
+      if (!model.isDirectory() || model.name === INCOMING) continue;
+      for (const version of await list(join(this.modelsDir, model.name))) {
+        const dir = join(this.modelsDir, model.name, version.name);
+        if (!recorded.has(dir)) await rm(dir, { recursive: true, force: true });
+        else await rm(join(dir, `${INT8_FILE}.tmp`), { force: true });
+      }
+      if (!rows.some((row) => row.model_name === model.name)) await rm(join(this.modelsDir, model.name), { recursive: true, force: true });
+    }
   }
 
   /** Where a version's files are: the original and its int8 candidate (which may not exist). */

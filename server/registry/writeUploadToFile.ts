@@ -4,11 +4,12 @@ import { rm } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inferboxError, InferboxError } from '../common/errors.js';
+import { isDiskFull } from '../common/isDiskFull.js';
 
 /**
  * Streams an upload to `path`, hashing as it goes and stopping at `maxBytes` (413), so a large
  * model never sits whole in memory and an oversized one never fills the disk. On any failure the
- * partial file is removed.
+ * partial file is removed; a disk that fills up meanwhile is a 507, not the client's fault.
  */
 export async function writeUploadToFile(source: Readable, path: string, maxBytes: number): Promise<{ sha256: string; sizeBytes: number }> {
   const hash = createHash('sha256');
@@ -29,6 +30,7 @@ export async function writeUploadToFile(source: Readable, path: string, maxBytes
   } catch (error) {
     await rm(path, { force: true });
     if (error instanceof InferboxError) throw error;
+    if (isDiskFull(error)) throw new InferboxError('IBX_ERR_DISK_FULL', ['store the uploaded model'], { cause: error });
     throw inferboxError('IBX_ERR_INVALID_REQUEST', `the upload did not complete: ${(error as Error).message}`);
   }
   return { sha256: hash.digest('hex'), sizeBytes };

@@ -4,6 +4,7 @@ import { InferboxError, inferboxError } from '../common/errors.js';
 import { siblingModule, spawnWorker } from '../common/spawnWorker.js';
 import { SessionRunError } from './SessionRunError.js';
 import { transferablesOf, type RuntimeTensor } from '../common/datatypes.js';
+import { estimateSessionBytes } from './estimateSessionBytes.js';
 import { InflightRuns } from './InflightRuns.js';
 import { OrtSessions } from './OrtSessions.js';
 import { epochMs, type LoadResult, type RunResult, type SessionSettings, type WorkerReply, type WorkerRequest } from './workerProtocol.js';
@@ -153,8 +154,19 @@ export class InferenceWorkerPool {
   private readonly inlineSessions = new OrtSessions();
   private readonly sweep: NodeJS.Timeout;
   private closing = false;
+  /** Estimated bytes of loads in progress, so two loads at once cannot both fit the same room. */
+  private reservedBytes = 0;
 
-  constructor(private readonly settings: PoolSettings, private readonly onWorkerLost: (reason: string) => void = () => undefined) {
+  /**
+   * `memoryBudgetBytes`: bytes the loaded models' sessions may take together (estimated,
+   * `estimateSessionBytes`), read at every load: a load beyond it is refused, extra instances and
+   * inline copies are not made. Separate from `settings`, which go to the workers as data.
+   */
+  constructor(
+    private readonly settings: PoolSettings,
+    private readonly onWorkerLost: (reason: string) => void = () => undefined,
+    private readonly memoryBudgetBytes: () => number = () => Number.POSITIVE_INFINITY,
+  ) {
     for (let i = 0; i < Math.max(1, settings.instances); i++) this.slots.push(this.spawn());
     this.sweep = setInterval(() => this.shrinkIdle(), SWEEP_INTERVAL_MS);
     this.sweep.unref();
@@ -192,17 +204,42 @@ export class InferenceWorkerPool {
   async load(key: string, path: string, placement: () => Placement = () => DEFAULT_PLACEMENT): Promise<LoadResult> {
     await this.unload(key); // a reload starts from nothing, so no worker keeps the old file's session
     const count = this.clamp(placement().minInstances);
+    const fileBytes = await stat(path).then((stats) => stats.size, (error: Error) => { throw inferboxError('IBX_ERR_MODEL_REJECTED', error.message); });
+    const needed = count * estimateSessionBytes(fileBytes);
+    const left = this.memoryBudgetBytes() - this.estimatedBytes();
+    if (needed > left) {
+      const mb = (bytes: number) => Math.round(bytes / 1e6);
+      throw inferboxError('IBX_ERR_MEMORY_BUDGET', key.split('@')[0], mb(needed), count, mb(estimateSessionBytes(fileBytes)), mb(Math.max(0, left)), mb(this.memoryBudgetBytes()));
+    }
+    this.reservedBytes += needed;
     const targets = this.leastLoadedSlots(count);
-    const results = await Promise.allSettled(targets.map((index) => this.slots[index]!.send({ kind: 'load', key, path, settings: this.settings })));
+    const results = await Promise.allSettled(targets.map((index) => this.slots[index]!.send({ kind: 'load', key, path, settings: this.settings })))
+      .finally(() => { this.reservedBytes -= needed; });
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
       await Promise.allSettled(targets.map((index) => this.slots[index]!.send({ kind: 'unload', key })));
       const reason = failure.reason instanceof Error ? failure.reason.message : String(failure.reason);
       throw inferboxError('IBX_ERR_MODEL_REJECTED', reason);
     }
-    const fileBytes = (await stat(path)).size;
     this.entries.set(key, { path, fileBytes, placement, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false });
     return (results[0] as PromiseFulfilledResult<unknown>).value as LoadResult;
+  }
+
+  /**
+   * Estimated bytes of every session held now (workers, loads into more workers, inline copies),
+   * retiring ones included: they stay in memory until their last run ends.
+   */
+  estimatedBytes(): number {
+    let bytes = this.reservedBytes;
+    for (const entry of this.entries.values()) {
+      bytes += estimateSessionBytes(entry.fileBytes) * (entry.holders.length + entry.growing + (entry.inline === 'off' ? 0 : 1));
+    }
+    return bytes;
+  }
+
+  /** Whether one more session of this model fits the budget (for instances and inline copies, which are optional). */
+  private fitsOneMore(entry: ModelEntry): boolean {
+    return this.estimatedBytes() + estimateSessionBytes(entry.fileBytes) <= this.memoryBudgetBytes();
   }
 
   private clamp(instances: number): number {
@@ -268,7 +305,7 @@ export class InferenceWorkerPool {
     const limit = Math.max(this.clamp(placement.minInstances), this.clamp(placement.maxInstances));
     if (entry.holders.length + entry.growing >= limit) return;
     const [target] = this.leastLoadedSlots(1, entry.holders);
-    if (target === undefined) return;
+    if (target === undefined || !this.fitsOneMore(entry)) return;
     entry.growing += 1;
     void this.slots[target]!.send({ kind: 'load', key, path: entry.path, settings: this.settings }).then(
       () => {
@@ -344,7 +381,8 @@ export class InferenceWorkerPool {
       return;
     }
     const eligible = this.inlineAllowed && entry.placement().inline && entry.runs >= INLINE_MIN_RUNS &&
-      entry.runMs < INLINE_MAX_RUN_MS && entry.fileBytes <= INLINE_MAX_FILE_BYTES && Date.now() - entry.inlineLeftAt > INLINE_RETRY_AFTER_MS;
+      entry.runMs < INLINE_MAX_RUN_MS && entry.fileBytes <= INLINE_MAX_FILE_BYTES && Date.now() - entry.inlineLeftAt > INLINE_RETRY_AFTER_MS &&
+      this.fitsOneMore(entry);
     if (!eligible) return;
     entry.inline = 'loading';
     entry.inlineMaxElements = entry.maxElementsSeen * INLINE_MAX_GROWTH;

@@ -22,9 +22,11 @@ export interface JobRow {
   started_at: string | null;
   finished_at: string | null;
   updated_at: string;
+  /** A prediction job's model card (named-feature rows, labelled results); null for a tensor job. */
+  card_json: string | null;
 }
 
-export type NewJob = Pick<JobRow, 'id' | 'model_name' | 'version' | 'source' | 'created_by_key' | 'created_by_name' | 'created_at'>;
+export type NewJob = Pick<JobRow, 'id' | 'model_name' | 'version' | 'source' | 'created_by_key' | 'created_by_name' | 'created_at'> & Partial<Pick<JobRow, 'card_json'>>;
 
 export interface PendingItem {
   index: number;
@@ -34,8 +36,8 @@ export interface PendingItem {
 
 export interface JobResultRow {
   index: number;
-  /** The item's OIP outputs (shape owned by server/inference), or null when it failed. */
-  outputs: unknown[] | null;
+  /** The item's OIP outputs (shape owned by server/inference), or its prediction in a prediction job; null when it failed. */
+  outputs: unknown;
   error: string | null;
 }
 
@@ -48,7 +50,7 @@ export interface JobQuery {
   offset: number;
 }
 
-const COLUMNS = 'id, model_name, version, state, source, total, done, failed, error, created_by_key, created_by_name, created_at, started_at, finished_at, updated_at';
+const COLUMNS = 'id, model_name, version, state, source, total, done, failed, error, created_by_key, created_by_name, created_at, started_at, finished_at, updated_at, card_json';
 const FINISHED: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
 
 /** Async prediction jobs: the job rows, their item requests and one result per item. */
@@ -58,12 +60,12 @@ export class JobRepository {
   /** The job and all its item requests, in one transaction (a job is never half-submitted). */
   insert(job: NewJob, requests: readonly string[]): JobRow {
     const insertJob = this.db.prepare(
-      `INSERT INTO jobs (id, model_name, version, state, source, total, created_by_key, created_by_name, created_at, updated_at)
-       VALUES (@id, @model_name, @version, 'queued', @source, @total, @created_by_key, @created_by_name, @created_at, @created_at)`,
+      `INSERT INTO jobs (id, model_name, version, state, source, total, created_by_key, created_by_name, created_at, updated_at, card_json)
+       VALUES (@id, @model_name, @version, 'queued', @source, @total, @created_by_key, @created_by_name, @created_at, @created_at, @card_json)`,
     );
     const insertInput = this.db.prepare('INSERT INTO job_inputs (job_id, idx, request_json) VALUES (?, ?, ?)');
     this.db.transaction(() => {
-      insertJob.run({ ...job, total: requests.length });
+      insertJob.run({ card_json: null, ...job, total: requests.length });
       requests.forEach((request, index) => insertInput.run(job.id, index, request));
     })();
     return this.get(job.id)!;
@@ -111,7 +113,7 @@ export class JobRepository {
    * The item's result and the job's counters in one transaction: after a crash both are there or
    * neither. Returns false (nothing written) when the job is gone or the item already has a result.
    */
-  commitResult(id: string, index: number, result: { outputs: unknown[] } | { error: string }, at: string): boolean {
+  commitResult(id: string, index: number, result: { outputs: unknown } | { error: string }, at: string): boolean {
     const outputs = 'outputs' in result ? JSON.stringify(result.outputs) : null;
     const error = 'error' in result ? result.error : null;
     return this.db.transaction(() => {
@@ -163,7 +165,7 @@ export class JobRepository {
     const rows = this.db
       .prepare('SELECT idx, outputs_json, error FROM job_results WHERE job_id = ? AND idx > ? ORDER BY idx LIMIT ?')
       .all(id, afterIndex, limit) as { idx: number; outputs_json: string | null; error: string | null }[];
-    return rows.map((row) => ({ index: row.idx, outputs: row.outputs_json === null ? null : (JSON.parse(row.outputs_json) as unknown[]), error: row.error }));
+    return rows.map((row) => ({ index: row.idx, outputs: row.outputs_json === null ? null : (JSON.parse(row.outputs_json) as unknown), error: row.error }));
   }
 
   /** The outputs of the lowest-index item that has them (CSV downloads lay out their columns from it). */

@@ -20,6 +20,8 @@ export interface RequestLogRow {
   experiment_id: string | null;
   variant: string | null;
   unit_id: string | null;
+  /** W3C trace id (32 hex digits): the caller's from `traceparent`, else one the server started. */
+  trace_id: string | null;
   bytes_in: number;
   bytes_out: number;
 }
@@ -32,6 +34,7 @@ export interface RequestLogQuery {
   model?: string | undefined;
   version?: string | undefined;
   key_id?: string | undefined;
+  trace_id?: string | undefined;
   /** 'success' (2xx), 'error' (anything else), or an exact HTTP status. */
   status?: 'success' | 'error' | number | undefined;
   since?: string | undefined;
@@ -47,6 +50,7 @@ function whereClause(q: RequestLogQuery): { sql: string; params: unknown[] } {
   if (q.model !== undefined) add('model = ?', q.model);
   if (q.version !== undefined) add('version = ?', q.version);
   if (q.key_id !== undefined) add('key_id = ?', q.key_id);
+  if (q.trace_id !== undefined) add('trace_id = ?', q.trace_id);
   if (q.since !== undefined) add('ts >= ?', q.since);
   if (q.until !== undefined) add('ts < ?', q.until);
   if (q.status === 'success') clauses.push('status BETWEEN 200 AND 299');
@@ -60,8 +64,8 @@ export class RequestLogRepository {
 
   insertMany(rows: readonly RequestLogRow[]): void {
     const insert = this.db.prepare(
-      `INSERT INTO request_log (ts, request_id, model, version, key_id, status, error, total_ms, decode_ms, queue_ms, batch_ms, infer_ms, serialize_ms, batch_rows, experiment_id, variant, unit_id, bytes_in, bytes_out)
-       VALUES (@ts, @request_id, @model, @version, @key_id, @status, @error, @total_ms, @decode_ms, @queue_ms, @batch_ms, @infer_ms, @serialize_ms, @batch_rows, @experiment_id, @variant, @unit_id, @bytes_in, @bytes_out)`,
+      `INSERT INTO request_log (ts, request_id, model, version, key_id, status, error, total_ms, decode_ms, queue_ms, batch_ms, infer_ms, serialize_ms, batch_rows, experiment_id, variant, unit_id, trace_id, bytes_in, bytes_out)
+       VALUES (@ts, @request_id, @model, @version, @key_id, @status, @error, @total_ms, @decode_ms, @queue_ms, @batch_ms, @infer_ms, @serialize_ms, @batch_rows, @experiment_id, @variant, @unit_id, @trace_id, @bytes_in, @bytes_out)`,
     );
     this.db.transaction(() => {
       for (const row of rows) insert.run(row);

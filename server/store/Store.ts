@@ -2,6 +2,7 @@ import { ApiKeyRepository } from './ApiKeyRepository.js';
 import { AuditRepository } from './AuditRepository.js';
 import { ExperimentRepository } from './ExperimentRepository.js';
 import { JobRepository } from './JobRepository.js';
+import { ModelCardRepository } from './ModelCardRepository.js';
 import { ModelRepository } from './ModelRepository.js';
 import { PayloadRepository } from './PayloadRepository.js';
 import { openDatabase, type SqliteDatabase } from './openDatabase.js';
@@ -20,6 +21,7 @@ export class Store {
   readonly experiments: ExperimentRepository;
   readonly jobs: JobRepository;
   readonly payloads: PayloadRepository;
+  readonly cards: ModelCardRepository;
 
   private constructor(private readonly db: SqliteDatabase) {
     this.models = new ModelRepository(db);
@@ -31,6 +33,7 @@ export class Store {
     this.experiments = new ExperimentRepository(db);
     this.jobs = new JobRepository(db);
     this.payloads = new PayloadRepository(db);
+    this.cards = new ModelCardRepository(db);
   }
 
   static open(path: string): Store {
@@ -45,6 +48,16 @@ export class Store {
   truncateWal(): boolean {
     const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
     return result?.busy === 0;
+  }
+
+  /**
+   * A consistent copy of the live database in `destination` through SQLite's online backup API:
+   * requests keep being served meanwhile (better-sqlite3 copies pages in steps between other work,
+   * and writes on this connection during the copy are carried into it). Returns its schema version.
+   */
+  async backupTo(destination: string): Promise<number> {
+    await this.db.backup(destination);
+    return this.db.pragma('user_version', { simple: true }) as number;
   }
 
   close(): void {

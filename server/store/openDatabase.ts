@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { migrate } from './migrate.js';
+import { migrate, refuseNewerSchema } from './migrate.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -9,6 +9,13 @@ export type SqliteDatabase = Database.Database;
  */
 export function openDatabase(path: string): SqliteDatabase {
   const db = new Database(path);
+  // Before any pragma that writes (journal_mode changes the file header): a newer Inferbox's database stays byte-for-byte as it was.
+  try {
+    refuseNewerSchema(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');

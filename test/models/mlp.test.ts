@@ -8,7 +8,7 @@ import '../../server/runtime/disableOrtTelemetry.js'; // onnxruntime's telemetry
 import * as ort from 'onnxruntime-node';
 import {
   DATASET_SOURCE, EPOCHS, FEATURES, HELDOUT_FRACTION, LABELS, SEED,
-  loadPenguins, onnxAccuracy, predict, sha256, stratifiedSplit, trainDefaultModel,
+  loadPenguins, onnxAccuracy, predict, servingCard, sha256, stratifiedSplit, trainDefaultModel,
 } from '../../models/mlp/train.js';
 
 const { onnx } = onnxProto;
@@ -125,5 +125,11 @@ describe('training', () => {
     } finally {
       await session.release();
     }
+  });
+  test('the committed serving card is the one train.ts writes: features in input order, species as labels', () => {
+    const committedCard = JSON.parse(readFileSync(fileURLToPath(new URL('../../models/mlp/card.json', import.meta.url)), 'utf8'));
+    assert.deepEqual(committedCard, JSON.parse(JSON.stringify(servingCard())));
+    assert.deepEqual(committedCard.features.map((f: { name: string; column: number }) => [f.name, f.column]), FEATURES.map((f, i) => [f.name, i]));
+    assert.deepEqual(committedCard.output.labels, [...LABELS]);
   });
 });

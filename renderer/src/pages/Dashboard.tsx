@@ -11,7 +11,11 @@ interface SystemInfo {
   tls: { enabled: boolean; fingerprint_sha256: string | null; plain_http_on_lan: boolean; warnings: string[] };
   hardware: { cpu: { brand: string; physical_cores: number; logical_cores: number; flags: Record<string, boolean> | null }; memory: { total_bytes: number }; gpus: { vendor: string; model: string; vram_mb: number | null }[] };
   execution_plan: { provider: string; instances: number; intra_op_threads: number; reasons: string[] };
+  storage: { free_bytes: number; total_bytes: number; low_space: boolean; warnings: string[] };
+  memory: { model_budget_bytes: number; models_estimated_bytes: number };
 }
+
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
 interface Summary { at: string; models: { model: string; version: string; success: number; failure: number; buckets: { le: number | null; count: number }[] }[] }
 interface Point { t: string; [series: string]: number | string | null }
@@ -39,7 +43,26 @@ function intervalQuantile(now: Summary['models'][number], before: Summary['model
   return Number((seconds * 1000).toFixed(3));
 }
 
-/** Throughput, error rate and latency per model version, from the server's metrics registry. */
+/** One chart point: what happened per model version between two cumulative summaries. */
+function pointBetween(summary: Summary, before: Summary): Point {
+  const seconds = (Date.parse(summary.at) - Date.parse(before.at)) / 1000;
+  const point: Point = { t: new Date(summary.at).toLocaleTimeString() };
+  for (const m of summary.models) {
+    const old = before.models.find((o) => o.model === m.model && o.version === m.version);
+    const name = `${m.model}/${m.version}`;
+    const requests = m.success + m.failure - ((old?.success ?? 0) + (old?.failure ?? 0));
+    point[`${name} req/s`] = seconds > 0 ? Number((requests / seconds).toFixed(1)) : 0;
+    point[`${name} errors %`] = requests > 0 ? Number((((m.failure - (old?.failure ?? 0)) / requests) * 100).toFixed(1)) : 0;
+    point[`${name} p50 ms`] = intervalQuantile(m, old, 0.5);
+    point[`${name} p95 ms`] = intervalQuantile(m, old, 0.95);
+  }
+  return point;
+}
+
+/**
+ * Throughput, error rate and latency per model version, from the server's metrics registry: the
+ * server's recent samples first (`/api/metrics/history`, so the charts start full), then its own polls.
+ */
 function LiveCharts({ api }: { api: Api }) {
   const [points, setPoints] = useState<Point[]>([]);
   const [error, setError] = useState<string>();
@@ -53,23 +76,23 @@ function LiveCharts({ api }: { api: Api }) {
         previous.current = summary;
         setError(undefined);
         if (!before || stopped) return;
-        const seconds = (Date.parse(summary.at) - Date.parse(before.at)) / 1000;
-        const point: Point = { t: new Date(summary.at).toLocaleTimeString() };
-        for (const m of summary.models) {
-          const old = before.models.find((o) => o.model === m.model && o.version === m.version);
-          const name = `${m.model}/${m.version}`;
-          const requests = m.success + m.failure - ((old?.success ?? 0) + (old?.failure ?? 0));
-          point[`${name} req/s`] = seconds > 0 ? Number((requests / seconds).toFixed(1)) : 0;
-          point[`${name} errors %`] = requests > 0 ? Number((((m.failure - (old?.failure ?? 0)) / requests) * 100).toFixed(1)) : 0;
-          point[`${name} p50 ms`] = intervalQuantile(m, old, 0.5);
-          point[`${name} p95 ms`] = intervalQuantile(m, old, 0.95);
-        }
-        setPoints((all) => [...all, point].slice(-KEEP));
+        setPoints((all) => [...all, pointBetween(summary, before)].slice(-KEEP));
       } catch (e) {
         setError(e instanceof Error ? e.message : String(e));
       }
     };
-    void poll();
+    const start = async () => {
+      try {
+        const { samples } = await api.get<{ samples: Summary[] }>('/api/metrics/history');
+        if (stopped) return;
+        setPoints(samples.slice(1).map((sample, i) => pointBetween(sample, samples[i]!)).slice(-KEEP));
+        previous.current = samples.at(-1) ?? null;
+      } catch (e) {
+        setError(e instanceof Error ? e.message : String(e));
+      }
+      await poll();
+    };
+    void start();
     const timer = setInterval(() => void poll(), POLL_MS);
     return () => { stopped = true; clearInterval(timer); };
   }, [api]);
@@ -127,6 +150,8 @@ export function Dashboard({ api }: { api: Api }) {
                 <p>TLS certificate fingerprint (SHA-256): <code className="wrap">{info.tls.fingerprint_sha256}</code> <CopyButton text={info.tls.fingerprint_sha256} /></p>
               )}
               {info.tls.warnings.map((warning) => <p key={warning} role="alert" className="warning">{warning}</p>)}
+              <p>Disk (data directory): {gib(info.storage.free_bytes)} free of {gib(info.storage.total_bytes)}. Models' memory (estimated): {gib(info.memory.models_estimated_bytes)} of a {gib(info.memory.model_budget_bytes)} budget.</p>
+              {info.storage.warnings.map((warning) => <p key={warning} role="alert" className="warning">{warning}</p>)}
             </section>
             <section aria-labelledby="hardware-title" className="card">
               <h2 id="hardware-title">Hardware and execution plan</h2>

@@ -1,7 +1,12 @@
 import { useState, type DragEvent } from 'react';
 import type { Api } from '../api.js';
 import { PayloadLogging } from '../components/PayloadLogging.js';
-import { CopyButton, ErrorText, Status } from '../components/Status.js';
+import { BatchPredict } from '../components/BatchPredict.js';
+import { CurlExample } from '../components/CurlExample.js';
+import { LazyDetails } from '../components/LazyDetails.js';
+import { ModelCardEditor } from '../components/ModelCardEditor.js';
+import { PredictForm } from '../components/PredictForm.js';
+import { ErrorText, Status } from '../components/Status.js';
 import { useLoad } from '../components/useLoad.js';
 
 interface TensorSpec { name: string; datatype: string; shape: number[] }
@@ -192,17 +197,14 @@ function TryIt({ api, model, inputs }: { api: Api; model: string; inputs: Tensor
           <pre data-testid="try-output">{result.output}</pre>
         </div>
       )}
-      <details>
-        <summary>curl example</summary>
-        <pre>{curl}</pre>
-        <CopyButton text={curl} />
-      </details>
+      <CurlExample command={curl} />
     </div>
   );
 }
 
 function ModelPanel({ api, model, onChange }: { api: Api; model: ModelView; onChange: () => void }) {
   const [error, setError] = useState<string>();
+  const [cardSaves, setCardSaves] = useState(0);
   const act = async (method: 'POST' | 'DELETE', path: string, confirmText?: string) => {
     if (confirmText && !window.confirm(confirmText)) return;
     setError(undefined);
@@ -251,10 +253,10 @@ function ModelPanel({ api, model, onChange }: { api: Api; model: ModelView; onCh
             <summary>Batching, instances and cache</summary>
             <ServingSettingsForm api={api} model={model.name} cacheEnabled={model.cache_enabled} onChange={onChange} />
           </details>
-          <details>
-            <summary>Payload logging</summary>
-            <PayloadLogging api={api} model={model.name} />
-          </details>
+          <LazyDetails summary="Model card">{() => <ModelCardEditor api={api} model={model.name} onSaved={() => setCardSaves(cardSaves + 1)} />}</LazyDetails>
+          <LazyDetails summary="Predict with named features">{() => <PredictForm api={api} model={model.name} refresh={cardSaves} />}</LazyDetails>
+          <LazyDetails summary="Batch prediction (CSV or JSON lines)">{() => <BatchPredict api={api} model={model.name} />}</LazyDetails>
+          <LazyDetails summary="Payload logging">{() => <PayloadLogging api={api} model={model.name} />}</LazyDetails>
           <details open>
             <summary>Try it</summary>
             <TryIt api={api} model={model.name} inputs={active.inputs} />

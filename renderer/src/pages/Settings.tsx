@@ -3,6 +3,7 @@ import type { Api } from '../api.js';
 import { ServeScopePanel } from '../components/ServeScope.js';
 import { ErrorText, Status } from '../components/Status.js';
 import { useLoad } from '../components/useLoad.js';
+import { BackupsPanel } from './BackupsPanel.js';
 import { CertificatePanel } from './CertificatePanel.js';
 
 interface SettingsView { effective: Record<string, unknown>; saved: Record<string, unknown>; defaults: Record<string, unknown>; overridden: string[] }
@@ -21,7 +22,15 @@ const FIELDS: { name: string; label: string; help: string }[] = [
   { name: 'auth_failures_before_backoff', label: 'Failed sign-ins before an address must wait', help: '' },
   { name: 'auth_block_after_failures', label: 'Failed sign-ins before an address is blocked', help: '' },
   { name: 'auth_block_seconds', label: 'Block length (s)', help: '' },
+  { name: 'model_memory_budget_bytes', label: 'Model memory budget (bytes, 0 = 75% of RAM)', help: 'Loading a model beyond it is refused instead of exhausting memory (estimate: 2× the file + 4 MB per instance).' },
+  { name: 'disk_low_space_warning_bytes', label: 'Warn below this free disk space (bytes)', help: 'For the disk that holds the data directory; shown on the dashboard.' },
+  { name: 'backup_interval_hours', label: 'Back up every (hours, 0 = off)', help: 'Each backup holds the database, every model file and the TLS pair (Backups below).' },
+  { name: 'backup_keep', label: 'Backups kept (per kind)', help: 'Older scheduled (or manual) backups are deleted after each new one.' },
+  { name: 'backup_dir', label: 'Backup folder', help: 'Absolute, or relative to the data folder; empty: <data folder>/backups. Another disk protects against more.' },
   { name: 'cors_allowed_origins', label: 'Browser origins allowed to call the API (CORS)', help: 'Exact origins such as https://app.example.com, separated by spaces; empty: none.' },
+  { name: 'metrics_loopback_without_key', label: 'Prometheus on this machine may read /metrics without a key (true, false)', help: 'Otherwise a key with the metrics scope is needed. Not behind a reverse proxy on this machine: every client would look local.' },
+  { name: 'otlp_traces_endpoint', label: 'Send traces to (OTLP/HTTP URL)', help: 'A collector on this machine or the LAN, e.g. http://192.168.1.20:4318/v1/traces (IP addresses only); empty: tracing off, nothing is sent.' },
+  { name: 'tracing_sample_ratio', label: 'Share of new traces recorded (0 to 1)', help: "A caller's own traceparent decision is followed." },
 ];
 
 /** A setting as the form shows it: lists space-separated. */
@@ -85,6 +94,7 @@ export function Settings({ api }: { api: Api }) {
         )}
       </Status>
       <CertificatePanel api={api} />
+      <BackupsPanel api={api} />
     </>
   );
 }

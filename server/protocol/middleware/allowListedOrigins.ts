@@ -21,8 +21,8 @@ export function allowListedOrigins(origins: () => readonly string[]) {
     },
     allowMethods: ['GET', 'POST', 'PUT', 'DELETE'],
     // Inference-Header-Content-Length: OIP's binary tensor extension; X-Unit-Id: A/B experiment units.
-    allowHeaders: ['Authorization', 'Content-Type', 'Inference-Header-Content-Length', 'X-Unit-Id'],
-    exposeHeaders: ['Retry-After', 'Server-Timing', 'Inference-Header-Content-Length', 'Inferbox-Variant', 'X-Request-Id', 'WWW-Authenticate'],
+    allowHeaders: ['Authorization', 'Content-Type', 'Inference-Header-Content-Length', 'X-Unit-Id', 'traceparent', 'tracestate'],
+    exposeHeaders: ['Retry-After', 'Server-Timing', 'Inference-Header-Content-Length', 'Inferbox-Variant', 'X-Request-Id', 'WWW-Authenticate', 'traceparent', 'tracestate'],
     maxAge: 600,
   });
   return (ctx: AppContext, next: Next) => (origins().length === 0 ? next() : middleware(ctx, next));

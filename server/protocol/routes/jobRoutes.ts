@@ -18,7 +18,7 @@ const FORMATS: Record<string, JobSource> = {
   'text/csv': 'csv',
 };
 
-const submitQuerySchema = z.object({ model: z.string().optional(), version: z.string().optional() });
+const submitQuerySchema = z.object({ model: z.string().optional(), version: z.string().optional(), kind: z.enum(['infer', 'predict']).optional() });
 const listQuerySchema = z.object({
   state: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
   model: z.string().optional(),

@@ -13,6 +13,7 @@ const logQuerySchema = z.object({
   model: z.string().optional(),
   version: z.string().optional(),
   key_id: z.string().optional(),
+  trace_id: z.string().regex(/^[0-9a-f]{32}$/, { message: 'a trace id is 32 lowercase hex digits' }).optional(),
   status: z.union([z.enum(['success', 'error']), z.coerce.number().int().min(100).max(599)]).optional(),
   since: isoTime.optional(),
   until: isoTime.optional(),

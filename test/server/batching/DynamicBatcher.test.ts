@@ -15,6 +15,7 @@ function harness(settings: Partial<BatchingSettings> & { concurrency?: number } 
   let backlogs = 0;
   const held: (() => void)[] = [];
   let fail = false;
+  const executed: number[] = [];
   const run = async (feeds: Record<string, RuntimeTensor>, outputNames: string[]): Promise<PoolRunResult> => {
     const x = feeds.x!;
     batches.push(Array.from(x.data as Float32Array));
@@ -25,15 +26,30 @@ function harness(settings: Partial<BatchingSettings> & { concurrency?: number } 
   };
   const { concurrency = 1, ...batching } = settings;
   const chosen: BatchingSettings = { maxBatchSize: 8, preferredBatchSizes: [], maxQueueSize: 100, maxQueueDelayMicros: 0, timeoutMicros: 0, ...batching };
-  const batcher = new DynamicBatcher(run, () => chosen, { capacity: () => concurrency, onBacklog: () => { backlogs += 1; } });
+  const batcher = new DynamicBatcher(run, () => chosen, { capacity: () => concurrency, onBacklog: () => { backlogs += 1; }, onExecuted: (rows) => executed.push(rows) });
   const flush = async () => { await new Promise((r) => setImmediate(r)); while (held.length > 0) { held.shift()!(); await new Promise((r) => setImmediate(r)); } };
-  return { batcher, batches, flush, setFail: (v: boolean) => { fail = v; }, backlogs: () => backlogs };
+  return { batcher, batches, flush, executed, setFail: (v: boolean) => { fail = v; }, backlogs: () => backlogs };
 }
 
 const request = (values: number[], cols = 1): Record<string, RuntimeTensor> => ({ x: { type: 'float32', dims: [values.length / cols, cols], data: Float32Array.from(values) } });
 const valuesOf = (r: { outputs: Record<string, RuntimeTensor> }) => Array.from(r.outputs.y!.data as Float32Array);
 
 describe('DynamicBatcher', () => {
+  test('counts what waits (queue depth) and reports each successful run with its rows (executions, inferences)', async () => {
+    const { batcher, flush, executed, setFail } = harness();
+    const all = [batcher.enqueue(request([1]), ['y']), batcher.enqueue(request([2, 3]), ['y']), batcher.enqueue(request([4]), ['y'])];
+    assert.equal(batcher.queued, 2, 'the first runs, two wait');
+    await flush();
+    await Promise.all(all);
+    assert.equal(batcher.queued, 0);
+    assert.deepEqual(executed, [1, 3], 'one run of 1 row, then one of 3');
+    setFail(true);
+    const failed = assert.rejects(batcher.enqueue(request([5]), ['y']), /run failed/);
+    await flush();
+    await failed;
+    assert.deepEqual(executed, [1, 3], 'a failed run is not an execution');
+  });
+
   test('a lone request runs at once; requests queued while busy run as one batch and get their own rows back', async () => {
     const { batcher, batches, flush } = harness();
     const first = batcher.enqueue(request([1]), ['y']);

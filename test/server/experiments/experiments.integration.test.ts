@@ -255,35 +255,27 @@ describe('A/B experiments through the real server', () => {
     }
   });
 
-  test('a shadow gets its copy after the response: it never adds latency, and its agreement and latency are reported; promote completes', async () => {
+  test('a shadow gets its copy after the response: it never delays it, and its agreement and latency are reported; promote completes', async () => {
     const server = await startTestServer();
     try {
       const v2 = await upload(server, await readFile(MLP));
-      const slow = await upload(server, slowPenguinModel(100, 1024));
+      // ~10x the layers of the served model's work: a shadow run takes long enough (hundreds of ms)
+      // that a response which had waited for it would find it already counted.
+      const slow = await upload(server, slowPenguinModel(1000, 1024));
       const experiment = await create(server, { variants: [{ name: 'control', version: '1' }, { name: 'copy', version: v2 }], shadow: { version: slow, percent: 100 } });
       await act(server, experiment.id, 'start');
-      const slowAlone: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const started = performance.now();
-        assert.equal((await infer(server, {}, `/v2/models/mlp/versions/${slow}/infer`)).status, 200);
-        slowAlone.push(performance.now() - started);
-      }
-      const served: number[] = [];
       const shadowCount = async () => ((await (await server.request('GET', `/api/experiments/${experiment.id}/results`)).json()) as { shadow: { requests: number } }).shadow.requests;
-      for (let i = 0; i < 20; i++) {
-        const started = performance.now();
+      for (let i = 0; i < 10; i++) {
         const answer = await infer(server, { 'x-unit-id': `s${i}` });
-        served.push(performance.now() - started);
         assert.equal(answer.status, 200);
-        // The next request waits for this one's shadow, so each response is timed while nothing else runs:
-        // what is measured is whether the response waited for its own shadow copy.
+        // Causal, not timed: right after the answer its shadow copy has not finished yet (had the
+        // response waited for it, it would be counted already); then it does finish and count.
+        assert.equal(await shadowCount(), i, `request ${i}: the response did not wait for its shadow copy`);
         await until('the shadow copy', async () => ((await shadowCount()) > i ? true : undefined));
       }
-      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-      assert.ok(median(served) < median(slowAlone) / 2, `served median ${median(served).toFixed(2)} ms, the shadow model alone ${median(slowAlone).toFixed(2)} ms`);
       const shadow = await until('the shadow copies', async () => {
         const results = (await (await server.request('GET', `/api/experiments/${experiment.id}/results`)).json()) as { shadow: { requests: number; errors: number; agreement_rate: number | null; latency_ms: { p50: number } } };
-        return results.shadow.requests >= 20 ? results.shadow : undefined;
+        return results.shadow.requests >= 10 ? results.shadow : undefined;
       });
       assert.equal(shadow.errors, 0);
       assert.ok(shadow.agreement_rate !== null && shadow.agreement_rate >= 0 && shadow.agreement_rate <= 1);

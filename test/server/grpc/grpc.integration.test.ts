@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
 import { buildModel } from '../../../models/lib/onnxGraph.js';
-import { IDENTITY_DTYPES, identityModel } from '../../fixtures/onnxModels.js';
+import { IDENTITY_DTYPES, IDENTITY_SAMPLES as SAMPLES, identityModel } from '../../fixtures/onnxModels.js';
 import { inferenceClient, type InferenceClient } from '../../helpers/grpcClient.js';
 import { requestFrom } from '../../helpers/requestFrom.js';
 import { GENTOO_FEATURES, startTestServer, type TestServer } from '../../helpers/testServer.js';
@@ -55,13 +55,6 @@ function rawOf(datatype: string, values: unknown[]): Buffer {
   return buffer;
 }
 
-const SAMPLES: [string, string, unknown[]][] = [
-  ['bool', 'BOOL', [true, false, true]], ['uint8', 'UINT8', [0, 7, 255]], ['uint16', 'UINT16', [0, 1, 65535]],
-  ['uint32', 'UINT32', [0, 1, 4294967295]], ['uint64', 'UINT64', [0n, 1n, 18446744073709551615n]], ['int8', 'INT8', [-128, 0, 127]],
-  ['int16', 'INT16', [-32768, 0, 32767]], ['int32', 'INT32', [-2147483648, 0, 2147483647]], ['int64', 'INT64', [-9223372036854775808n, 0n, 9223372036854775807n]],
-  ['float16', 'FP16', [0x3c00, 0xc000, 0x7bff]], ['float32', 'FP32', [0.5, -3.25, 1e30]], ['float64', 'FP64', [Math.PI, -1e300, 0]],
-  ['string', 'BYTES', ['héllo', '', 'binary']],
-];
 
 const gentooRaw = () => {
   const raw = Buffer.alloc(16);
@@ -122,6 +115,25 @@ describe('every RPC of inference.GRPCInferenceService', () => {
     assert.deepEqual(response.outputs.map((o) => o.name), ['label']);
     assert.equal(response.raw_output_contents.length, 1);
     assert.equal(response.raw_output_contents[0]!.length, 8);
+  });
+
+  test('trace context as over REST: the caller\'s traceparent continues (answered in the metadata, trailers on errors) and the trace id is logged', async () => {
+    const callerTrace = '0af7651916cd43dd8448eb211c80319c';
+    const metadata = { traceparent: `00-${callerTrace}-b7ad6b7169203331-01`, tracestate: 'vendor=opaque' };
+    const answer = await client.call('ModelInfer', gentooRequest(), { metadata: { ...metadata, 'x-request-id': 'grpc-traced-1' } });
+    assert.equal(answer.error, null);
+    const traceparent = String(answer.headers?.get('traceparent')[0]);
+    assert.match(traceparent, new RegExp(`^00-${callerTrace}-[0-9a-f]{16}-01$`), 'same trace, this server\'s span');
+    assert.notEqual(traceparent, metadata.traceparent);
+    assert.equal(answer.headers?.get('tracestate')[0], 'vendor=opaque');
+    const refused = await client.call('ModelInfer', gentooRequest({ model_name: 'nope' }), { metadata });
+    assert.equal(refused.error?.code, status.NOT_FOUND);
+    assert.match(String(refused.trailers?.get('traceparent')[0]), new RegExp(`^00-${callerTrace}-`));
+    const rows = await logsWhere(`trace_id=${callerTrace}`, 2);
+    assert.deepEqual(rows.map((r) => r.status).sort(), [200, 404]);
+    assert.ok(rows.some((r) => r.request_id === 'grpc-traced-1'));
+    const untraced = await client.call('ModelInfer', gentooRequest());
+    assert.match(String(untraced.headers?.get('traceparent')[0]), /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/, 'a new trace without one');
   });
 });
 

@@ -206,7 +206,7 @@ describe('strict CORS', () => {
       assert.equal(pre.status, 204);
       assert.equal(pre.headers['access-control-allow-origin'], APP);
       assert.deepEqual(String(pre.headers['access-control-allow-methods']).split(','), ['GET', 'POST', 'PUT', 'DELETE']);
-      assert.deepEqual(String(pre.headers['access-control-allow-headers']).toLowerCase().split(','), ['authorization', 'content-type', 'inference-header-content-length', 'x-unit-id']);
+      assert.deepEqual(String(pre.headers['access-control-allow-headers']).toLowerCase().split(','), ['authorization', 'content-type', 'inference-header-content-length', 'x-unit-id', 'traceparent', 'tracestate']);
       assert.equal(pre.headers['access-control-allow-credentials'], undefined, 'keys travel in Authorization, never cookies');
       assert.match(String(pre.headers.vary), /Origin/);
 
@@ -214,6 +214,7 @@ describe('strict CORS', () => {
       assert.equal(answer.status, 200);
       assert.equal(answer.headers.get('access-control-allow-origin'), APP);
       assert.match(answer.headers.get('access-control-expose-headers') ?? '', /Server-Timing/);
+      assert.match(answer.headers.get('access-control-expose-headers') ?? '', /traceparent/, 'a browser app can read the trace id');
       const unauthorized = await server.request('GET', '/api/system', { key: null, headers: { origin: APP } });
       assert.equal(unauthorized.status, 401);
       assert.equal(unauthorized.headers.get('access-control-allow-origin'), APP, 'the app can read why it was refused');

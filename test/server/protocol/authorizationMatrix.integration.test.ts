@@ -15,22 +15,24 @@ const ROUTES = allRoutes({} as AppServices);
 const MLP = join(import.meta.dirname, '../../../models/mlp/model.onnx');
 
 /** The callers: no key, and one real key per scope the API hands out. */
-const CALLERS = ['none', 'infer', 'inferMlp', 'inferOther', 'feedback', 'admin'] as const;
+const CALLERS = ['none', 'infer', 'inferMlp', 'inferOther', 'feedback', 'metrics', 'admin'] as const;
 type Caller = (typeof CALLERS)[number];
 /** 'ok': past authorization (any status but 401/403; a 400/404/409 from the handler is fine). */
 type Outcome = 'ok' | 401 | 403;
 type Expectation = Record<Caller, Outcome>;
 
-const PUBLIC: Expectation = { none: 'ok', infer: 'ok', inferMlp: 'ok', inferOther: 'ok', feedback: 'ok', admin: 'ok' };
-const ADMIN: Expectation = { none: 401, infer: 403, inferMlp: 403, inferOther: 403, feedback: 403, admin: 'ok' };
+const PUBLIC: Expectation = { none: 'ok', infer: 'ok', inferMlp: 'ok', inferOther: 'ok', feedback: 'ok', metrics: 'ok', admin: 'ok' };
+const ADMIN: Expectation = { none: 401, infer: 403, inferMlp: 403, inferOther: 403, feedback: 403, metrics: 403, admin: 'ok' };
 /** A route that names the model in its path: `infer`, `infer:<that model>` or admin. */
-const INFER_MODEL: Expectation = { none: 401, infer: 'ok', inferMlp: 'ok', inferOther: 403, feedback: 403, admin: 'ok' };
+const INFER_MODEL: Expectation = { none: 401, infer: 'ok', inferMlp: 'ok', inferOther: 403, feedback: 403, metrics: 403, admin: 'ok' };
 /** Server-wide inference metadata: a model-scoped key may not list what else is served. */
-const INFER_SERVER: Expectation = { none: 401, infer: 'ok', inferMlp: 403, inferOther: 403, feedback: 403, admin: 'ok' };
+const INFER_SERVER: Expectation = { none: 401, infer: 'ok', inferMlp: 403, inferOther: 403, feedback: 403, metrics: 403, admin: 'ok' };
 /** Any valid key; the handler narrows (jobs: the key's own jobs, infer rights on the job's model). */
-const ANY_KEY: Expectation = { none: 401, infer: 'ok', inferMlp: 'ok', inferOther: 'ok', feedback: 'ok', admin: 'ok' };
+const ANY_KEY: Expectation = { none: 401, infer: 'ok', inferMlp: 'ok', inferOther: 'ok', feedback: 'ok', metrics: 'ok', admin: 'ok' };
 /** Business outcomes: infer, infer:<model> (its own model's experiments, checked by the handler) or feedback. */
-const FEEDBACK: Expectation = { none: 401, infer: 'ok', inferMlp: 'ok', inferOther: 'ok', feedback: 'ok', admin: 'ok' };
+const FEEDBACK: Expectation = { none: 401, infer: 'ok', inferMlp: 'ok', inferOther: 'ok', feedback: 'ok', metrics: 403, admin: 'ok' };
+/** Prometheus scraping: the `metrics` scope or admin (keyless loopback only when the setting is on; off here). */
+const METRICS: Expectation = { none: 401, infer: 403, inferMlp: 403, inferOther: 403, feedback: 403, metrics: 'ok', admin: 'ok' };
 
 /**
  * Who may call what, written out route by route so a change of access is a visible change here.
@@ -50,6 +52,9 @@ const EXPECTED: Record<string, Expectation> = {
   'GET /v2/models/:model/versions/:version/ready': INFER_MODEL,
   'POST /v2/models/:model/infer': INFER_MODEL,
   'POST /v2/models/:model/versions/:version/infer': INFER_MODEL,
+  'POST /api/predict/:model': INFER_MODEL,
+  'POST /api/predict/:model/versions/:version': INFER_MODEL,
+  'GET /api/predict/:model/card': INFER_MODEL,
 
   'GET /api/models': ADMIN,
   'GET /api/models/:model': ADMIN,
@@ -69,6 +74,13 @@ const EXPECTED: Record<string, Expectation> = {
   'POST /api/models/:model/samples': ADMIN,
   'PUT /api/models/:model/samples/recording': ADMIN,
   'DELETE /api/models/:model/samples': ADMIN,
+  'GET /api/models/:model/card': ADMIN,
+  'GET /api/models/:model/card/inferred': ADMIN,
+  'PUT /api/models/:model/card': ADMIN,
+  'DELETE /api/models/:model/card': ADMIN,
+  'GET /api/models/:model/versions/:version/card': ADMIN,
+  'PUT /api/models/:model/versions/:version/card': ADMIN,
+  'DELETE /api/models/:model/versions/:version/card': ADMIN,
 
   'GET /api/experiments': ADMIN,
   'POST /api/experiments': ADMIN,
@@ -104,12 +116,17 @@ const EXPECTED: Record<string, Expectation> = {
   'GET /api/tls/certificate': ADMIN,
   'PUT /api/tls/certificate': ADMIN,
   'POST /api/tls/regenerate': ADMIN,
+  'POST /api/backup': ADMIN,
+  'GET /api/backups': ADMIN,
+  'GET /api/backups/:name': ADMIN,
   'GET /api/setup': ADMIN,
   'POST /api/setup/complete': ADMIN,
   'GET /api/logs': ADMIN,
   'GET /api/audit': ADMIN,
   'GET /api/system': ADMIN,
   'GET /api/metrics/summary': ADMIN,
+  'GET /api/metrics/history': ADMIN,
+  'GET /metrics': METRICS,
   'GET /api/settings': ADMIN,
   'PUT /api/settings': ADMIN,
 };
@@ -131,7 +148,7 @@ before(async () => {
   // back-off (tested in abuseLimits) must not turn its 401s into 429s.
   assert.equal((await server.request('PUT', '/api/settings', { json: { auth_failures_before_backoff: 100_000, auth_block_after_failures: 100_000 } })).status, 200);
   const newKey = async (scopes: string[]) => (await created<{ key: string }>(await server.request('POST', '/api/keys', { json: { name: scopes.join('+'), scopes } }))).key;
-  Object.assign(keys, { none: null, infer: await newKey(['infer']), inferMlp: await newKey(['infer:mlp']), inferOther: await newKey(['infer:other']), feedback: await newKey(['feedback']), admin: server.adminKey });
+  Object.assign(keys, { none: null, infer: await newKey(['infer']), inferMlp: await newKey(['infer:mlp']), inferOther: await newKey(['infer:other']), feedback: await newKey(['feedback']), metrics: await newKey(['metrics']), admin: server.adminKey });
   entities.key = (await created<{ id: string }>(await server.request('POST', '/api/keys', { json: { name: 'to-revoke', scopes: ['infer'] } }))).id;
   // A second version of mlp, so the experiment has two variants (the matrix never deletes v1 before the end).
   const upload = await server.request('POST', '/api/models/mlp/versions?quantize=false', { body: await readFile(MLP), headers: { 'content-type': 'application/octet-stream' } });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { identityModel } from '../../fixtures/onnxModels.js';
+import { IDENTITY_SAMPLES as SAMPLES, identityModel } from '../../fixtures/onnxModels.js';
 import { GENTOO_FEATURES, startTestServer, type TestServer } from '../../helpers/testServer.js';
 
 let server: TestServer;
@@ -47,13 +47,6 @@ async function binaryInfer(path: string, header: object, parts: Buffer[], header
   return { status: response.status, json: JSON.parse(raw.subarray(0, length).toString()) as Record<string, unknown>, rest: raw.subarray(length) };
 }
 
-const SAMPLES: [string, string, unknown[]][] = [
-  ['bool', 'BOOL', [true, false, true]], ['uint8', 'UINT8', [0, 7, 255]], ['uint16', 'UINT16', [0, 1, 65535]],
-  ['uint32', 'UINT32', [0, 1, 4294967295]], ['uint64', 'UINT64', [0n, 1n, 18446744073709551615n]], ['int8', 'INT8', [-128, 0, 127]],
-  ['int16', 'INT16', [-32768, 0, 32767]], ['int32', 'INT32', [-2147483648, 0, 2147483647]], ['int64', 'INT64', [-9223372036854775808n, 0n, 9223372036854775807n]],
-  ['float16', 'FP16', [0x3c00, 0xc000, 0x7bff]], ['float32', 'FP32', [0.5, -3.25, 1e30]], ['float64', 'FP64', [Math.PI, -1e300, 0]],
-  ['string', 'BYTES', ['héllo', '', 'binary']],
-];
 
 test('every datatype round-trips as binary input and binary output, bytes identical', async () => {
   const inputs = SAMPLES.map(([dtype, datatype, values]) => ({ name: `in_${dtype}`, datatype, shape: [3], parameters: { binary_data_size: encode(datatype, values).length } }));

@@ -209,5 +209,47 @@ test('007_key_rate_limits migrates a version-6 database holding keys: they follo
   db.prepare("INSERT INTO api_keys (id, name, key_hash, scopes_json, created_at) VALUES ('abc', 'app', 'hash', '[\"infer\"]', '2026-01-01T00:00:00Z')").run();
   assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 7)), { from: 6, to: 7 });
   assert.deepEqual(db.prepare('SELECT id, scopes_json, rate_limit_per_second, rate_limit_burst FROM api_keys').get(), { id: 'abc', scopes_json: '["infer"]', rate_limit_per_second: null, rate_limit_burst: null });
+});
+
+test('010_model_cards migrates a version-6 database holding a model and a job: cards go with what they describe', () => {
+  const db = new Database(join(dir, 'v6-cards.db'));
+  db.pragma('foreign_keys = ON');
+  migrate(db, MIGRATIONS.slice(0, 6));
+  db.prepare("INSERT INTO models (name, active_version, created_at) VALUES ('fraud', '1', '2026-01-01T00:00:00Z')").run();
+  const version = db.prepare(
+    `INSERT INTO model_versions (model_name, version, desired_state, file_path, sha256, size_bytes, opset, ir_version, producer, inputs_json, outputs_json, created_at, created_by)
+     VALUES ('fraud', ?, 'loaded', 'models/fraud/1/model.onnx', 'abc', 10, 17, 8, 'p', '[]', '[]', '2026-01-01T00:00:00Z', 'admin')`,
+  );
+  version.run('1');
+  version.run('2');
+  db.prepare(
+    `INSERT INTO jobs (id, model_name, version, state, source, total, created_by_name, created_at, updated_at)
+     VALUES ('job_1', 'fraud', '1', 'succeeded', 'csv', 1, 'admin', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`,
+  ).run();
+  assert.deepEqual(migrate(db), { from: 6, to: LATEST });
+  assert.deepEqual(db.prepare('SELECT id, card_json FROM jobs').get(), { id: 'job_1', card_json: null }, 'an older job is a tensor job');
+  db.prepare("INSERT INTO model_cards (model_name, card_json, updated_at) VALUES ('fraud', '{}', 'now')").run();
+  db.prepare("INSERT INTO model_version_cards (model_name, version, card_json, updated_at) VALUES ('fraud', '2', '{}', 'now')").run();
+  assert.throws(() => db.prepare("INSERT INTO model_version_cards (model_name, version, card_json, updated_at) VALUES ('fraud', '9', '{}', 'now')").run(), /FOREIGN KEY/);
+  db.prepare("DELETE FROM model_versions WHERE model_name = 'fraud' AND version = '2'").run();
+  assert.deepEqual(db.prepare('SELECT (SELECT COUNT(*) FROM model_cards) AS m, (SELECT COUNT(*) FROM model_version_cards) AS v').get(), { m: 1, v: 0 }, "a version's card goes with it");
+  db.prepare("DELETE FROM model_versions WHERE model_name = 'fraud'").run();
+  db.prepare("DELETE FROM models WHERE name = 'fraud'").run();
+  assert.deepEqual(db.prepare('SELECT COUNT(*) AS m FROM model_cards').get(), { m: 0 }, "a model's card goes with it");
+  db.close();
+});
+
+test('011_trace_ids migrates a version-8 database holding logged requests: they have no trace id, new rows do', () => {
+  const db = new Database(join(dir, 'v8.db'));
+  migrate(db, MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.version === 8) + 1));
+  db.prepare(
+    `INSERT INTO request_log (ts, request_id, model, version, key_id, status, error, total_ms, bytes_in, bytes_out)
+     VALUES ('2026-01-01T00:00:00Z', 'r1', 'mlp', '1', 'k', 200, NULL, 1.5, 10, 20)`,
+  ).run();
+  assert.deepEqual(migrate(db, MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.version === 11) + 1)), { from: 8, to: 11 });
+  assert.deepEqual(db.prepare('SELECT request_id, trace_id FROM request_log').get(), { request_id: 'r1', trace_id: null });
+  db.prepare(`INSERT INTO request_log (ts, request_id, status, total_ms, bytes_in, bytes_out, trace_id) VALUES ('2026-01-02T00:00:00Z', 'r2', 200, 1, 1, 1, '4bf92f3577b34da6a3ce929d0e0e4736')`).run();
+  const plan = db.prepare("EXPLAIN QUERY PLAN SELECT request_id FROM request_log WHERE trace_id = '4bf92f3577b34da6a3ce929d0e0e4736'").all() as { detail: string }[];
+  assert.ok(plan.some((step) => step.detail.includes('request_log_trace_id')), 'the lookup by trace id uses the index');
   db.close();
 });
