@@ -25,10 +25,12 @@ const MODULES = {
   experiments: ['common', 'store'],
   inference: ['common', 'registry', 'runtime', 'batching', 'logging', 'metrics'],
   jobs: ['common', 'store', 'registry', 'inference'],
-  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'jobs', 'experiments'],
+  webhooks: ['common', 'store'],
+  export: ['common'],
+  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'jobs', 'experiments', 'webhooks', 'export'],
 };
 
-const PACKAGE_HOMES = { 'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol', '@koa/send': 'protocol', '@koa/cors': 'protocol', helmet: 'protocol' };
+const PACKAGE_HOMES = { 'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol', '@koa/send': 'protocol', '@koa/cors': 'protocol', helmet: 'protocol', '@fastify/busboy': 'protocol', 'tar-stream': 'export' };
 
 const moduleZones = Object.entries(MODULES).map(([module, allowed]) => ({
   target: `./server/${module}`,

@@ -24,11 +24,13 @@ import { PayloadService } from './logging/PayloadService.js';
 import { RequestLogWriter } from './logging/RequestLogWriter.js';
 import { InferenceMetrics } from './metrics/InferenceMetrics.js';
 import { ExperimentService } from './experiments/ExperimentService.js';
+import { endedExperimentEvent } from './experiments/endedExperimentEvent.js';
 import { createApp } from './protocol/createApp.js';
 import { listen } from './protocol/listen.js';
 import { serverUrls } from './protocol/serverUrls.js';
 import { LiveSampleRecorder } from './quantization/LiveSampleRecorder.js';
 import { QuantizationJobs } from './quantization/QuantizationJobs.js';
+import { quantizationDecidedEvent } from './quantization/quantizationDecidedEvent.js';
 import { ModelRegistry, type VersionView } from './registry/ModelRegistry.js';
 import { detectProviders } from './runtime/detectProviders.js';
 import { InferenceWorkerPool } from './runtime/InferenceWorkerPool.js';
@@ -39,6 +41,8 @@ import { isLoopbackHost } from './tls/isLoopbackHost.js';
 import { systemNetworkSource, type NetworkSource } from './tls/NetworkSource.js';
 import { TlsCertificates } from './tls/TlsCertificates.js';
 import { tlsWarnings } from './tls/tlsWarnings.js';
+import { WebhookDispatcher } from './webhooks/WebhookDispatcher.js';
+import { WebhookService } from './webhooks/WebhookService.js';
 
 export interface StartOptions {
   dataDir: string;
@@ -149,6 +153,21 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     { instances: plan.instances, executionProviders: plan.executionProviders, intraOpThreads: plan.intraOpThreads, interOpThreads: plan.interOpThreads },
     (reason) => logger.error(reason),
   );
+  // Webhooks first: experiments and quantization report to them. Deliveries start after listening.
+  const dispatcher = new WebhookDispatcher({
+    repository: store.webhooks,
+    settings: () => {
+      const s = settingsService.current;
+      return { maxAttempts: s.webhook_max_attempts, retryInitialSeconds: s.webhook_retry_initial_seconds, retryMaxSeconds: s.webhook_retry_max_seconds, timeoutSeconds: s.webhook_timeout_seconds };
+    },
+    userAgent: `Inferbox-Webhooks/${packageVersion()}`,
+    onError: (error) => logger.error({ err: error }, 'webhook delivery bookkeeping failed'),
+  });
+  const webhooks = new WebhookService({
+    repository: store.webhooks,
+    notify: () => dispatcher.notify(),
+    onError: (error, type) => logger.error({ err: error, event: type }, 'could not queue a webhook event'),
+  });
   // Before the registry, which asks it which versions running experiments use; it reaches the
   // registry and the log writer only later, per request.
   const experiments: ExperimentService = new ExperimentService({
@@ -161,6 +180,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     },
     auditSystem: (action, target, details) => auditSystem(action, target, details),
     onError: (error, experimentId) => logger.error({ err: error, experiment: experimentId }, 'experiment bookkeeping failed'),
+    onEnded: (ended) => webhooks.emit(ended.outcome === 'rolled_back' ? 'experiment.rolled_back' : 'experiment.completed', endedExperimentEvent(ended)),
   });
   const modelSettings = new ModelServingSettingsService({ models: store.models, server: () => settingsService.current, workers: pool.instances });
   const registry = new ModelRegistry({
@@ -189,6 +209,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }),
     execution: { executionProviders: plan.executionProviders, intraOpThreads: plan.intraOpThreads },
     onError: (error, job) => logger.error({ err: error, job }, 'int8 candidate failed; the version keeps serving fp32'),
+    onDecided: (name, version, report) => webhooks.emit('quantization.decided', quantizationDecidedEvent(name, version, report)),
   });
   quantization.resume();
   if (store.settings.getAll()[DEFAULT_MODEL_INSTALLED] !== true) {
@@ -281,6 +302,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     liveSamples,
     payloads,
     jobs,
+    webhooks,
     tls: certificates,
     decodeInputs,
     serverVersion: packageVersion(),
@@ -307,6 +329,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await pool.close();
     experiments.close();
     logWriter.close();
+    await dispatcher.close();
     store.close();
     throw error;
   }
@@ -315,11 +338,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   if (setCertificate) certificates.attach(setCertificate);
   // Jobs a stop or crash interrupted resume first, then new ones in order.
   jobRunner.start();
+  // Deliveries a stop or crash left pending go out again.
+  dispatcher.start();
 
   const purge = () => {
     const before = new Date(Date.now() - settingsService.current.log_retention_days * 24 * HOUR_MS).toISOString();
     store.requestLog.purgeBefore(before);
     store.jobs.purgeFinishedBefore(before);
+    store.webhooks.purgeFinishedBefore(before);
     // Payloads have their own, shorter window per model; a failed purge is retried next hour.
     return payloads.purgeExpired().catch((error: unknown) => logger.error({ err: error }, 'payload purge failed'));
   };
@@ -347,6 +373,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       });
       await jobsStopped;
+      await dispatcher.close();
       await quantization.close();
       await pool.close();
       experiments.close(); // after the pool: mirrored requests still in flight are counted first

@@ -39,6 +39,7 @@ export const ERROR_TABLE = {
   IBX_ERR_EXPERIMENT_NOT_FOUND: { status: 404, template: "experiment '{0}' not found" },
   IBX_ERR_FEEDBACK_TARGET_NOT_FOUND: { status: 404, template: "no running or paused experiment that declares metric '{1}' has seen {0}" },
   IBX_ERR_KEY_NOT_FOUND: { status: 404, template: "API key '{0}' not found" },
+  IBX_ERR_WEBHOOK_NOT_FOUND: { status: 404, template: "webhook '{0}' not found" },
   IBX_ERR_ADDRESS_NOT_THROTTLED: { status: 404, template: "the address '{0}' is not waiting or blocked" },
   IBX_ERR_TLS_NO_CERTIFICATE: { status: 404, template: 'there is no certificate yet: the server serves plain HTTP (tls: off) and none was uploaded or generated' },
   IBX_ERR_METHOD_NOT_ALLOWED: { status: 405, template: '{0} is not allowed on {1}; allowed: {2}' },

@@ -85,6 +85,14 @@ export const serverSettingsSchema = z.object({
    * Empty (the default): no cross-origin access; the console is same-origin and needs none.
    */
   cors_allowed_origins: z.array(exactOrigin).max(100).default([]),
+  /** Webhook deliveries: attempts in all, the first included, before a delivery is marked failed. */
+  webhook_max_attempts: z.number().int().min(1).max(50).default(10),
+  /** Wait before a delivery's second attempt; it doubles after each failure (10 s … with 10 attempts ≈ 85 min in all). */
+  webhook_retry_initial_seconds: z.number().positive().max(86_400).default(10),
+  /** The longest wait between two attempts. */
+  webhook_retry_max_seconds: z.number().positive().max(86_400).default(3600),
+  /** An attempt whose receiver has not answered in this long fails (and is retried). */
+  webhook_timeout_seconds: z.number().positive().max(300).default(10),
 });
 
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;

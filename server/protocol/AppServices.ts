@@ -16,6 +16,7 @@ import type { DecodeInputs, QuantizationJobs } from '../quantization/Quantizatio
 import type { LiveSampleRecorder } from '../quantization/LiveSampleRecorder.js';
 import type { Store } from '../store/Store.js';
 import type { TlsCertificates } from '../tls/TlsCertificates.js';
+import type { WebhookService } from '../webhooks/WebhookService.js';
 
 /** What the HTTP layer needs, built once in the composition root (startServer) and passed in. */
 export interface AppServices {
@@ -43,6 +44,8 @@ export interface AppServices {
   /** Logged payloads and live samples: retention, export, erasure. */
   payloads: PayloadService;
   jobs: JobService;
+  /** Webhook endpoints, events to them, their delivery logs. */
+  webhooks: WebhookService;
   /** The serving certificate: status, upload, regeneration, renewal. */
   tls: TlsCertificates;
   /** Checks OIP inputs against a signature (validation samples use the inference path's rules). */

@@ -13,6 +13,8 @@ import { quantizationRoutes } from './routes/quantizationRoutes.js';
 import { securityRoutes } from './routes/securityRoutes.js';
 import { systemRoutes } from './routes/systemRoutes.js';
 import { tlsRoutes } from './routes/tlsRoutes.js';
+import { webhookRoutes } from './routes/webhookRoutes.js';
+import { exportRoutes } from './routes/exportRoutes.js';
 
 /**
  * Every route the server mounts, each with its access rule (see routeTable.ts): the one list that
@@ -26,6 +28,7 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...consoleRoutes(services.consoleDir),
     ...oipRoutes(services),
     ...modelRoutes(services),
+    ...exportRoutes(services),
     ...experimentRoutes(services),
     ...quantizationRoutes(services),
     ...jobRoutes(services),
@@ -35,5 +38,6 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...payloadRoutes(services),
     ...systemRoutes(services),
     ...tlsRoutes(services),
+    ...webhookRoutes(services),
   ];
 }

@@ -12,12 +12,14 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
  * - admin: a key with the `admin` scope;
  * - infer: `infer`, or `infer:<model>` for the model named in the path;
  * - key: any valid key; the handler checks the rest (async jobs: infer rights on the job's model,
- *   and only the key's own jobs unless it is an admin key).
+ *   and only the key's own jobs unless it is an admin key);
+ * - models:write: a training pipeline's key (`models:write`) or admin; the handler refuses what
+ *   only an admin may add to the call (activating the upload).
  */
 export interface RouteSpec {
   method: HttpMethod;
   path: string;
-  access: 'public' | 'admin' | 'infer' | 'key' | 'feedback';
+  access: 'public' | 'admin' | 'infer' | 'key' | 'feedback' | 'models:write';
   handler: (ctx: AppContext) => Promise<void> | void;
   /** Inference routes log every request of a known key: also one its rate limit refused (429). */
   onRateLimited?: (ctx: AppContext, error: InferboxError) => void;
@@ -25,6 +27,7 @@ export interface RouteSpec {
 
 function ruleFor(spec: RouteSpec, ctx: AppContext): AccessRule {
   if (spec.access === 'infer') return { kind: 'infer', model: ctx.params.model };
+  if (spec.access === 'models:write') return { kind: 'modelsWrite' };
   return { kind: spec.access };
 }
 

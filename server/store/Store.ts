@@ -8,6 +8,7 @@ import { openDatabase, type SqliteDatabase } from './openDatabase.js';
 import { QuantizationRepository } from './QuantizationRepository.js';
 import { RequestLogRepository } from './RequestLogRepository.js';
 import { SettingsRepository } from './SettingsRepository.js';
+import { WebhookRepository } from './WebhookRepository.js';
 
 /** The appliance's SQLite database and its repositories; the only owner of better-sqlite3. */
 export class Store {
@@ -20,6 +21,7 @@ export class Store {
   readonly experiments: ExperimentRepository;
   readonly jobs: JobRepository;
   readonly payloads: PayloadRepository;
+  readonly webhooks: WebhookRepository;
 
   private constructor(private readonly db: SqliteDatabase) {
     this.models = new ModelRepository(db);
@@ -31,6 +33,7 @@ export class Store {
     this.experiments = new ExperimentRepository(db);
     this.jobs = new JobRepository(db);
     this.payloads = new PayloadRepository(db);
+    this.webhooks = new WebhookRepository(db);
   }
 
   static open(path: string): Store {

@@ -7,6 +7,7 @@ import { migration005Experiments } from './005_experiments.js';
 import { migration006PayloadLogging } from './006_payload_logging.js';
 import { migration007KeyRateLimits } from './007_key_rate_limits.js';
 import { migration008PayloadPrivacy } from './008_payload_privacy.js';
+import { migration012Pipeline } from './012_pipeline.js';
 
 /** Every migration in order; a new one is appended here and gets its own test with an older database. */
-export const MIGRATIONS: readonly Migration[] = [migration001Initial, migration002Quantization, migration003Serving, migration004Jobs, migration005Experiments, migration006PayloadLogging, migration007KeyRateLimits, migration008PayloadPrivacy];
+export const MIGRATIONS: readonly Migration[] = [migration001Initial, migration002Quantization, migration003Serving, migration004Jobs, migration005Experiments, migration006PayloadLogging, migration007KeyRateLimits, migration008PayloadPrivacy, migration012Pipeline];
