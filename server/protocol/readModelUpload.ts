@@ -29,9 +29,18 @@ export async function readModelUpload<U, M>(ctx: AppContext, handlers: UploadHan
     throw inferboxError('IBX_ERR_INVALID_REQUEST', `${messageOf(error)}; ${FORM}`);
   }
   let received: Promise<U> | undefined;
+  let file: Readable | undefined;
   let metadata: M | undefined;
-  let abort!: (error: unknown) => void;
-  const aborted = new Promise<never>((_, reject) => { abort = reject; });
+  let failed = false;
+  let reject!: (error: unknown) => void;
+  const aborted = new Promise<never>((_, r) => { reject = r; });
+  const abort = (error: unknown) => {
+    failed = true;
+    // A file still being written ends here (the registry removes the partial file); the no-op
+    // listener keeps the error from surfacing when the write had already finished.
+    file?.on('error', () => undefined).destroy(new Error('the upload was refused'));
+    reject(error);
+  };
   const invalid = (why: string) => abort(inferboxError('IBX_ERR_INVALID_REQUEST', `${why}; ${FORM}`));
   const finished = new Promise<void>((resolve) => parser.on('finish', resolve));
 
@@ -49,10 +58,13 @@ export async function readModelUpload<U, M>(ctx: AppContext, handlers: UploadHan
     }
   });
   parser.on('file', (name, stream) => {
+    // Parts the parser had buffered still come after a refusal: read and dropped, never stored.
+    if (failed) return stream.resume();
     if (name !== 'model') {
       stream.resume();
       return invalid(`unexpected file part '${name}'`);
     }
+    file = stream;
     received = handlers.receive(stream);
     received.catch(abort);
   });
@@ -65,7 +77,7 @@ export async function readModelUpload<U, M>(ctx: AppContext, handlers: UploadHan
   } catch (error) {
     ctx.req.unpipe(parser);
     ctx.req.resume(); // drain the rest, so the error answer reaches the client
-    if (received) void received.then(handlers.discard, () => undefined);
+    if (received) await received.then(handlers.discard, () => undefined);
     throw error;
   }
 }
