@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { after, before, test } from 'node:test';
@@ -67,7 +68,7 @@ async function untar(body: Readable): Promise<Map<string, { type: string; data: 
   const tar = extract();
   tar.on('entry', (header, stream, next) => {
     const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('data', (chunk) => chunks.push(chunk as Buffer));
     stream.on('end', () => { entries.set(header.name, { type: header.type ?? 'file', data: Buffer.concat(chunks) }); next(); });
   });
   await pipeline(body, createGunzip(), tar);
@@ -80,7 +81,7 @@ test('format=triton: a .tar.gz model repository holding the exact model bytes an
   assert.equal(response.headers.get('content-type'), 'application/gzip');
   assert.match(response.headers.get('content-disposition') ?? '', /attachment; filename="penguins-1-triton.tar.gz"/);
   assert.equal(response.headers.get('inferbox-exported-precision'), 'fp32');
-  const entries = await untar(Readable.fromWeb(response.body! as import('node:stream/web').ReadableStream));
+  const entries = await untar(Readable.fromWeb(response.body! as WebReadableStream));
   assert.deepEqual([...entries.keys()].sort(), ['penguins/', 'penguins/1/', 'penguins/1/model.onnx', 'penguins/config.pbtxt']);
   assert.ok(entries.get('penguins/1/model.onnx')!.data.equals(mlpBytes), 'the archive holds the uploaded file byte for byte');
 
