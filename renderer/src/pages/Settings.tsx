@@ -3,6 +3,7 @@ import type { Api } from '../api.js';
 import { ServeScopePanel } from '../components/ServeScope.js';
 import { ErrorText, Status } from '../components/Status.js';
 import { useLoad } from '../components/useLoad.js';
+import { WebhooksPanel } from '../components/WebhooksPanel.js';
 import { CertificatePanel } from './CertificatePanel.js';
 
 interface SettingsView { effective: Record<string, unknown>; saved: Record<string, unknown>; defaults: Record<string, unknown>; overridden: string[] }
@@ -85,6 +86,7 @@ export function Settings({ api }: { api: Api }) {
         )}
       </Status>
       <CertificatePanel api={api} />
+      <WebhooksPanel api={api} />
     </>
   );
 }
