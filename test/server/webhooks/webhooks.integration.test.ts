@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeDataDir, startTestServer, type TestServer } from '../../helpers/testServer.js';
+import { failingPenguinModel } from '../../fixtures/onnxModels.js';
+import { GENTOO_FEATURES, makeDataDir, startTestServer, type TestServer } from '../../helpers/testServer.js';
 
 const MLP = join(import.meta.dirname, '../../../models/mlp/model.onnx');
 
@@ -195,6 +196,25 @@ test('experiment stopped and promoted: experiment.completed with the outcome', a
   });
   assert.deepEqual(events.map((e) => [e.data.experiment_id, e.data.outcome, e.data.status]), [[stopped, 'stopped', 'stopped'], [promoted, 'promoted', 'completed']]);
   assert.equal(events[1]!.data.version, v2);
+  assert.equal((await server.request('DELETE', `/api/webhooks/${hook.id}`)).status, 200);
+});
+
+test('experiment rolled back by a guardrail: experiment.rolled_back names the guardrail', async () => {
+  const hook = await createWebhook({ url: receiver.url('/rollback'), events: ['experiment.rolled_back'] });
+  const upload = await server.request('POST', '/api/models/penguins/versions?quantize=false', { body: failingPenguinModel(), headers: { 'content-type': 'application/octet-stream' } });
+  const broken = ((await upload.json()) as { version: string }).version;
+  const active = ((await (await server.request('GET', '/api/models/penguins')).json()) as { active_version: string }).active_version;
+  const created = await server.request('POST', '/api/experiments', { json: { name: 'broken candidate', model: 'penguins', variants: [{ name: 'control', version: active }, { name: 'broken', version: broken }] } });
+  const id = ((await created.json()) as { id: string }).id;
+  assert.equal((await server.request('POST', `/api/experiments/${id}/start`)).status, 200);
+  const event = await until('experiment.rolled_back', async () => {
+    await server.request('POST', '/v2/models/penguins/infer', { json: { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: GENTOO_FEATURES }] }, headers: { 'x-unit-id': `u-${Math.random()}` } });
+    return receiver.ofType('experiment.rolled_back').map((r) => JSON.parse(r.body) as { data: Record<string, unknown> }).find((e) => e.data.experiment_id === id);
+  });
+  assert.equal(event.data.outcome, 'rolled_back');
+  assert.equal(event.data.status, 'rolled_back');
+  assert.equal(event.data.guardrail, 'circuit_breaker');
+  assert.equal(event.data.variant, 'broken');
   assert.equal((await server.request('DELETE', `/api/webhooks/${hook.id}`)).status, 200);
 });
 
