@@ -8,7 +8,8 @@ describe('settings precedence: flag > environment > saved > default', () => {
   test('defaults: LAN bind on 8000, TLS auto', () => {
     assert.deepEqual({ ...resolveSettings() }, { host: '0.0.0.0', port: 8000, tls: 'auto', log_retention_days: 30, payload_retention_days: 7, max_infer_body_bytes: 67108864, max_model_bytes: 4294967296, batch_max_size: 32, batch_max_queue_delay_micros: 0, batch_max_queue_size: 1024, model_idle_unload_seconds: 0, cache_max_bytes: 67108864, int8_min_top1_agreement: 0.99, int8_min_cosine: 0.995, int8_min_speedup: 1.05, job_max_items: 10000, job_max_body_bytes: 67108864,
       key_rate_limit_per_second: 0, key_rate_limit_burst: 50, auth_failures_before_backoff: 10, auth_backoff_initial_seconds: 1, auth_backoff_max_seconds: 60,
-      auth_block_after_failures: 30, auth_block_seconds: 900, auth_failure_half_life_seconds: 3600, cors_allowed_origins: [] });
+      auth_block_after_failures: 30, auth_block_seconds: 900, auth_failure_half_life_seconds: 3600, cors_allowed_origins: [],
+      webhook_max_attempts: 10, webhook_retry_initial_seconds: 10, webhook_retry_max_seconds: 3600, webhook_timeout_seconds: 10 });
   });
 
   test('a flag beats the environment, which beats a saved setting', () => {
