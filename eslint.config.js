@@ -29,15 +29,17 @@ const MODULES = {
   jobs: ['common', 'store', 'registry', 'inference', 'predict'],
   backup: ['common', 'store', 'config'],
   service: [],
+  webhooks: ['common', 'store'],
+  export: ['common'],
   oip: ['common', 'registry', 'inference', 'experiments', 'tracing'],
   grpc: ['common', 'auth', 'registry', 'inference', 'oip'],
-  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'predict', 'jobs', 'experiments', 'backup', 'tracing', 'oip'],
+  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'predict', 'jobs', 'experiments', 'backup', 'tracing', 'webhooks', 'export', 'oip'],
 };
 
 const PACKAGE_HOMES = {
   'onnxruntime-node': 'runtime', 'better-sqlite3': 'store', koa: 'protocol', '@koa/router': 'protocol', '@koa/send': 'protocol', '@koa/cors': 'protocol', helmet: 'protocol',
   // Decoding untrusted images (native libvips) in one place; multipart parsing is HTTP's; CSV rows are the jobs'.
-  sharp: 'predict', '@fastify/busboy': 'protocol', 'csv-parse': 'jobs', tar: 'backup',
+  sharp: 'predict', '@fastify/busboy': 'protocol', 'csv-parse': 'jobs', tar: 'backup', 'tar-stream': 'export',
   'prom-client': 'metrics', '@opentelemetry/api': 'tracing', '@opentelemetry/core': 'tracing', '@opentelemetry/sdk-trace-base': 'tracing', '@opentelemetry/resources': 'tracing', '@opentelemetry/exporter-trace-otlp-http': 'tracing',
   '@grpc/grpc-js': 'grpc', '@grpc/proto-loader': 'grpc',
 };

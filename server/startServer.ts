@@ -33,12 +33,14 @@ import { RequestLogWriter } from './logging/RequestLogWriter.js';
 import { InferenceMetrics } from './metrics/InferenceMetrics.js';
 import { MetricsHistory } from './metrics/MetricsHistory.js';
 import { ExperimentService } from './experiments/ExperimentService.js';
+import { endedExperimentEvent } from './experiments/endedExperimentEvent.js';
 import { createApp } from './protocol/createApp.js';
 import { listen } from './protocol/listen.js';
 import { serverUrls } from './protocol/serverUrls.js';
 import { ModelCardService } from './predict/ModelCardService.js';
 import { LiveSampleRecorder } from './quantization/LiveSampleRecorder.js';
 import { QuantizationJobs } from './quantization/QuantizationJobs.js';
+import { quantizationDecidedEvent } from './quantization/quantizationDecidedEvent.js';
 import { ModelRegistry, type VersionView } from './registry/ModelRegistry.js';
 import { detectProviders } from './runtime/detectProviders.js';
 import { InferenceWorkerPool } from './runtime/InferenceWorkerPool.js';
@@ -53,6 +55,8 @@ import { systemNetworkSource, type NetworkSource } from './tls/NetworkSource.js'
 import { TlsCertificates } from './tls/TlsCertificates.js';
 import { tlsWarnings } from './tls/tlsWarnings.js';
 import { RequestTracer } from './tracing/RequestTracer.js';
+import { WebhookDispatcher } from './webhooks/WebhookDispatcher.js';
+import { WebhookService } from './webhooks/WebhookService.js';
 
 export interface StartOptions {
   dataDir: string;
@@ -199,6 +203,21 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     (reason) => logger.error(reason),
     memoryBudget,
   );
+  // Webhooks first: experiments and quantization report to them. Deliveries start after listening.
+  const dispatcher = new WebhookDispatcher({
+    repository: store.webhooks,
+    settings: () => {
+      const s = settingsService.current;
+      return { maxAttempts: s.webhook_max_attempts, retryInitialSeconds: s.webhook_retry_initial_seconds, retryMaxSeconds: s.webhook_retry_max_seconds, timeoutSeconds: s.webhook_timeout_seconds };
+    },
+    userAgent: `Inferbox-Webhooks/${packageVersion()}`,
+    onError: (error) => logger.error({ err: error }, 'webhook delivery bookkeeping failed'),
+  });
+  const webhooks = new WebhookService({
+    repository: store.webhooks,
+    notify: () => dispatcher.notify(),
+    onError: (error, type) => logger.error({ err: error, event: type }, 'could not queue a webhook event'),
+  });
   // Before the registry, which asks it which versions running experiments use; it reaches the
   // registry and the log writer only later, per request.
   const experiments: ExperimentService = new ExperimentService({
@@ -211,6 +230,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     },
     auditSystem: (action, target, details) => auditSystem(action, target, details),
     onError: (error, experimentId) => logger.error({ err: error, experiment: experimentId }, 'experiment bookkeeping failed'),
+    onEnded: (ended) => webhooks.emit(ended.outcome === 'rolled_back' ? 'experiment.rolled_back' : 'experiment.completed', endedExperimentEvent(ended)),
   });
   const modelSettings = new ModelServingSettingsService({ models: store.models, server: () => settingsService.current, workers: pool.instances });
   const registry = new ModelRegistry({
@@ -239,6 +259,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }),
     execution: { executionProviders: plan.executionProviders, intraOpThreads: plan.intraOpThreads },
     onError: (error, job) => logger.error({ err: error, job }, 'int8 candidate failed; the version keeps serving fp32'),
+    onDecided: (name, version, report) => webhooks.emit('quantization.decided', quantizationDecidedEvent(name, version, report)),
   });
   quantization.resume();
   const cards = new ModelCardService({ cards: store.cards, registry });
@@ -369,6 +390,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     payloads,
     jobs,
     backups,
+    webhooks,
     tls: certificates,
     cards,
     decodeInputs,
@@ -418,6 +440,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await tracer.close();
     experiments.close();
     logWriter.close();
+    await dispatcher.close();
     store.close();
     throw error;
   }
@@ -433,11 +456,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const stateFile = new ServerStateFile(dataDir);
   stateFile.write({ pid: process.pid, version: packageVersion(), started_at: startedAt.toISOString(), urls: currentUrls(), tls_fingerprint: currentFingerprint() });
   metricsHistory.start();
+  // Deliveries a stop or crash left pending go out again.
+  dispatcher.start();
 
   const purge = () => {
     const before = new Date(Date.now() - settingsService.current.log_retention_days * 24 * HOUR_MS).toISOString();
     store.requestLog.purgeBefore(before);
     store.jobs.purgeFinishedBefore(before);
+    store.webhooks.purgeFinishedBefore(before);
     // Payloads have their own, shorter window per model; a failed purge is retried next hour.
     return payloads.purgeExpired().catch((error: unknown) => logger.error({ err: error }, 'payload purge failed'));
   };
@@ -482,6 +508,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ]);
       await jobsStopped;
       await backupStopped;
+      await dispatcher.close();
       await quantization.close();
       await pool.close();
       await tracer.close(); // after the last request: its spans are exported

@@ -54,20 +54,24 @@ export class Api {
     return this.call<unknown>('GET', path).then((r) => r.text);
   }
 
-  /** A binary download (a backup archive): read as bytes, never as text, which would mangle it. */
-  async getBlob(path: string): Promise<Blob> {
+  /** A binary download (an export archive), with the file name the server suggests. */
+  async getBlob(path: string): Promise<{ blob: Blob; filename: string | null }> {
+    const headers = { authorization: `Bearer ${this.key}` };
     let response: Response;
     try {
-      response = await fetch(path, { headers: { authorization: `Bearer ${this.key}` } });
+      response = await fetch(path, { headers });
     } catch {
       throw new ApiError(0, 'The appliance did not answer: is it running, and is this the right address?');
     }
     if (response.status === 401) this.onUnauthorized?.();
     if (!response.ok) {
-      const data = (await response.json().catch(() => null)) as { error?: unknown } | null;
-      throw new ApiError(response.status, typeof data?.error === 'string' ? data.error : `HTTP ${response.status}`);
+      const text = await response.text();
+      let message = `HTTP ${response.status}`;
+      try { message = String((JSON.parse(text) as { error: unknown }).error ?? message); } catch { /* not JSON: keep the status */ }
+      throw new ApiError(response.status, message);
     }
-    return response.blob();
+    const filename = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1] ?? null;
+    return { blob: await response.blob(), filename };
   }
 
   /** A text body of the given type (a PEM certificate upload). */

@@ -37,7 +37,7 @@ export function authorizeCaller(
     throw error;
   }
   if (!allows(principal.scopes, rule)) {
-    const need = rule.kind === 'admin' ? "the 'admin' scope" : rule.kind === 'metrics' ? "the 'metrics' scope" : `the 'infer' or 'infer:${(rule.kind === 'infer' && rule.model) || '<model>'}' scope`;
+    const need = rule.kind === 'admin' ? "the 'admin' scope" : rule.kind === 'metrics' ? "the 'metrics' scope" : rule.kind === 'modelsWrite' ? "the 'models:write' or 'admin' scope" : `the 'infer' or 'infer:${(rule.kind === 'infer' && rule.model) || '<model>'}' scope`;
     throw inferboxError('IBX_ERR_FORBIDDEN', `this key ('${principal.name}') does not have ${need}`);
   }
   return principal;

@@ -42,6 +42,7 @@ export const ERROR_TABLE = {
   IBX_ERR_FEEDBACK_TARGET_NOT_FOUND: { status: 404, template: "no running or paused experiment that declares metric '{1}' has seen {0}" },
   IBX_ERR_CARD_NOT_FOUND: { status: 404, template: "model '{0}' has no card{1}; GET /api/models/{0}/card/inferred gives a starting point" },
   IBX_ERR_KEY_NOT_FOUND: { status: 404, template: "API key '{0}' not found" },
+  IBX_ERR_WEBHOOK_NOT_FOUND: { status: 404, template: "webhook '{0}' not found" },
   IBX_ERR_ADDRESS_NOT_THROTTLED: { status: 404, template: "the address '{0}' is not waiting or blocked" },
   IBX_ERR_BACKUP_NOT_FOUND: { status: 404, template: "backup '{0}' not found" },
   IBX_ERR_TLS_NO_CERTIFICATE: { status: 404, template: 'there is no certificate yet: the server serves plain HTTP (tls: off) and none was uploaded or generated' },

@@ -154,6 +154,14 @@ export const serverSettingsSchema = z.object({
   otlp_traces_endpoint: lanOtlpEndpoint.default(''),
   /** Share of requests without a caller's sampling decision whose traces are exported (a caller's `traceparent` sampled flag is followed). */
   tracing_sample_ratio: z.number().min(0).max(1).default(1),
+  /** Webhook deliveries: attempts in all, the first included, before a delivery is marked failed. */
+  webhook_max_attempts: z.number().int().min(1).max(50).default(10),
+  /** Wait before a delivery's second attempt; it doubles after each failure (10 s … with 10 attempts ≈ 85 min in all). */
+  webhook_retry_initial_seconds: z.number().positive().max(86_400).default(10),
+  /** The longest wait between two attempts. */
+  webhook_retry_max_seconds: z.number().positive().max(86_400).default(3600),
+  /** An attempt whose receiver has not answered in this long fails (and is retried). */
+  webhook_timeout_seconds: z.number().positive().max(300).default(10),
 });
 
 /** The share of total memory the automatic model memory budget (model_memory_budget_bytes = 0) allows. */

@@ -39,6 +39,14 @@ interface LiveExperiment {
   canaryStep: number;
 }
 
+/** How an experiment ended, as `onEnded` reports it. */
+export interface EndedExperiment {
+  experiment: ExperimentView;
+  outcome: 'rolled_back' | 'promoted' | 'stopped';
+  /** The guardrail that failed (rolled_back) or the promoted variant (promoted). */
+  detail: Record<string, unknown>;
+}
+
 /** What the service needs to know of a model (the registry's model view has it). */
 export interface ModelVersions {
   active_version: string | null;
@@ -57,6 +65,8 @@ export interface ExperimentDeps {
   auditSystem: (action: string, target: string, details: Record<string, unknown>) => void;
   /** A background flush or check failed (logged; the experiment keeps serving). */
   onError: (error: unknown, experimentId: string) => void;
+  /** An experiment ended: a guardrail rolled it back, or an admin promoted a variant or stopped it (webhooks). */
+  onEnded?: (ended: EndedExperiment) => void;
   now?: () => Date;
   flushIntervalMs?: number;
 }
@@ -218,7 +228,9 @@ export class ExperimentService {
     const at = this.now();
     this.deps.repository.update(id, { status: to, updated_at: at, ...(action === 'start' ? { started_at: at } : {}), ...(to === 'stopped' ? { ended_at: at, end_reason: 'stopped by an admin' } : {}) });
     this.refresh(id);
-    return this.get(id);
+    const view = this.get(id);
+    if (to === 'stopped') this.deps.onEnded?.({ experiment: view, outcome: 'stopped', detail: {} });
+    return view;
   }
 
   /** The kill switch: off sends every request to control at once; on resumes the split. */
@@ -249,7 +261,9 @@ export class ExperimentService {
       this.refresh(id);
       throw error;
     }
-    return this.get(id);
+    const view = this.get(id);
+    this.deps.onEnded?.({ experiment: view, outcome: 'promoted', detail: { variant: variantName, version: variant.version } });
+    return view;
   }
 
   /** Why a version must stay loaded and keep its role now: a running or paused experiment uses it. */
@@ -273,6 +287,7 @@ export class ExperimentService {
     this.deps.repository.update(id, { status: 'rolled_back', weights_json: JSON.stringify(weights), ended_at: at, end_reason: reason, updated_at: at });
     this.refresh(id);
     this.deps.auditSystem('experiment.rollback', id, { model: row.model_name, guardrail: check.guardrail, variant: check.variant, detail: check.detail });
+    this.deps.onEnded?.({ experiment: this.get(id), outcome: 'rolled_back', detail: { guardrail: check.guardrail, variant: check.variant, reason: check.detail } });
   }
 
   private advanceCanary(id: string): void {

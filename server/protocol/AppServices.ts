@@ -19,6 +19,7 @@ import type { DecodeInputs, QuantizationJobs } from '../quantization/Quantizatio
 import type { LiveSampleRecorder } from '../quantization/LiveSampleRecorder.js';
 import type { Store } from '../store/Store.js';
 import type { TlsCertificates } from '../tls/TlsCertificates.js';
+import type { WebhookService } from '../webhooks/WebhookService.js';
 
 /** What the HTTP layer needs, built once in the composition root (startServer) and passed in. */
 export interface AppServices {
@@ -54,6 +55,8 @@ export interface AppServices {
   jobs: JobService;
   /** Backups of the data: make one now, list, download. */
   backups: BackupService;
+  /** Webhook endpoints, events to them, their delivery logs. */
+  webhooks: WebhookService;
   /** The serving certificate: status, upload, regeneration, renewal. */
   tls: TlsCertificates;
   /** Model cards: named features and labels for POST /api/predict and prediction jobs. */

@@ -17,6 +17,8 @@ import { quantizationRoutes } from './routes/quantizationRoutes.js';
 import { securityRoutes } from './routes/securityRoutes.js';
 import { systemRoutes } from './routes/systemRoutes.js';
 import { tlsRoutes } from './routes/tlsRoutes.js';
+import { webhookRoutes } from './routes/webhookRoutes.js';
+import { exportRoutes } from './routes/exportRoutes.js';
 
 /**
  * Every route the server mounts, each with its access rule (see routeTable.ts): the one list that
@@ -32,6 +34,7 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...predictRoutes(services),
     ...cardRoutes(services),
     ...modelRoutes(services),
+    ...exportRoutes(services),
     ...experimentRoutes(services),
     ...quantizationRoutes(services),
     ...jobRoutes(services),
@@ -43,5 +46,6 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...metricsRoutes(services),
     ...tlsRoutes(services),
     ...backupRoutes(services),
+    ...webhookRoutes(services),
   ];
 }

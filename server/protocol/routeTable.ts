@@ -15,11 +15,13 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
  *   and only the key's own jobs unless it is an admin key);
  * - metrics: a key with the `metrics` scope (or admin); with `metrics_loopback_without_key` on, also
  *   a request from this machine that sends no key.
+ * - models:write: a training pipeline's key (`models:write`) or admin; the handler refuses what
+ *   only an admin may add to the call (activating the upload).
  */
 export interface RouteSpec {
   method: HttpMethod;
   path: string;
-  access: 'public' | 'admin' | 'infer' | 'key' | 'feedback' | 'metrics';
+  access: 'public' | 'admin' | 'infer' | 'key' | 'feedback' | 'metrics' | 'models:write';
   handler: (ctx: AppContext) => Promise<void> | void;
   /** Inference routes log every request of a known key: also one its rate limit refused (429). */
   onRateLimited?: (ctx: AppContext, error: InferboxError) => void;
@@ -27,6 +29,7 @@ export interface RouteSpec {
 
 function ruleFor(spec: RouteSpec, ctx: AppContext): AccessRule {
   if (spec.access === 'infer') return { kind: 'infer', model: ctx.params.model };
+  if (spec.access === 'models:write') return { kind: 'modelsWrite' };
   return { kind: spec.access };
 }
 

@@ -30,6 +30,8 @@ export interface QuantizationJobsDeps {
   /** Session settings of the serving workers, so measured latencies are what will be served. */
   execution: { executionProviders: string[]; intraOpThreads: number };
   onError: (error: unknown, job: string) => void;
+  /** The gate decided (and the decision is stored and applied): webhooks. */
+  onDecided?: (name: string, version: string, report: QuantizationReport) => void;
   now?: () => Date;
 }
 
@@ -114,6 +116,7 @@ export class QuantizationJobs {
     try {
       const report = await this.evaluate(name, version);
       this.save(name, version, 'done', 'done', 1, report as unknown as Record<string, unknown>);
+      this.deps.onDecided?.(name, version, report);
     } catch (error) {
       if (this.stop.signal.aborted) {
         this.save(name, version, 'queued', 'interrupted by a stop; resumes on the next start', 0);

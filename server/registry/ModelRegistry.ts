@@ -9,6 +9,7 @@ import { isInsideModelFolder, readOnnxInfo, type OnnxInfo } from '../onnx/readOn
 import type { InferenceWorkerPool, Placement, PlacementStatus } from '../runtime/InferenceWorkerPool.js';
 import type { ModelRepository, ModelVersionRow, Precision } from '../store/ModelRepository.js';
 import { signatureFromMetadata } from './signatureFromMetadata.js';
+import type { VersionMetadata } from './versionMetadata.js';
 import { writeUploadToFile } from './writeUploadToFile.js';
 
 /**
@@ -63,6 +64,20 @@ export interface ModelView {
   created_at: string;
   cache_enabled: boolean;
   versions: VersionView[];
+}
+
+/** An upload on disk, checked as ONNX, not yet a version. */
+export interface ReceivedUpload {
+  tempFile: string;
+  sha256: string;
+  sizeBytes: number;
+  info: OnnxInfo;
+}
+
+export interface PlaceOptions {
+  activate?: boolean;
+  createdBy?: string | null;
+  metadata?: VersionMetadata;
 }
 
 export interface RegistryDeps {
@@ -199,16 +214,17 @@ export class ModelRegistry {
    * it; otherwise nothing is left on disk, in the database or in the runtime. The first version
    * of a model becomes active; later ones only when `activate` is set.
    */
-  addVersion(input: { name: string; source: Readable; maxBytes: number; activate?: boolean; createdBy?: string | null }): Promise<VersionView> {
+  addVersion(input: { name: string; source: Readable; maxBytes: number } & PlaceOptions): Promise<VersionView> {
     const name = assertModelName(input.name);
-    // The bytes arrive outside the per-model lock: a slow or stalled upload must not hold up
-    // activate, unload or delete on the same model. Only numbering, placing and loading are serialized.
-    return this.receiveUpload(input.source, input.maxBytes).then((upload) =>
-      this.serialize(name, () => this.placeVersion(name, upload, input)).finally(() => rm(upload.tempFile, { force: true })),
-    );
+    return this.receiveUpload(input.source, input.maxBytes).then((upload) => this.placeUpload(name, upload, input));
   }
 
-  private async receiveUpload(source: Readable, maxBytes: number): Promise<{ tempFile: string; sha256: string; sizeBytes: number; info: OnnxInfo }> {
+  /**
+   * The first half of `addVersion`: the bytes to a temporary file, checked as ONNX. It runs outside
+   * the per-model lock: a slow or stalled upload must not hold up activate, unload or delete on the
+   * same model. A caller that then decides against placing it calls `discardUpload`.
+   */
+  async receiveUpload(source: Readable, maxBytes: number): Promise<ReceivedUpload> {
     const tempDir = join(this.modelsDir, INCOMING);
     await mkdir(tempDir, { recursive: true });
     const tempFile = join(tempDir, `${randomBytes(8).toString('hex')}.onnx`);
@@ -224,11 +240,16 @@ export class ModelRegistry {
     }
   }
 
-  private async placeVersion(
-    name: string,
-    upload: { tempFile: string; sha256: string; sizeBytes: number; info: OnnxInfo },
-    input: { activate?: boolean; createdBy?: string | null },
-  ): Promise<VersionView> {
+  /** The second half: numbers, places and loads a received upload under the model's lock. */
+  placeUpload(name: string, upload: ReceivedUpload, options: PlaceOptions): Promise<VersionView> {
+    return this.serialize(assertModelName(name), () => this.placeVersion(name, upload, options)).finally(() => this.discardUpload(upload));
+  }
+
+  discardUpload(upload: ReceivedUpload): Promise<void> {
+    return rm(upload.tempFile, { force: true });
+  }
+
+  private async placeVersion(name: string, upload: ReceivedUpload, input: PlaceOptions): Promise<VersionView> {
     const version = this.deps.models.nextVersion(name);
     const versionDir = join(this.modelsDir, name, version);
     const key = keyOf(name, version);
@@ -254,6 +275,8 @@ export class ModelRegistry {
         created_by: input.createdBy ?? null,
         served_precision: 'fp32',
         precision_override: null,
+        labels: input.metadata?.labels ?? {},
+        metrics: input.metadata?.metrics ?? {},
       };
       const first = this.deps.models.getModel(name) === undefined;
       this.deps.models.insertVersion(row, first || input.activate === true);

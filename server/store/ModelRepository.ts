@@ -33,15 +33,27 @@ export interface ModelVersionRow {
   served_precision: Precision;
   /** The admin's choice, which the gate never overrides; null = follow the gate. */
   precision_override: Precision | null;
+  /** Set at registration by whoever uploaded it (a training pipeline: git commit, dataset…). */
+  labels: Record<string, string>;
+  /** Figures from training (accuracy, loss…), set at registration. */
+  metrics: Record<string, number>;
 }
 
-interface VersionRecord extends Omit<ModelVersionRow, 'inputs' | 'outputs'> {
+interface VersionRecord extends Omit<ModelVersionRow, 'inputs' | 'outputs' | 'labels' | 'metrics'> {
   inputs_json: string;
   outputs_json: string;
+  labels_json: string;
+  metrics_json: string;
 }
 
-function fromRecord({ inputs_json, outputs_json, ...rest }: VersionRecord): ModelVersionRow {
-  return { ...rest, inputs: JSON.parse(inputs_json) as TensorSpec[], outputs: JSON.parse(outputs_json) as TensorSpec[] };
+function fromRecord({ inputs_json, outputs_json, labels_json, metrics_json, ...rest }: VersionRecord): ModelVersionRow {
+  return {
+    ...rest,
+    inputs: JSON.parse(inputs_json) as TensorSpec[],
+    outputs: JSON.parse(outputs_json) as TensorSpec[],
+    labels: JSON.parse(labels_json) as Record<string, string>,
+    metrics: JSON.parse(metrics_json) as Record<string, number>,
+  };
 }
 
 /** Versions sort as integers ("10" after "9"). */
@@ -112,13 +124,13 @@ export class ModelRepository {
     this.invalidate();
     this.db.transaction(() => {
       this.db.prepare('INSERT OR IGNORE INTO models (name, active_version, created_at) VALUES (?, NULL, ?)').run(row.model_name, row.created_at);
-      const { inputs, outputs, ...rest } = row;
+      const { inputs, outputs, labels, metrics, ...rest } = row;
       this.db
         .prepare(
-          `INSERT INTO model_versions (model_name, version, desired_state, file_path, sha256, size_bytes, opset, ir_version, producer, inputs_json, outputs_json, created_at, created_by, served_precision, precision_override)
-           VALUES (@model_name, @version, @desired_state, @file_path, @sha256, @size_bytes, @opset, @ir_version, @producer, @inputs_json, @outputs_json, @created_at, @created_by, @served_precision, @precision_override)`,
+          `INSERT INTO model_versions (model_name, version, desired_state, file_path, sha256, size_bytes, opset, ir_version, producer, inputs_json, outputs_json, created_at, created_by, served_precision, precision_override, labels_json, metrics_json)
+           VALUES (@model_name, @version, @desired_state, @file_path, @sha256, @size_bytes, @opset, @ir_version, @producer, @inputs_json, @outputs_json, @created_at, @created_by, @served_precision, @precision_override, @labels_json, @metrics_json)`,
         )
-        .run({ ...rest, inputs_json: JSON.stringify(inputs), outputs_json: JSON.stringify(outputs) });
+        .run({ ...rest, inputs_json: JSON.stringify(inputs), outputs_json: JSON.stringify(outputs), labels_json: JSON.stringify(labels), metrics_json: JSON.stringify(metrics) });
       this.db.prepare('UPDATE models SET last_version = MAX(last_version, ?) WHERE name = ?').run(Number(row.version), row.model_name);
       if (activate) this.setActiveVersion(row.model_name, row.version);
     })();

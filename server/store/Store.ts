@@ -9,6 +9,7 @@ import { openDatabase, type SqliteDatabase } from './openDatabase.js';
 import { QuantizationRepository } from './QuantizationRepository.js';
 import { RequestLogRepository } from './RequestLogRepository.js';
 import { SettingsRepository } from './SettingsRepository.js';
+import { WebhookRepository } from './WebhookRepository.js';
 
 /** The appliance's SQLite database and its repositories; the only owner of better-sqlite3. */
 export class Store {
@@ -22,6 +23,7 @@ export class Store {
   readonly jobs: JobRepository;
   readonly payloads: PayloadRepository;
   readonly cards: ModelCardRepository;
+  readonly webhooks: WebhookRepository;
 
   private constructor(private readonly db: SqliteDatabase) {
     this.models = new ModelRepository(db);
@@ -34,6 +36,7 @@ export class Store {
     this.jobs = new JobRepository(db);
     this.payloads = new PayloadRepository(db);
     this.cards = new ModelCardRepository(db);
+    this.webhooks = new WebhookRepository(db);
   }
 
   static open(path: string): Store {

@@ -69,6 +69,13 @@ test('disk full: uploads, int8 candidates, database and request-log writes fail 
     assert.match(failed.report?.error ?? '', /not enough disk space in the data directory to write the int8 candidate/);
     assert.deepEqual((await readdir(join(disk.path, 'models', 'stack', '1'))).sort(), ['model.onnx'], 'no int8 file or half-written temp file');
 
+    // A backup holds every model file (the 8 MB stack among them): it cannot fit in 1 MB.
+    const backup = await server.request('POST', '/api/backup');
+    assert.equal(backup.status, 507);
+    assert.match(((await backup.json()) as { error: string }).error, /not enough disk space/);
+    const backupsDir = join(disk.path, 'backups');
+    assert.deepEqual(existsSync(backupsDir) ? await readdir(backupsDir) : [], [], 'no archive and no partial file left behind');
+
     assert.deepEqual(await inferMlp(server, 20), Array(20).fill(200), 'inference goes on');
     const low = await storage(server);
     assert.equal(low.low_space, true);

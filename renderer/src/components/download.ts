@@ -1,6 +1,6 @@
 /** Saves text as a file through the browser's download (the data is already in the page: no second request). */
-export function download(name: string, text: string, type: string) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+export function download(name: string, text: string | Blob, type: string) {
+  const url = URL.createObjectURL(typeof text === 'string' ? new Blob([text], { type }) : text);
   const a = document.createElement('a');
   a.href = url;
   a.download = name;

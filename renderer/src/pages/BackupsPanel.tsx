@@ -33,7 +33,7 @@ export function BackupsPanel({ api }: { api: Api }) {
   const download = async (name: string) => {
     setError(undefined);
     try {
-      const url = URL.createObjectURL(await api.getBlob(`/api/backups/${encodeURIComponent(name)}`));
+      const url = URL.createObjectURL((await api.getBlob(`/api/backups/${encodeURIComponent(name)}`)).blob);
       const a = document.createElement('a');
       a.href = url;
       a.download = name;

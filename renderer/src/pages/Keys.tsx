@@ -55,7 +55,7 @@ export function Keys({ api }: { api: Api }) {
         <h2 id="new-key-title">New key</h2>
         <label>Name <input value={name} onChange={(e) => setName(e.target.value)} required placeholder="shop backend" /></label>
         <label>Scopes <input value={scopes} onChange={(e) => setScopes(e.target.value)} required aria-describedby="scopes-help" /></label>
-        <small id="scopes-help" className="muted">admin, infer, feedback, metrics (Prometheus scraping only), or infer:&lt;model&gt;; separate with spaces</small>
+        <small id="scopes-help" className="muted">admin, infer, feedback, metrics (Prometheus scraping only), models:write (a training pipeline: register versions), or infer:&lt;model&gt;; separate with spaces</small>
         <label>Valid through <input type="date" value={expires} onChange={(e) => setExpires(e.target.value)} /></label>
         <label>Requests/s <input value={perSecond} onChange={(e) => setPerSecond(e.target.value)} inputMode="decimal" placeholder="server default" aria-describedby="limit-help" /></label>
         <label>Burst <input value={burst} onChange={(e) => setBurst(e.target.value)} inputMode="numeric" placeholder="server default" /></label>

@@ -7,6 +7,8 @@ import { LazyDetails } from '../components/LazyDetails.js';
 import { ModelCardEditor } from '../components/ModelCardEditor.js';
 import { PredictForm } from '../components/PredictForm.js';
 import { ErrorText, Status } from '../components/Status.js';
+import { ExportButtons } from '../components/ExportButtons.js';
+import { VersionMetadata } from '../components/VersionMetadata.js';
 import { useLoad } from '../components/useLoad.js';
 
 interface TensorSpec { name: string; datatype: string; shape: number[] }
@@ -14,6 +16,7 @@ interface VersionView {
   version: string; state: string; active: boolean; served_precision: string; precision_override: string | null; size_bytes: number;
   execution_provider: string | null; fallback_reason: string | null; error: string | null; inputs: TensorSpec[]; outputs: TensorSpec[];
   placement: { workers: number; inline: boolean; runMs: number | null } | null;
+  labels: Record<string, string>; metrics: Record<string, number>;
 }
 interface ModelView { name: string; active_version: string | null; cache_enabled: boolean; versions: VersionView[] }
 interface Quantization { status: string; progress: number; report: null | { decision: string; reasons: string[]; size_ratio: number | null; speedup: number | null; agreement: number | null; cosine: number | null; unvalidated: boolean; fp32_bytes: number; int8_bytes: number | null } }
@@ -221,7 +224,7 @@ function ModelPanel({ api, model, onChange }: { api: Api; model: ModelView; onCh
       <h2 id={`model-${model.name}`}>{model.name}</h2>
       <div className="scroll">
         <table>
-          <thead><tr><th>Version</th><th>State</th><th>Precision</th><th>Size</th><th>Runs on</th><th>Actions</th></tr></thead>
+          <thead><tr><th>Version</th><th>State</th><th>Precision</th><th>Size</th><th>Runs on</th><th>Labels &amp; metrics</th><th>Actions</th></tr></thead>
           <tbody>
             {model.versions.map((v) => (
               <tr key={v.version}>
@@ -230,11 +233,13 @@ function ModelPanel({ api, model, onChange }: { api: Api; model: ModelView; onCh
                 <td>{v.served_precision}</td>
                 <td>{(v.size_bytes / 1024).toFixed(0)} KB</td>
                 <td>{v.execution_provider ?? '—'}{v.placement ? `, ${v.placement.workers} worker(s)${v.placement.inline ? ' + inline' : ''}` : ''}</td>
+                <td><VersionMetadata labels={v.labels} metrics={v.metrics} /></td>
                 <td className="actions">
                   {!v.active && <button type="button" className="small" onClick={() => void act('POST', `/api/models/${model.name}/versions/${v.version}/activate`)}>Activate</button>}
                   {v.state === 'ready' || v.state === 'idle'
                     ? <button type="button" className="small" onClick={() => void act('POST', `/api/models/${model.name}/versions/${v.version}/unload`)}>Unload</button>
                     : <button type="button" className="small" onClick={() => void act('POST', `/api/models/${model.name}/versions/${v.version}/load`)}>Load</button>}
+                  <ExportButtons api={api} model={model.name} version={v.version} onError={(e) => setError(e instanceof Error ? e.message : String(e))} />
                   <button type="button" className="small danger" onClick={() => void act('DELETE', `/api/models/${model.name}/versions/${v.version}`, `Delete version ${v.version} of ${model.name}?`)}>Delete</button>
                 </td>
               </tr>

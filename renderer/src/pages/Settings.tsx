@@ -4,6 +4,7 @@ import { ServeScopePanel } from '../components/ServeScope.js';
 import { ErrorText, Status } from '../components/Status.js';
 import { useLoad } from '../components/useLoad.js';
 import { BackupsPanel } from './BackupsPanel.js';
+import { WebhooksPanel } from '../components/WebhooksPanel.js';
 import { CertificatePanel } from './CertificatePanel.js';
 
 interface SettingsView { effective: Record<string, unknown>; saved: Record<string, unknown>; defaults: Record<string, unknown>; overridden: string[] }
@@ -95,6 +96,7 @@ export function Settings({ api }: { api: Api }) {
       </Status>
       <CertificatePanel api={api} />
       <BackupsPanel api={api} />
+      <WebhooksPanel api={api} />
     </>
   );
 }

@@ -27,13 +27,15 @@ async function createKey(body: Record<string, unknown>): Promise<{ id: string; k
 
 describe('the route table', () => {
   test('every route declares an access rule; the public ones are exactly the health probes and the console\'s static files', () => {
-    for (const route of ROUTES) assert.ok(['public', 'admin', 'infer', 'key', 'feedback', 'metrics'].includes(route.access), `${route.method} ${route.path}`);
+    for (const route of ROUTES) assert.ok(['public', 'admin', 'infer', 'key', 'feedback', 'metrics', 'models:write'].includes(route.access), `${route.method} ${route.path}`);
     const publicRoutes = ROUTES.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.path}`);
     // The console's files hold no data: the app signs in with a key and then calls the admin API.
     assert.deepEqual(publicRoutes.sort(), ['GET /', 'GET /assets/:file', 'GET /v2/health/live', 'GET /v2/health/ready']);
-    assert.ok(ROUTES.filter((r) => r.path.startsWith('/api') && !r.path.startsWith('/api/jobs') && !r.path.startsWith('/api/predict/') && r.path !== '/api/feedback').every((r) => r.access === 'admin'), 'the admin API is admin-only');
+    assert.ok(ROUTES.filter((r) => r.path.startsWith('/api') && !r.path.startsWith('/api/jobs') && !r.path.startsWith('/api/predict/') && r.path !== '/api/feedback' && r.access !== 'models:write').every((r) => r.access === 'admin'), 'the admin API is admin-only');
     // Named-feature predictions (and reading a model's card) are inference: `infer` or `infer:<model>`.
     assert.ok(ROUTES.filter((r) => r.path.startsWith('/api/predict/')).every((r) => r.access === 'infer' && r.path.startsWith('/api/predict/:model')));
+    // A training pipeline registers versions and reads models (issue 9); every other model action stays admin.
+    assert.deepEqual(ROUTES.filter((r) => r.access === 'models:write').map((r) => `${r.method} ${r.path}`).sort(), ['GET /api/models/:model', 'GET /api/models/:model/versions/:version', 'POST /api/models/:model/versions']);
     // Business outcomes for A/B tests come from `infer` or `feedback` keys (a shop backend, a CRM).
     assert.deepEqual(ROUTES.filter((r) => r.access === 'feedback').map((r) => `${r.method} ${r.path}`), ['POST /api/feedback']);
     assert.deepEqual(ROUTES.filter((r) => r.access === 'metrics').map((r) => `${r.method} ${r.path}`), ['GET /metrics'], 'the metrics scope reaches Prometheus scraping only');

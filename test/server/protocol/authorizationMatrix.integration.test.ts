@@ -15,24 +15,27 @@ const ROUTES = allRoutes({} as AppServices);
 const MLP = join(import.meta.dirname, '../../../models/mlp/model.onnx');
 
 /** The callers: no key, and one real key per scope the API hands out. */
-const CALLERS = ['none', 'infer', 'inferMlp', 'inferOther', 'feedback', 'metrics', 'admin'] as const;
+const CALLERS = ['none', 'infer', 'inferMlp', 'inferOther', 'feedback', 'metrics', 'modelsWrite', 'admin'] as const;
 type Caller = (typeof CALLERS)[number];
 /** 'ok': past authorization (any status but 401/403; a 400/404/409 from the handler is fine). */
 type Outcome = 'ok' | 401 | 403;
 type Expectation = Record<Caller, Outcome>;
 
-const PUBLIC: Expectation = { none: 'ok', infer: 'ok', inferMlp: 'ok', inferOther: 'ok', feedback: 'ok', metrics: 'ok', admin: 'ok' };
-const ADMIN: Expectation = { none: 401, infer: 403, inferMlp: 403, inferOther: 403, feedback: 403, metrics: 403, admin: 'ok' };
+const PUBLIC: Expectation = { none: 'ok', infer: 'ok', inferMlp: 'ok', inferOther: 'ok', feedback: 'ok', metrics: 'ok', modelsWrite: 'ok', admin: 'ok' };
+const ADMIN: Expectation = { none: 401, infer: 403, inferMlp: 403, inferOther: 403, feedback: 403, metrics: 403, modelsWrite: 403, admin: 'ok' };
 /** A route that names the model in its path: `infer`, `infer:<that model>` or admin. */
-const INFER_MODEL: Expectation = { none: 401, infer: 'ok', inferMlp: 'ok', inferOther: 403, feedback: 403, metrics: 403, admin: 'ok' };
+const INFER_MODEL: Expectation = { none: 401, infer: 'ok', inferMlp: 'ok', inferOther: 403, feedback: 403, metrics: 403, modelsWrite: 403, admin: 'ok' };
 /** Server-wide inference metadata: a model-scoped key may not list what else is served. */
-const INFER_SERVER: Expectation = { none: 401, infer: 'ok', inferMlp: 403, inferOther: 403, feedback: 403, metrics: 403, admin: 'ok' };
+const INFER_SERVER: Expectation = { none: 401, infer: 'ok', inferMlp: 403, inferOther: 403, feedback: 403, metrics: 403, modelsWrite: 403, admin: 'ok' };
 /** Any valid key; the handler narrows (jobs: the key's own jobs, infer rights on the job's model). */
-const ANY_KEY: Expectation = { none: 401, infer: 'ok', inferMlp: 'ok', inferOther: 'ok', feedback: 'ok', metrics: 'ok', admin: 'ok' };
+const ANY_KEY: Expectation = { none: 401, infer: 'ok', inferMlp: 'ok', inferOther: 'ok', feedback: 'ok', metrics: 'ok', modelsWrite: 'ok', admin: 'ok' };
 /** Business outcomes: infer, infer:<model> (its own model's experiments, checked by the handler) or feedback. */
-const FEEDBACK: Expectation = { none: 401, infer: 'ok', inferMlp: 'ok', inferOther: 'ok', feedback: 'ok', metrics: 403, admin: 'ok' };
+const FEEDBACK: Expectation = { none: 401, infer: 'ok', inferMlp: 'ok', inferOther: 'ok', feedback: 'ok', metrics: 403, modelsWrite: 403, admin: 'ok' };
 /** Prometheus scraping: the `metrics` scope or admin (keyless loopback only when the setting is on; off here). */
-const METRICS: Expectation = { none: 401, infer: 403, inferMlp: 403, inferOther: 403, feedback: 403, metrics: 'ok', admin: 'ok' };
+const METRICS: Expectation = { none: 401, infer: 403, inferMlp: 403, inferOther: 403, feedback: 403, metrics: 'ok', modelsWrite: 403, admin: 'ok' };
+/** A training pipeline (`models:write`) or admin: register versions, read models and versions. */
+const MODELS_WRITE: Expectation = { none: 401, infer: 403, inferMlp: 403, inferOther: 403, feedback: 403, metrics: 403, modelsWrite: 'ok', admin: 'ok' };
+
 
 /**
  * Who may call what, written out route by route so a change of access is a visible change here.
@@ -57,9 +60,10 @@ const EXPECTED: Record<string, Expectation> = {
   'GET /api/predict/:model/card': INFER_MODEL,
 
   'GET /api/models': ADMIN,
-  'GET /api/models/:model': ADMIN,
-  'POST /api/models/:model/versions': ADMIN,
-  'GET /api/models/:model/versions/:version': ADMIN,
+  'GET /api/models/:model': MODELS_WRITE,
+  'POST /api/models/:model/versions': MODELS_WRITE,
+  'GET /api/models/:model/versions/:version': MODELS_WRITE,
+  'GET /api/models/:model/versions/:version/export': ADMIN,
   'DELETE /api/models/:model/versions/:version': ADMIN,
   'POST /api/models/:model/versions/:version/activate': ADMIN,
   'POST /api/models/:model/versions/:version/load': ADMIN,
@@ -119,6 +123,12 @@ const EXPECTED: Record<string, Expectation> = {
   'POST /api/backup': ADMIN,
   'GET /api/backups': ADMIN,
   'GET /api/backups/:name': ADMIN,
+  'GET /api/webhooks': ADMIN,
+  'POST /api/webhooks': ADMIN,
+  'PUT /api/webhooks/:id': ADMIN,
+  'DELETE /api/webhooks/:id': ADMIN,
+  'POST /api/webhooks/:id/test': ADMIN,
+  'GET /api/webhooks/:id/deliveries': ADMIN,
   'GET /api/setup': ADMIN,
   'POST /api/setup/complete': ADMIN,
   'GET /api/logs': ADMIN,
@@ -135,7 +145,7 @@ const routeId = (route: { method: string; path: string }) => `${route.method} ${
 
 let server: TestServer;
 const keys = {} as Record<Caller, string | null>;
-const entities = { experiment: '', job: '', key: '', asset: '' };
+const entities = { experiment: '', job: '', key: '', asset: '', webhook: '' };
 
 async function created<T>(response: Response): Promise<T> {
   assert.ok(response.status === 201 || response.status === 202, `${response.url}: ${response.status} ${await response.clone().text()}`);
@@ -148,7 +158,7 @@ before(async () => {
   // back-off (tested in abuseLimits) must not turn its 401s into 429s.
   assert.equal((await server.request('PUT', '/api/settings', { json: { auth_failures_before_backoff: 100_000, auth_block_after_failures: 100_000 } })).status, 200);
   const newKey = async (scopes: string[]) => (await created<{ key: string }>(await server.request('POST', '/api/keys', { json: { name: scopes.join('+'), scopes } }))).key;
-  Object.assign(keys, { none: null, infer: await newKey(['infer']), inferMlp: await newKey(['infer:mlp']), inferOther: await newKey(['infer:other']), feedback: await newKey(['feedback']), metrics: await newKey(['metrics']), admin: server.adminKey });
+  Object.assign(keys, { none: null, infer: await newKey(['infer']), inferMlp: await newKey(['infer:mlp']), inferOther: await newKey(['infer:other']), feedback: await newKey(['feedback']), metrics: await newKey(['metrics']), modelsWrite: await newKey(['models:write']), admin: server.adminKey });
   entities.key = (await created<{ id: string }>(await server.request('POST', '/api/keys', { json: { name: 'to-revoke', scopes: ['infer'] } }))).id;
   // A second version of mlp, so the experiment has two variants (the matrix never deletes v1 before the end).
   const upload = await server.request('POST', '/api/models/mlp/versions?quantize=false', { body: await readFile(MLP), headers: { 'content-type': 'application/octet-stream' } });
@@ -156,13 +166,14 @@ before(async () => {
   entities.experiment = (await created<{ id: string }>(await server.request('POST', '/api/experiments', { json: { name: 'matrix', model: 'mlp', variants: [{ name: 'control', version: '1' }, { name: 'candidate', version: v2 }] } }))).id;
   const jobBody = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: GENTOO_FEATURES }] });
   entities.job = (await created<{ id: string }>(await server.request('POST', '/api/jobs?model=mlp', { body: `${jobBody}\n`, headers: { 'content-type': 'application/x-ndjson' } }))).id;
+  entities.webhook = (await created<{ id: string }>(await server.request('POST', '/api/webhooks', { json: { url: 'http://127.0.0.1:9/matrix', enabled: false } }))).id;
   const html = await (await server.request('GET', '/', { key: null })).text();
   entities.asset = /\/assets\/([\w.-]+)/.exec(html)![1]!;
 });
 after(() => server.cleanup());
 
 function concrete(path: string): string {
-  const id = path.startsWith('/api/experiments') ? entities.experiment : path.startsWith('/api/jobs') ? entities.job : entities.key;
+  const id = path.startsWith('/api/experiments') ? entities.experiment : path.startsWith('/api/jobs') ? entities.job : path.startsWith('/api/webhooks') ? entities.webhook : entities.key;
   return path.replace(':model', 'mlp').replace(':version', '1').replace(':id', id).replace(':file', entities.asset).replace(':address', '192.0.2.1');
 }
 

@@ -34,10 +34,12 @@ function serve(dataDir: string) {
   });
 }
 
-async function stopped(child: ReturnType<typeof serve>): Promise<number | null> {
+/** How the server ended after SIGTERM: a clean drain is `{ code: 0, signal: null }` (a signal name says it died instead). */
+async function stopped(child: ReturnType<typeof serve>): Promise<{ code: number | null; signal: string | null }> {
   const exit = once(child, 'exit');
   child.kill('SIGTERM');
-  return ((await exit) as [number | null])[0];
+  const [code, signal] = (await exit) as [number | null, string | null];
+  return { code, signal };
 }
 
 /** Every file under `dir` with its SHA-256: a refused start must leave all of them, and add none. */
@@ -67,7 +69,7 @@ test('an older data dir upgrades in place: a pre-migration backup first, then mi
     const { logs } = (await get('/api/logs?model=mlp')) as { logs: { id: number; key_id: string }[] };
     assert.deepEqual(logs.filter((l) => l.id <= 3).map((l) => l.key_id), Array(3).fill('b2e7fbe1865c'), 'the old request log is kept');
   } finally {
-    assert.equal(await stopped(server), 0);
+    assert.deepEqual(await stopped(server), { code: 0, signal: null });
   }
 
   const db = new Database(join(dataDir, 'inferbox.db'), { readonly: true });
@@ -89,7 +91,7 @@ test('an older data dir upgrades in place: a pre-migration backup first, then mi
   // Already current: the next start migrates nothing and makes no further backup.
   const again = serve(dataDir);
   await waitForServeBanner(again);
-  assert.equal(await stopped(again), 0);
+  assert.deepEqual(await stopped(again), { code: 0, signal: null });
   assert.equal((await readdir(join(dataDir, 'backups'))).filter((n) => n.endsWith('-pre-migration.tar.gz')).length, 1);
 });
 

@@ -1,0 +1,83 @@
+import type { OipDatatype, TensorSpec } from '../common/datatypes.js';
+import type { ExportTarget } from './ExportTarget.js';
+
+/**
+ * Triton's DataType enum names (model_config.proto, `enum DataType`); BYTES is TYPE_STRING there.
+ * https://github.com/triton-inference-server/common/blob/main/protobuf/model_config.proto
+ */
+const TRITON_TYPES: Record<OipDatatype, string> = {
+  BOOL: 'TYPE_BOOL', UINT8: 'TYPE_UINT8', UINT16: 'TYPE_UINT16', UINT32: 'TYPE_UINT32', UINT64: 'TYPE_UINT64',
+  INT8: 'TYPE_INT8', INT16: 'TYPE_INT16', INT32: 'TYPE_INT32', INT64: 'TYPE_INT64',
+  FP16: 'TYPE_FP16', FP32: 'TYPE_FP32', FP64: 'TYPE_FP64', BYTES: 'TYPE_STRING',
+};
+
+/** A protobuf text-format string literal. */
+const quote = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+const list = (values: readonly number[]) => `[ ${values.join(', ')} ]`;
+
+/** Our batcher concatenates along dim 0 only when every input and output has a dynamic first dimension (InferenceService). */
+export function isBatchable(target: Pick<ExportTarget, 'inputs' | 'outputs'>): boolean {
+  return [...target.inputs, ...target.outputs].every((t) => t.shape.length > 0 && t.shape[0] === -1);
+}
+
+/**
+ * One `ModelInput`/`ModelOutput` (fields `name`, `data_type`, `dims`, `reshape`). With batching,
+ * `dims` leaves out the batch dimension; a tensor that has only the batch dimension is written as
+ * `dims: [ 1 ]` with `reshape { shape: [ ] }`, Triton's documented way to say "[batch]".
+ */
+function tensor(spec: TensorSpec, batching: boolean): string[] {
+  const dims = batching ? spec.shape.slice(1) : spec.shape;
+  const lines = ['  {', `    name: ${quote(spec.name)}`, `    data_type: ${TRITON_TYPES[spec.datatype]}`];
+  if (dims.length === 0) lines.push('    dims: [ 1 ]', '    reshape { shape: [ ] }');
+  else lines.push(`    dims: ${list(dims)}`);
+  lines.push('  }');
+  return lines;
+}
+
+/**
+ * Triton's model configuration (`config.pbtxt`, protobuf text format of `ModelConfig`) for the
+ * version's ONNX file, carrying over this appliance's serving settings: `max_batch_size` (0 = the
+ * model does not batch, dims are the full shape), `dynamic_batching` with `preferred_batch_size`
+ * and `max_queue_delay_microseconds` and a `default_queue_policy` (`max_queue_size`,
+ * `default_timeout_microseconds`; `allow_timeout_override` because our requests may ask for a
+ * shorter timeout too), and `instance_group` with as many instances as the model may spread to
+ * here (`KIND_AUTO`: Triton puts them on a GPU when the target has one). Field names as in
+ * model_config.proto (messages ModelConfig, ModelInput, ModelOutput, ModelDynamicBatching,
+ * ModelQueuePolicy, ModelInstanceGroup).
+ */
+export function tritonConfig(target: ExportTarget): string {
+  const batching = isBatchable(target);
+  const { settings } = target;
+  const maxBatch = batching ? settings.max_batch_size : 0;
+  const lines = [
+    `# Exported by Inferbox from model ${quote(target.model)} version ${target.version}: the ${target.precision} file, the precision it serves.`,
+    `name: ${quote(target.model)}`,
+    'platform: "onnxruntime_onnx"',
+    'backend: "onnxruntime"',
+    `max_batch_size: ${maxBatch}`,
+    'input [',
+    ...target.inputs.flatMap((spec, i) => [...tensor(spec, batching).slice(0, -1), i < target.inputs.length - 1 ? '  },' : '  }']),
+    ']',
+    'output [',
+    ...target.outputs.flatMap((spec, i) => [...tensor(spec, batching).slice(0, -1), i < target.outputs.length - 1 ? '  },' : '  }']),
+    ']',
+  ];
+  // Triton's queue policy lives inside dynamic_batching, which needs a batch dimension (max_batch_size ≥ 1).
+  if (maxBatch >= 1) {
+    const preferred = settings.preferred_batch_sizes.filter((size) => size <= maxBatch);
+    lines.push(
+      'dynamic_batching {',
+      ...(preferred.length > 0 ? [`  preferred_batch_size: ${list(preferred)}`] : []),
+      `  max_queue_delay_microseconds: ${settings.max_queue_delay_micros}`,
+      '  default_queue_policy {',
+      '    timeout_action: REJECT',
+      `    default_timeout_microseconds: ${settings.timeout_micros}`,
+      '    allow_timeout_override: true',
+      `    max_queue_size: ${settings.max_queue_size}`,
+      '  }',
+      '}',
+    );
+  }
+  lines.push('instance_group [', '  {', `    count: ${settings.max_instances}`, '    kind: KIND_AUTO', '  }', ']');
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { after, before, test } from 'node:test';
+import { extract } from 'tar-stream';
+import { tritonConfig } from '../../../server/export/tritonConfig.js';
+import { startTestServer, type TestServer } from '../../helpers/testServer.js';
+
+const MLP = join(import.meta.dirname, '../../../models/mlp/model.onnx');
+
+let server: TestServer;
+let mlpBytes: Buffer;
+
+before(async () => {
+  server = await startTestServer();
+  mlpBytes = await readFile(MLP);
+  // Its own model (no int8 candidate), so the served file is certainly the fp32 original.
+  const upload = await server.request('POST', '/api/models/penguins/versions?quantize=false', { body: mlpBytes, headers: { 'content-type': 'application/octet-stream' } });
+  assert.equal(upload.status, 201);
+  const settings = await server.request('PUT', '/api/models/penguins/settings', { json: { max_batch_size: 16, preferred_batch_sizes: [4, 8], max_queue_delay_micros: 500, max_queue_size: 200, timeout_micros: 250_000, max_instances: 2 } });
+  assert.equal(settings.status, 200, await settings.text());
+});
+after(() => server.cleanup());
+
+type PbValue = string | number | boolean | PbMessage | PbValue[];
+interface PbMessage { [field: string]: PbValue[] }
+
+/**
+ * A small parser for protobuf text format, enough for Triton's config.pbtxt: `field: scalar`,
+ * `field: [ a, b ]`, `field { … }`, `field [ { … }, { … } ]`, `# comments`. Every field maps to
+ * the list of its values (repeated fields and lists alike), so the test asserts structure, not text.
+ */
+function parsePbtxt(source: string): PbMessage {
+  const tokens = source.replace(/#[^\n]*/g, '').match(/"(?:[^"\\]|\\.)*"|[{}[\]:,]|[^\s{}[\]:,]+/g) ?? [];
+  let at = 0;
+  const scalar = (token: string): PbValue => (token.startsWith('"') ? JSON.parse(token) : /^-?\d+(\.\d+)?$/.test(token) ? Number(token) : token === 'true' ? true : token === 'false' ? false : token);
+  const value = (): PbValue => {
+    const token = tokens[at++]!;
+    if (token === '{') return message('}');
+    if (token === '[') {
+      const items: PbValue[] = [];
+      while (tokens[at] !== ']') { items.push(value()); if (tokens[at] === ',') at++; }
+      at++;
+      return items;
+    }
+    return scalar(token);
+  };
+  const message = (end: string | undefined): PbMessage => {
+    const result: PbMessage = {};
+    while (at < tokens.length && tokens[at] !== end) {
+      const field = tokens[at++]!;
+      if (tokens[at] === ':') at++;
+      const parsed = value();
+      (result[field] ??= []).push(...(Array.isArray(parsed) ? parsed : [parsed]));
+    }
+    at++;
+    return result;
+  };
+  return message(undefined);
+}
+
+async function untar(body: Readable): Promise<Map<string, { type: string; data: Buffer }>> {
+  const entries = new Map<string, { type: string; data: Buffer }>();
+  const tar = extract();
+  tar.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk) => chunks.push(chunk as Buffer));
+    stream.on('end', () => { entries.set(header.name, { type: header.type ?? 'file', data: Buffer.concat(chunks) }); next(); });
+  });
+  await pipeline(body, createGunzip(), tar);
+  return entries;
+}
+
+test('format=triton: a .tar.gz model repository holding the exact model bytes and a config with the batching settings', async () => {
+  const response = await server.request('GET', '/api/models/penguins/versions/1/export?format=triton');
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('content-type'), 'application/gzip');
+  assert.match(response.headers.get('content-disposition') ?? '', /attachment; filename="penguins-1-triton.tar.gz"/);
+  assert.equal(response.headers.get('inferbox-exported-precision'), 'fp32');
+  const entries = await untar(Readable.fromWeb(response.body! as WebReadableStream));
+  assert.deepEqual([...entries.keys()].sort(), ['penguins/', 'penguins/1/', 'penguins/1/model.onnx', 'penguins/config.pbtxt']);
+  assert.ok(entries.get('penguins/1/model.onnx')!.data.equals(mlpBytes), 'the archive holds the uploaded file byte for byte');
+
+  const config = parsePbtxt(entries.get('penguins/config.pbtxt')!.data.toString('utf8'));
+  assert.deepEqual(config.name, ['penguins']);
+  assert.deepEqual(config.platform, ['onnxruntime_onnx']);
+  assert.deepEqual(config.backend, ['onnxruntime']);
+  assert.deepEqual(config.max_batch_size, [16]);
+  // mlp: features FP32 [-1, 4] → probabilities FP32 [-1, 3], label INT64 [-1]: dims without the batch dimension.
+  assert.deepEqual(config.input, [{ name: ['features'], data_type: ['TYPE_FP32'], dims: [4] }]);
+  assert.deepEqual(config.output, [
+    { name: ['probabilities'], data_type: ['TYPE_FP32'], dims: [3] },
+    { name: ['label'], data_type: ['TYPE_INT64'], dims: [1], reshape: [{ shape: [] }] },
+  ]);
+  assert.deepEqual(config.dynamic_batching, [{
+    preferred_batch_size: [4, 8],
+    max_queue_delay_microseconds: [500],
+    default_queue_policy: [{ timeout_action: ['REJECT'], default_timeout_microseconds: [250000], allow_timeout_override: [true], max_queue_size: [200] }],
+  }]);
+  assert.deepEqual(config.instance_group, [{ count: [2], kind: ['KIND_AUTO'] }]);
+  const audit = (await (await server.request('GET', '/api/audit?action=model.export')).json()) as { entries: { target: string; details: { format: string } }[] };
+  assert.ok(audit.entries.some((e) => e.target === 'penguins/1' && e.details.format === 'triton'));
+});
+
+test('a model without a dynamic batch dimension exports with max_batch_size 0, full dims and no dynamic_batching', () => {
+  const config = parsePbtxt(tritonConfig({
+    model: 'ocr "cls"',
+    version: '3',
+    precision: 'int8',
+    file: '/unused',
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192] }],
+    outputs: [{ name: 'y', datatype: 'BYTES', shape: [1, -1] }],
+    settings: { max_batch_size: 32, preferred_batch_sizes: [], max_queue_delay_micros: 0, max_queue_size: 1024, timeout_micros: 0, max_instances: 1 },
+    labels: {},
+    metrics: {},
+    created_at: '2026-11-01T00:00:00Z',
+  }));
+  assert.deepEqual(config.name, ['ocr "cls"'], 'names are escaped');
+  assert.deepEqual(config.max_batch_size, [0]);
+  assert.deepEqual(config.input, [{ name: ['x'], data_type: ['TYPE_FP32'], dims: [1, 3, 48, 192] }]);
+  assert.deepEqual(config.output, [{ name: ['y'], data_type: ['TYPE_STRING'], dims: [1, -1] }]);
+  assert.equal(config.dynamic_batching, undefined);
+});
+
+test('format=kserve: an InferenceService manifest for the ONNX model on the v2 protocol, storageUri for the user to fill in', async () => {
+  const response = await server.request('GET', '/api/models/penguins/versions/1/export?format=kserve');
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-disposition') ?? '', /penguins-v1-inferenceservice\.json/);
+  const manifest = (await response.json()) as { apiVersion: string; kind: string; metadata: { name: string; annotations: Record<string, string> }; spec: { predictor: { model: Record<string, unknown> } } };
+  assert.equal(manifest.apiVersion, 'serving.kserve.io/v1beta1');
+  assert.equal(manifest.kind, 'InferenceService');
+  assert.match(manifest.metadata.name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+  assert.deepEqual(manifest.spec.predictor.model.modelFormat, { name: 'onnx' });
+  assert.equal(manifest.spec.predictor.model.protocolVersion, 'v2');
+  assert.match(String(manifest.spec.predictor.model.storageUri), /REPLACE-ME/);
+  assert.equal(manifest.metadata.annotations['inferbox.dev/batching'], 'max_batch_size=16');
+});
+
+test('bad export requests: unknown format 400, unknown version 404', async () => {
+  const bad = await server.request('GET', '/api/models/penguins/versions/1/export?format=zip');
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: string }).error, /format/);
+  const missing = await server.request('GET', '/api/models/penguins/versions/9/export?format=triton');
+  assert.equal(missing.status, 404);
+});
