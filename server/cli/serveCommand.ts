@@ -9,6 +9,25 @@ export async function serveCommand(flags: Record<string, string | undefined>, ou
   // A closed stdout (the parent that read our URLs went away) must not crash the server.
   out.on('error', () => undefined);
   const say = (line: string) => out.write(`${line}\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal} received: stopping`);
+    running.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  // Listening before the banner: whoever reads it (a supervisor, a test) may signal at once, and a
+  // signal that came before the listener would kill the process without a drain. `on`, not `once`
+  // (stop() ignores repeats): a second signal must not end the process mid-drain either.
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // Started by the desktop app with an IPC channel: a stop message drains like SIGTERM (on Windows
+  // a signal cannot: it kills outright), and a parent that went away (the app crashed) stops us too,
+  // so no orphan keeps the port and the database.
+  if (process.send) {
+    process.on('message', (message) => { if (message === 'inferbox:stop') stop('stop message'); });
+    process.once('disconnect', () => stop('parent gone'));
+  }
   say(`Inferbox is ready in ${Math.round(performance.now())} ms (since process start). Reach it at:`);
   for (const url of running.urls) say(`  ${url}`);
   if (running.grpcTargets.length > 0) say(`OIP v2 gRPC${running.tlsFingerprint ? ' (TLS)' : ''} at: ${running.grpcTargets.join(', ')}`);
@@ -19,21 +38,5 @@ export async function serveCommand(flags: Record<string, string | undefined>, ou
     say(`Admin key (shown this once; also in ${running.adminKeyPath}):\n  ${running.createdAdminKey}`);
   } else {
     say(`Admin key file: ${running.adminKeyPath}`);
-  }
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    say(`${signal} received: stopping`);
-    running.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  // Started by the desktop app with an IPC channel: a stop message drains like SIGTERM (on Windows
-  // a signal cannot: it kills outright), and a parent that went away (the app crashed) stops us too,
-  // so no orphan keeps the port and the database.
-  if (process.send) {
-    process.on('message', (message) => { if (message === 'inferbox:stop') stop('stop message'); });
-    process.once('disconnect', () => stop('parent gone'));
   }
 }

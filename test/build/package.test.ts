@@ -18,9 +18,12 @@ import { GENTOO_FEATURES } from '../helpers/testServer.js';
 
 /**
  * Measured 2026-11: ~58 MiB with x64-only ORT and better-sqlite3; sharp (issue 11: images for
- * named-feature predictions) adds ~19 MiB, nearly all libvips (@img/sharp-libvips-linux-x64).
+ * named-feature predictions) adds ~19 MiB, nearly all libvips (@img/sharp-libvips-linux-x64);
+ * issue 9's OpenTelemetry (semantic-conventions alone 6.4 MiB), tar-stream (with the Bare
+ * runtime's bare-* packages, 6 MiB) and csv-parse's bundles bring the asar to ~30 MiB: ~95 MiB in
+ * all. Trimming those packages' unused builds is a next step; the budget keeps the total in check.
  */
-const SIZE_BUDGET_BYTES = 88 * 1024 * 1024;
+const SIZE_BUDGET_BYTES = 104 * 1024 * 1024;
 
 const sharpVersion = (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'sharp', 'package.json'), 'utf8')) as { version: string }).version;
 
