@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inferboxError, InferboxError } from '../common/errors.js';
 import { isDiskFull } from '../common/isDiskFull.js';
@@ -25,8 +25,29 @@ export async function writeUploadToFile(source: Readable, path: string, maxBytes
       callback(null, chunk);
     },
   });
+  // A full disk does not stop the pipeline: the rest of the body is read and discarded, so a
+  // client still sending reads the 507 instead of a reset connection (the partial file is removed).
+  let diskFull: unknown = null;
+  const file = createWriteStream(path, { mode: 0o600 });
+  const fileError = new Promise<unknown>((resolve) => file.once('error', resolve));
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (diskFull) { callback(); return; }
+      file.write(chunk, (error) => {
+        if (error && isDiskFull(error)) { diskFull = error; callback(); }
+        else callback(error ?? null);
+      });
+    },
+    final(callback) {
+      if (diskFull) { file.destroy(); callback(); return; }
+      file.end(() => callback());
+      void fileError.then((error) => callback(error as Error));
+    },
+    destroy(error, callback) { file.destroy(); callback(error); },
+  });
   try {
-    await pipeline(source, meter, createWriteStream(path, { mode: 0o600 }));
+    await pipeline(source, meter, sink);
+    if (diskFull) throw diskFull;
   } catch (error) {
     await rm(path, { force: true });
     if (error instanceof InferboxError) throw error;
