@@ -1,6 +1,6 @@
 import type { RequestLogWriter } from '../logging/RequestLogWriter.js';
 import type { InferenceMetrics } from '../metrics/InferenceMetrics.js';
-import type { StageTiming } from './InferenceService.js';
+import type { StageTiming } from '../common/StageTiming.js';
 
 export interface InferenceRecord {
   requestId: string;

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { InferboxError, inferboxError } from '../common/errors.js';
+import type { StageTiming } from '../common/StageTiming.js';
 import type { ModelRegistry, ServedVersion } from '../registry/ModelRegistry.js';
 import type { InferenceWorkerPool } from '../runtime/InferenceWorkerPool.js';
 import { SessionRunError } from '../runtime/SessionRunError.js';
@@ -37,20 +38,6 @@ export interface InferOutcome {
   timing: StageTiming;
 }
 
-/** Where a request's time went, in ms, for the request log and Server-Timing. */
-export interface StageTiming {
-  /** Checking the request against the signature and building its tensors. */
-  decodeMs: number;
-  /** Waiting for an instance: in the batcher's queue, then behind other runs on the instance. */
-  queueMs: number;
-  /** Joining the batch's inputs and cutting this request's rows out of its outputs. */
-  batchMs: number;
-  inferMs: number;
-  /** Encoding the outputs (the route adds writing the response body). */
-  serializeMs: number;
-  /** Rows in the run this request was part of (0: answered from the cache). */
-  batchRows: number;
-}
 
 /**
  * The OIP v2 data plane without HTTP (KServe's dataplane): resolve the version, validate and

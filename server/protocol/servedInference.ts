@@ -1,5 +1,6 @@
 import type { InferboxError } from '../common/errors.js';
-import type { InferOutcome, StageTiming } from '../inference/InferenceService.js';
+import type { StageTiming } from '../common/StageTiming.js';
+import type { InferOutcome } from '../inference/InferenceService.js';
 import type { Answer, Assignment, InferCall, OipRequest } from '../oip/InferenceEndpoint.js';
 import type { ServedVersion } from '../registry/ModelRegistry.js';
 import type { AppContext } from './AppContext.js';

@@ -1,4 +1,5 @@
 import type { SqliteDatabase } from './openDatabase.js';
+import { truncateWal } from './truncateWal.js';
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type JobSource = 'json' | 'jsonl' | 'csv';
@@ -157,7 +158,7 @@ export class JobRepository {
    * keeps the frames it needs and the next job's checkpoint removes them.
    */
   private eraseFromWal(): void {
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    truncateWal(this.db);
   }
 
   /** Results in index order from `afterIndex` on, a page at a time (downloads stream page by page). */

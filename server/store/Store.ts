@@ -5,6 +5,7 @@ import { JobRepository } from './JobRepository.js';
 import { ModelCardRepository } from './ModelCardRepository.js';
 import { ModelRepository } from './ModelRepository.js';
 import { PayloadRepository } from './PayloadRepository.js';
+import { truncateWal } from './truncateWal.js';
 import { openDatabase, type SqliteDatabase } from './openDatabase.js';
 import { QuantizationRepository } from './QuantizationRepository.js';
 import { RequestLogRepository } from './RequestLogRepository.js';
@@ -43,14 +44,9 @@ export class Store {
     return new Store(openDatabase(path));
   }
 
-  /**
-   * Empties the write-ahead log into the database and truncates it to zero bytes, so erased rows do
-   * not survive as older page copies in the -wal file (secure_delete zeroes them in the database
-   * itself). False when a reader (the keys CLI) kept part of the log from being checkpointed.
-   */
+  /** See truncateWal.ts: erased rows must not survive in the -wal file. */
   truncateWal(): boolean {
-    const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-    return result?.busy === 0;
+    return truncateWal(this.db);
   }
 
   /**

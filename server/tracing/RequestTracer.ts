@@ -2,17 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { parseTraceParent, TraceState } from '@opentelemetry/core';
 import { randomTraceIds } from './randomTraceIds.js';
+import type { StageTiming } from '../common/StageTiming.js';
 import { startOtlpPipeline, type OtlpPipeline } from './startOtlpPipeline.js';
-
-/** Durations (ms) of the data plane's stages, as the request log and Server-Timing have them. */
-export interface StageDurations {
-  decodeMs: number;
-  queueMs: number;
-  batchMs: number;
-  inferMs: number;
-  serializeMs: number;
-  batchRows: number;
-}
 
 /** How a traced request ended. */
 export interface TracedOutcome {
@@ -21,7 +12,7 @@ export interface TracedOutcome {
   /** `performance.now()` when the data plane began (decoding), if it did. */
   stagesStartedAt?: number | undefined;
   /** The stages the request got through (all or none). */
-  stages?: Partial<StageDurations> | undefined;
+  stages?: Partial<StageTiming> | undefined;
   /** Semantic attributes of the request (model, version, request id, cache, variant). */
   attributes: Attributes;
 }
