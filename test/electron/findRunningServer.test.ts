@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,18 +6,14 @@ import { test } from 'node:test';
 import { findRunningServer } from '../../electron/findRunningServer.js';
 import { ServerSupervisor, type SupervisorState } from '../../electron/ServerSupervisor.js';
 import { statusLabel } from '../../electron/trayModel.js';
-import { waitForServeBanner } from '../helpers/serveProcess.js';
+import { spawnServe, waitForServeBanner } from '../helpers/serveProcess.js';
 import { makeDataDir } from '../helpers/testServer.js';
 
-const MAIN = new URL('../../server/main.ts', import.meta.url).pathname;
 
 test('the desktop app attaches to a server already serving its data dir (the service) instead of starting a second one', async () => {
   const dataDir = await makeDataDir();
   // The "service": the real headless CLI, started outside the desktop app.
-  const service = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, INFERBOX_LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const service = spawnServe(dataDir);
   try {
     const { url } = await waitForServeBanner(service);
     const found = await findRunningServer(dataDir);

@@ -1,5 +1,18 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+
+const MAIN = new URL('../../server/main.ts', import.meta.url).pathname;
+
+/**
+ * The real headless CLI (`inferbox serve`) on a random loopback port with plain Node + tsx, stdout
+ * piped for the banner. `args` adds flags; stderr is piped (read it, or pass 'inherit').
+ */
+export function spawnServe(dataDir: string, options: { args?: string[]; logLevel?: string; stderr?: 'pipe' | 'inherit' } = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])], {
+    env: { ...process.env, INFERBOX_LOG_LEVEL: options.logLevel ?? 'silent' },
+    stdio: ['ignore', 'pipe', options.stderr ?? 'pipe'],
+  });
+}
 
 /**
  * Reads a spawned `serve` process's output until its start banner has named the admin key file

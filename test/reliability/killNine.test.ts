@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { readdir, readFile, rm } from 'node:fs/promises';
@@ -9,10 +9,9 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { buildMlpStack } from '../../models/lib/mlpStack.js';
 import { slowModel } from '../fixtures/onnxModels.js';
-import { waitForServeBanner } from '../helpers/serveProcess.js';
+import { spawnServe, waitForServeBanner } from '../helpers/serveProcess.js';
 import { GENTOO_FEATURES, makeDataDir } from '../helpers/testServer.js';
 
-const MAIN = new URL('../../server/main.ts', import.meta.url).pathname;
 const ROUNDS = 3;
 const MLP_FILE = new URL('../../models/mlp/model.onnx', import.meta.url).pathname;
 /** A 2 MB upload: long enough to be in flight when the kill comes, now and then. */
@@ -35,10 +34,7 @@ interface Acknowledged {
 }
 
 async function startCli(dataDir: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--instances', '2', '--threads', '1'], {
-    env: { ...process.env, INFERBOX_LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawnServe(dataDir, { args: ['--instances', '2', '--threads', '1'], stderr: 'inherit' });
   return { child, base: (await waitForServeBanner(child)).url! };
 }
 

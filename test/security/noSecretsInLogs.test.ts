@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { buildModel } from '../../models/lib/onnxGraph.js';
-import { waitForServeBanner } from '../helpers/serveProcess.js';
+import { spawnServe, waitForServeBanner } from '../helpers/serveProcess.js';
 import { makeDataDir } from '../helpers/testServer.js';
 
 /**
@@ -28,7 +27,6 @@ import { makeDataDir } from '../helpers/testServer.js';
  *   (LiveSampleRecorder; off by default, as payload logging is): the test checks both are off.
  */
 
-const MAIN = new URL('../../server/main.ts', import.meta.url).pathname;
 /** Marker values no model, file or id would hold by chance. */
 const FLOAT_MARKER = 12345.678;
 const TEXT_MARKER = 'payload-marker-8c1f2e9a';
@@ -75,11 +73,7 @@ function bytesElement(text: string): Buffer {
 
 test('no file in the data dir and no line the server prints holds a raw key, a secret or a payload', async () => {
   const dataDir = await makeDataDir();
-  const server = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], {
-    // The most verbose level: a leak in a debug line is a leak too.
-    env: { ...process.env, INFERBOX_LOG_LEVEL: 'trace' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const server = spawnServe(dataDir, { logLevel: 'trace' }) // the most verbose level: a leak in a debug line is a leak too;
   let printed = '';
   try {
     const banner = await waitForServeBanner(server);

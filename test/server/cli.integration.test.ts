@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { GENTOO_FEATURES, makeDataDir } from '../helpers/testServer.js';
-import { waitForServeBanner } from '../helpers/serveProcess.js';
+import { spawnServe, waitForServeBanner } from '../helpers/serveProcess.js';
 
 const MAIN = new URL('../../server/main.ts', import.meta.url).pathname;
 const cli = (args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { ...process.env, INFERBOX_LOG_LEVEL: 'silent' } });
@@ -14,10 +14,7 @@ const inferBody = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32'
 
 test('the headless CLI: serve prints its URLs, keys are managed from the command line, SIGTERM stops it', async () => {
   const dataDir = await makeDataDir();
-  const server = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, INFERBOX_LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const server = spawnServe(dataDir);
   try {
     const { url, output } = await waitForServeBanner(server);
     assert.ok(url, output);

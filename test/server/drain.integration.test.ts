@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
@@ -8,10 +7,9 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { waitForServeBanner } from '../helpers/serveProcess.js';
+import { spawnServe, waitForServeBanner } from '../helpers/serveProcess.js';
 import { GENTOO_FEATURES, makeDataDir } from '../helpers/testServer.js';
 
-const MAIN = new URL('../../server/main.ts', import.meta.url).pathname;
 const ITEM = { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: GENTOO_FEATURES }] };
 
 /** Whether a new TCP connection to the port is accepted. */
@@ -23,10 +21,7 @@ const accepts = (port: number) => new Promise<boolean>((resolve) => {
 
 test('SIGTERM drains: no new connections, the request in flight is answered, the job keeps its committed items, the log is flushed, SQLite closes cleanly, exit 0', async () => {
   const dataDir = await makeDataDir();
-  const server = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, INFERBOX_LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const server = spawnServe(dataDir);
   try {
     const { url, output } = await waitForServeBanner(server);
     assert.ok(url, output);

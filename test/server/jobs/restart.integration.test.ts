@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,9 +7,8 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { slowModel } from '../../fixtures/onnxModels.js';
 import { makeDataDir, startTestServer, type TestServer } from '../../helpers/testServer.js';
-import { waitForServeBanner } from '../../helpers/serveProcess.js';
+import { spawnServe, waitForServeBanner } from '../../helpers/serveProcess.js';
 
-const MAIN = new URL('../../../server/main.ts', import.meta.url).pathname;
 const ITEMS = 48;
 /** Distinct inputs, so a result at the wrong index would not match. */
 const items = Array.from({ length: ITEMS }, (_, i) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 64], data: Array.from({ length: 64 }, (_, j) => Math.sin(i * 64 + j)) }] }));
@@ -64,10 +62,7 @@ async function submitSlowJob(base: string, key: string): Promise<string> {
 
 test('Jobs: restart mid-job resumes and finishes with every result exactly once (SIGKILL of the real CLI)', async () => {
   const dataDir = await makeDataDir();
-  const cli = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--instances', '2', '--threads', '1'], {
-    env: { ...process.env, INFERBOX_LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const cli = spawnServe(dataDir, { args: ['--instances', '2', '--threads', '1'], stderr: 'inherit' });
   try {
     const base = (await waitForServeBanner(cli)).url!;
     const key = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -9,7 +8,7 @@ import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { extract } from 'tar';
 import { MIGRATIONS } from '../../../server/store/migrations/index.js';
-import { waitForServeBanner } from '../../helpers/serveProcess.js';
+import { spawnServe, waitForServeBanner } from '../../helpers/serveProcess.js';
 import { GENTOO_FEATURES } from '../../helpers/testServer.js';
 
 /**
@@ -21,17 +20,13 @@ import { GENTOO_FEATURES } from '../../helpers/testServer.js';
 const FIXTURE = new URL('../../fixtures/datadir-schema2', import.meta.url).pathname;
 const SHOP_KEY = 'ibx_b2e7fbe1865c_UsVuTndcILFrbyVKzrkjaMzbQGsXN30oAz9ltxY7kD8';
 const LATEST = MIGRATIONS.at(-1)!.version;
-const MAIN = new URL('../../../server/main.ts', import.meta.url).pathname;
 const inferBody = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: GENTOO_FEATURES }] });
 
 const scratch = await mkdtemp(join(tmpdir(), 'inferbox-upgrade-'));
 after(() => rm(scratch, { recursive: true, force: true }));
 
 function serve(dataDir: string) {
-  return spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, INFERBOX_LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawnServe(dataDir);
 }
 
 /** How the server ended after SIGTERM: a clean drain is `{ code: 0, signal: null }` (a signal name says it died instead). */
@@ -105,7 +100,7 @@ test('a database written by a newer Inferbox is refused with a clear message and
 
   const server = serve(dataDir);
   let stderr = '';
-  server.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  server.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const [code] = (await once(server, 'exit')) as [number | null];
   assert.equal(code, 2, stderr);
   assert.match(stderr, new RegExp(`the database has schema version ${LATEST + 3}, newer than this Inferbox knows \\(${LATEST}\\): a newer Inferbox wrote it\\. It was left untouched`));
