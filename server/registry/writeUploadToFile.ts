@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Transform, Writable, type Readable } from 'node:stream';
@@ -49,6 +50,13 @@ export async function writeUploadToFile(source: Readable, path: string, maxBytes
     await pipeline(source, meter, sink);
     if (diskFull) throw diskFull;
   } catch (error) {
+    // The file stream is not part of the pipeline, so wait for it to close (it opens lazily: a
+    // late open after the rm would leave the file behind) before removing the partial file.
+    if (!file.closed) {
+      const closed = once(file, 'close');
+      file.destroy();
+      await closed;
+    }
     await rm(path, { force: true });
     if (error instanceof InferboxError) throw error;
     if (isDiskFull(error)) throw new InferboxError('IBX_ERR_DISK_FULL', ['store the uploaded model'], { cause: error });
