@@ -21,19 +21,18 @@ const MODULES = {
   config: ['common', 'store'],
   tls: ['common'],
   quantization: ['common', 'store', 'runtime', 'onnx'],
-  registry: ['common', 'store', 'runtime', 'onnx'],
-  batching: ['common', 'runtime'],
   experiments: ['common', 'store'],
-  inference: ['common', 'registry', 'runtime', 'batching', 'logging', 'metrics'],
-  predict: ['common', 'store', 'registry', 'onnx', 'inference'],
-  jobs: ['common', 'store', 'registry', 'inference', 'predict'],
+  // The serving core: served versions (batcher, cache, sessions), the OIP codec and the one pipeline.
+  serving: ['common', 'runtime', 'experiments', 'tracing', 'logging', 'metrics'],
+  registry: ['common', 'store', 'runtime', 'onnx', 'serving'],
+  predict: ['common', 'store', 'registry', 'onnx', 'serving'],
+  jobs: ['common', 'store', 'registry', 'serving', 'predict'],
   backup: ['common', 'store', 'config'],
   service: [],
   webhooks: ['common', 'store'],
   export: ['common'],
-  oip: ['common', 'registry', 'inference', 'experiments', 'tracing'],
-  grpc: ['common', 'auth', 'registry', 'inference', 'oip'],
-  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'predict', 'jobs', 'experiments', 'backup', 'tracing', 'webhooks', 'export', 'oip'],
+  grpc: ['common', 'auth', 'registry', 'serving'],
+  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'serving', 'predict', 'jobs', 'experiments', 'backup', 'tracing', 'webhooks', 'export'],
 };
 
 const PACKAGE_HOMES = {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_MLP_STACK, buildMlpStack } from '../models/lib/mlpStack.js';
 import type { RuntimeTensor, TensorSpec } from '../server/common/datatypes.js';
-import { decodeInputs } from '../server/inference/decodeInputs.js';
+import { decodeInputs } from '../server/serving/decodeInputs.js';
 import { decidePrecision, DEFAULT_GATE, judgeOutput, measureAgreement } from '../server/quantization/accuracyGate.js';
 import { generateInputs } from '../server/quantization/generateInputs.js';
 import { quantizeDynamicMatMul } from '../server/quantization/quantizeDynamicMatMul.js';

@@ -20,14 +20,14 @@ import { ModelServingSettingsService } from './config/modelServingSettings.js';
 import { probeHardware, type HardwareProfile } from './hardware/probeHardware.js';
 import { storageStatus } from './hardware/storageStatus.js';
 import { planExecution, type ExecutionPlan, type PlanOverrides } from './hardware/planExecution.js';
-import { decodeInputs } from './inference/decodeInputs.js';
-import { InferenceRecorder } from './inference/InferenceRecorder.js';
+import { decodeInputs } from './serving/decodeInputs.js';
+import { InferenceRecorder } from './serving/InferenceRecorder.js';
 import { startGrpcServer, type GrpcListener } from './grpc/startGrpcServer.js';
-import { InferenceService } from './inference/InferenceService.js';
-import { InferenceEndpoint } from './oip/InferenceEndpoint.js';
+import { InferencePipeline } from './serving/InferencePipeline.js';
+import { answerOip } from './serving/oipCodec.js';
 import { JobRunner } from './jobs/JobRunner.js';
 import { JobService } from './jobs/JobService.js';
-import { ResponseCache } from './inference/ResponseCache.js';
+import { ResponseCache } from './serving/ResponseCache.js';
 import { PayloadService } from './logging/PayloadService.js';
 import { RequestLogWriter } from './logging/RequestLogWriter.js';
 import { InferenceMetrics } from './metrics/InferenceMetrics.js';
@@ -233,9 +233,25 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onEnded: (ended) => webhooks.emit(ended.outcome === 'rolled_back' ? 'experiment.rolled_back' : 'experiment.completed', endedExperimentEvent(ended)),
   });
   const modelSettings = new ModelServingSettingsService({ models: store.models, server: () => settingsService.current, workers: pool.instances });
+  const metrics = new InferenceMetrics();
   const registry = new ModelRegistry({
     models: store.models,
-    pool,
+    serving: {
+      pool,
+      cache: new ResponseCache(() => settingsService.current.cache_max_bytes),
+      batching: (model) => {
+        const chosen = modelSettings.effective(model);
+        return {
+          maxBatchSize: chosen.max_batch_size,
+          preferredBatchSizes: chosen.preferred_batch_sizes,
+          maxQueueDelayMicros: chosen.max_queue_delay_micros,
+          maxQueueSize: chosen.max_queue_size,
+          timeoutMicros: chosen.timeout_micros,
+        };
+      },
+      cacheEnabled: (model) => store.models.getModel(model)?.cache_enabled === 1,
+      onExecuted: (model, version) => metrics.executionCounter(model, version),
+    },
     dataDir,
     runtimeSettings: (model) => {
       const chosen = modelSettings.effective(model);
@@ -276,7 +292,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     truncateWal: () => store.truncateWal(),
     onLiveSamplesErased: () => liveSamples.forgetAll(),
   });
-  const metrics = new InferenceMetrics();
   const logWriter = new RequestLogWriter(store.requestLog, store.payloads, (error, dropped) => logger.error({ err: error, dropped }, 'request log write failed'));
   const startedAt = new Date();
   let port = 0;
@@ -284,24 +299,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const currentUrls = () => serverUrls({ host: settings.host, port, https: useTls, names: network.current() });
   // gRPC clients take host:port; TLS or not follows the REST URLs.
   const currentGrpcTargets = () => (grpcPort === null ? [] : serverUrls({ host: settings.host, port: grpcPort, https: useTls, names: network.current() }).map((url) => url.replace(/^https?:\/\//, '')));
-  const inference = new InferenceService({
-    registry,
-    pool,
-    cache: new ResponseCache(() => settingsService.current.cache_max_bytes),
-    batching: (model) => {
-      const chosen = modelSettings.effective(model);
-      return {
-        maxBatchSize: chosen.max_batch_size,
-        preferredBatchSizes: chosen.preferred_batch_sizes,
-        maxQueueDelayMicros: chosen.max_queue_delay_micros,
-        maxQueueSize: chosen.max_queue_size,
-        timeoutMicros: chosen.timeout_micros,
-      };
-    },
-    metrics,
-  });
   metrics.attachServingState({
-    queueDepths: () => inference.queueDepths(),
+    queueDepths: () => registry.servedVersions().filter((served) => served.batcher.queued > 0).map((served) => ({ model: served.name, version: served.version, depth: served.batcher.queued })),
     versions: () => registry.listModels().flatMap((m) => m.versions.map((v) => ({ model: m.name, version: v.version, loaded: v.state === 'ready', instances: v.placement?.workers ?? 0 }))),
     workerThreads: () => pool.instances,
   });
@@ -314,13 +313,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   await tracer.ready();
   const jobRunner = new JobRunner({
     repository: store.jobs,
-    inference,
-    interactiveInFlight: () => inference.interactiveInFlight,
+    inference: { resolve: (model, version) => registry.resolveServing(model, version), infer: answerOip },
+    interactiveInFlight: () => pipeline.interactiveInFlight,
     onError: (error, job) => logger.error({ err: error, job }, 'async job error'),
   });
   const jobs = new JobService({
     repository: store.jobs,
-    resolve: (model, version) => inference.resolve(model, version),
+    resolve: (model, version) => registry.resolveServing(model, version),
     maxItems: () => settingsService.current.job_max_items,
     planFor: (served) => cards.planFor(served),
     notify: () => jobRunner.notify(),
@@ -354,8 +353,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   );
   const rateLimiter = new KeyRateLimiter();
   // One inference path for REST (OIP v2, predict) and gRPC: experiments, request log, metrics, tracing, payloads, live samples.
-  const oip = new InferenceEndpoint({
-    inference,
+  const pipeline = new InferencePipeline({
+    versions: registry,
     experiments,
     recorder: new InferenceRecorder(metrics, logWriter),
     tracer,
@@ -377,9 +376,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     failedAuth,
     rateLimiter,
     registry,
-    inference,
     experiments,
-    oip,
+    pipeline,
     metrics,
     metricsHistory,
     settings: settingsService,
@@ -427,7 +425,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         maxInferBytes: () => settingsService.current.max_infer_body_bytes,
         access: { keys, failedAuth, rateLimiter, settings: settingsService, metrics },
         registry,
-        oip,
+        pipeline,
         serverVersion: packageVersion(),
         onBug: (error, method) => logger.error({ err: error, method }, 'unexpected error in a gRPC call'),
       });

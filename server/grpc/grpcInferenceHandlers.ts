@@ -6,9 +6,10 @@ import { bearerTokenOf } from '../auth/bearerTokenOf.js';
 import type { AccessRule } from '../auth/scopes.js';
 import { inferboxError, type InferboxError } from '../common/errors.js';
 import { requestIdFrom } from '../common/requestIdFrom.js';
-import { namingExperiment, requestParameters, type InferenceEndpoint } from '../oip/InferenceEndpoint.js';
-import { modelMetadata } from '../oip/modelMetadata.js';
-import { modelReadiness } from '../oip/modelReadiness.js';
+import type { InferenceCodec, InferencePipeline, InferenceResult } from '../serving/InferencePipeline.js';
+import { decodeOipRequest, encodeOipResponse, requestParameters, type OipBody } from '../serving/oipCodec.js';
+import { modelMetadata } from '../registry/modelMetadata.js';
+import { modelReadiness } from '../registry/modelReadiness.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import { grpcStatusOf } from './grpcStatusOf.js';
 import type { ModelInferRequest, ModelRequest } from './inferenceMessages.js';
@@ -18,7 +19,7 @@ import { toOipBody } from './toOipBody.js';
 export interface GrpcInferenceDeps {
   access: CallerAccess;
   registry: ModelRegistry;
-  oip: InferenceEndpoint;
+  pipeline: InferencePipeline;
   serverVersion: string;
   /** REST's body limit now (max_infer_body_bytes): a smaller limit applies at once; grpc-js's own cap is the limit at start. */
   maxInferBytes: () => number;
@@ -70,6 +71,13 @@ const requireName = (name: string, field: string) => {
   return name;
 };
 
+/** The trace context and the experiment's choice: in the initial metadata with an answer, in the trailers with an error. */
+function replyMetadata(reply: Metadata, result: InferenceResult<unknown>): void {
+  reply.set('traceparent', result.trace.traceparent);
+  if (result.trace.tracestate) reply.set('tracestate', result.trace.tracestate);
+  if (result.variant) reply.set('inferbox-variant', result.variant);
+}
+
 /**
  * The six RPCs of `inference.GRPCInferenceService` over the same services as the REST routes:
  * the same access rules (ServerLive and ServerReady public like /v2/health/*, the rest `infer` or
@@ -98,6 +106,26 @@ export function grpcInferenceHandlers(deps: GrpcInferenceDeps): UntypedServiceIm
 
   const inferRule = (model: string): AccessRule => ({ kind: 'infer', model });
 
+  /** The message as an OIP body (a refusal here is recorded like every other: the pipeline awaits it). */
+  const readInferRequest = async (message: ModelInferRequest, bytes: number) => {
+    requireName(message.model_name, 'model_name');
+    const limit = deps.maxInferBytes();
+    if (bytes > limit) throw inferboxError('IBX_ERR_BODY_TOO_LARGE', limit);
+    const body = toOipBody(message);
+    return { body, bytes, parameters: requestParameters(body.value) };
+  };
+
+  /** Every output goes back in `raw_output_contents` (toOipBody asks for all of them as binary). */
+  const inferCodec: InferenceCodec<OipBody, ReturnType<typeof decodeOipRequest>, Buffer> = {
+    decode: decodeOipRequest,
+    encode: ({ served, request, result, assignment, requestId }) => {
+      const answer = encodeOipResponse(served, request, result.outputs, assignment ? { variant: assignment, requestId } : null);
+      const encoded = deps.encodeInferResponse(toModelInferResponse(answer));
+      return { reply: encoded, bytes: encoded.length, json: () => JSON.stringify(answer.response) };
+    },
+    logged: (body) => body.value,
+  };
+
   return {
     ServerLive: unary('ServerLive', () => ({ kind: 'public' }), () => ({ live: true })),
     ServerReady: unary('ServerReady', () => ({ kind: 'public' }), () => ({ ready: deps.registry.isReady() })),
@@ -108,40 +136,26 @@ export function grpcInferenceHandlers(deps: GrpcInferenceDeps): UntypedServiceIm
       'ModelInfer',
       (r: Sized<ModelInferRequest>) => inferRule(r.message.model_name),
       async ({ message, bytes }: Sized<ModelInferRequest>, context, principal) => {
-        const { reply } = await deps.oip.infer({
-          model: message.model_name,
-          version: message.model_version || undefined,
-          requestId: context.requestId,
-          keyId: principal?.keyId ?? null,
-          headers: context.headers,
-          span: { name: `${SERVICE}/ModelInfer`, attributes: { 'rpc.system': 'grpc', 'rpc.service': SERVICE, 'rpc.method': 'ModelInfer' } },
-          read: async () => {
-            requireName(message.model_name, 'model_name');
-            const limit = deps.maxInferBytes();
-            if (bytes > limit) throw inferboxError('IBX_ERR_BODY_TOO_LARGE', limit);
-            const body = toOipBody(message, bytes);
-            return { body, bytes, parameters: requestParameters(body.value) };
+        const result = await deps.pipeline.serve(
+          {
+            model: message.model_name,
+            version: message.model_version || undefined,
+            requestId: context.requestId,
+            keyId: principal?.keyId ?? null,
+            headers: context.headers,
+            span: { name: `${SERVICE}/ModelInfer`, attributes: { 'rpc.system': 'grpc', 'rpc.service': SERVICE, 'rpc.method': 'ModelInfer' } },
+            declaredBytes: bytes,
           },
-          request: (_served, body) => body,
-          respond: ({ outcome, assignment }) => {
-            namingExperiment(outcome.response, assignment, context.requestId);
-            const encoded = deps.encodeInferResponse(toModelInferResponse(outcome));
-            return { reply: encoded, bytesOut: encoded.length };
-          },
-          logged: (body) => body.value,
-          declaredBytes: bytes,
-          // In the initial metadata with the answer, in the trailers with an error.
-          onTrace: (trace) => {
-            context.reply.set('traceparent', trace.traceparent);
-            if (trace.tracestate) context.reply.set('tracestate', trace.tracestate);
-          },
-          onVariant: (assignment) => context.reply.set('inferbox-variant', `${assignment.experimentId}/${assignment.variant}`),
-          afterResponse: (task) => setImmediate(task),
-        });
-        return reply;
+          readInferRequest(message, bytes),
+          inferCodec,
+        );
+        replyMetadata(context.reply, result);
+        if (!result.outcome.ok) throw result.outcome.error;
+        if (result.afterSent) setImmediate(result.afterSent);
+        return result.outcome.reply;
       },
       ({ message, bytes }, context, error, principal) =>
-        deps.oip.recordRateLimited({ model: message.model_name, version: message.model_version || undefined, requestId: context.requestId, keyId: principal.keyId, declaredBytes: bytes }, error),
+        deps.pipeline.recordRateLimited({ model: message.model_name, version: message.model_version || undefined, requestId: context.requestId, keyId: principal.keyId, declaredBytes: bytes }, error),
     ),
   };
 }

@@ -1,4 +1,4 @@
-import type { InferOutcome } from '../inference/InferenceService.js';
+import type { OipAnswer } from '../serving/oipCodec.js';
 import type { InferParameter, InferParameters, ModelInferResponse } from './inferenceMessages.js';
 
 /** A JSON parameter value as an InferParameter (strings, booleans and numbers are all the response carries). */
@@ -14,8 +14,8 @@ function parameterOf(value: unknown): InferParameter {
  * parameters (precision, and experiment, variant and request_id when an experiment routed it) as
  * InferParameters.
  */
-export function toModelInferResponse(outcome: InferOutcome): ModelInferResponse {
-  const { response } = outcome;
+export function toModelInferResponse(answer: OipAnswer): ModelInferResponse {
+  const { response } = answer;
   const parameters: InferParameters = {};
   for (const [name, value] of Object.entries(response.parameters)) if (value !== undefined) parameters[name] = parameterOf(value);
   return {
@@ -24,6 +24,6 @@ export function toModelInferResponse(outcome: InferOutcome): ModelInferResponse 
     id: response.id ?? '',
     parameters,
     outputs: response.outputs.map((output) => ({ name: output.name, datatype: output.datatype, shape: output.shape, parameters: {} })),
-    raw_output_contents: outcome.binary,
+    raw_output_contents: answer.binary,
   };
 }

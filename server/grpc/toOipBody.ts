@@ -1,5 +1,5 @@
 import { inferboxError } from '../common/errors.js';
-import type { InferBody } from '../oip/InferenceEndpoint.js';
+import type { OipBody } from '../serving/oipCodec.js';
 import type { InferParameters, InferTensorContents, InferInputTensor, Int64, ModelInferRequest } from './inferenceMessages.js';
 
 /** Which InferTensorContents field holds each datatype's elements (OIP gRPC spec); FP16 and BF16 have none: raw only. */
@@ -63,7 +63,7 @@ function dataOf(input: InferInputTensor): unknown[] {
  * decoder with the same checks and errors. Every output is asked for as binary: it goes back in
  * `raw_output_contents`.
  */
-export function toOipBody(request: ModelInferRequest, bytes: number): InferBody {
+export function toOipBody(request: ModelInferRequest): OipBody {
   const raw = request.raw_input_contents;
   if (raw.length > 0 && raw.length !== request.inputs.length) {
     throw inferboxError('IBX_ERR_INVALID_REQUEST', `raw_input_contents has ${raw.length} entries for ${request.inputs.length} inputs: give one per input, in the order of inputs`);
@@ -81,5 +81,5 @@ export function toOipBody(request: ModelInferRequest, bytes: number): InferBody 
     inputs,
     ...(outputs.length > 0 ? { outputs } : {}),
   };
-  return { value, binary: raw.length === 1 ? raw[0]! : Buffer.concat(raw), bytes };
+  return { value, binary: raw.length === 1 ? raw[0]! : Buffer.concat(raw) };
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isInferboxError } from '../common/errors.js';
 import { isDiskFull } from '../common/isDiskFull.js';
-import type { InferOutcome } from '../inference/InferenceService.js';
+import type { InferResponse } from '../serving/oipCodec.js';
 import { modelCardSchema } from '../predict/modelCard.js';
 import { planCard, type CardPlan } from '../predict/planCard.js';
 import { predictionsFromOutputs } from '../predict/predictionsFromOutputs.js';
@@ -9,11 +9,12 @@ import type { ServedVersion } from '../registry/ModelRegistry.js';
 import type { JobRepository, JobRow, PendingItem } from '../store/JobRepository.js';
 import { yieldToInteractive } from './yieldToInteractive.js';
 
-/** What the runner needs of the data plane (InferenceService). */
+/** What the runner needs of the data plane. */
 export interface JobInference {
   /** The version that answers (an idle-unloaded one loads again first). */
   resolve(model: string, version: string): Promise<ServedVersion>;
-  infer(served: ServedVersion, body: unknown, binary: undefined, priority: 'background'): Promise<InferOutcome>;
+  /** An item's OIP request through the version's batcher and workers (serving/oipCodec's answerOip). */
+  infer(served: ServedVersion, body: unknown): Promise<InferResponse>;
 }
 
 export interface JobRunnerDeps {
@@ -164,8 +165,8 @@ export class JobRunner {
   /** Runs one item and commits its result (a prediction job's: the row's prediction); true when it should be tried again later. */
   private async runItem(jobId: string, served: ServedVersion, item: PendingItem, plan: CardPlan | undefined): Promise<boolean> {
     try {
-      const outcome = await this.deps.inference.infer(served, item.request, undefined, 'background');
-      const outputs = plan ? predictionsFromOutputs(plan, outcome.response.outputs, served.name, served.version)[0] : outcome.response.outputs;
+      const response = await this.deps.inference.infer(served, item.request);
+      const outputs = plan ? predictionsFromOutputs(plan, response.outputs, served.name, served.version)[0] : response.outputs;
       this.deps.repository.commitResult(jobId, item.index, { outputs }, this.at());
     } catch (error) {
       if (isTransient(error)) return true;

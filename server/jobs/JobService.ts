@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { inferboxError, isInferboxError } from '../common/errors.js';
 import { assertModelName, assertVersion } from '../common/names.js';
 import { parseRequest } from '../common/parseRequest.js';
-import { decodeInferRequest } from '../inference/decodeInferRequest.js';
+import { decodeInferRequest } from '../serving/decodeInferRequest.js';
 import { encodeRows } from '../predict/encodeRows.js';
 import type { CardPlan } from '../predict/planCard.js';
 import type { ServedVersion } from '../registry/ModelRegistry.js';

@@ -1,5 +1,5 @@
 import type { TensorSpec } from '../common/datatypes.js';
-import type { ModelSignature } from '../inference/decodeInferRequest.js';
+import type { ModelSignature } from '../serving/decodeInferRequest.js';
 import type { Feature, ModelCard } from './modelCard.js';
 
 const INTEGER = /^U?INT/;

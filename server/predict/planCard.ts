@@ -1,5 +1,5 @@
 import type { OipDatatype, TensorSpec } from '../common/datatypes.js';
-import type { ModelSignature } from '../inference/decodeInferRequest.js';
+import type { ModelSignature } from '../serving/decodeInferRequest.js';
 import type { Feature, ImageSpec, ModelCard } from './modelCard.js';
 
 /** A feature's place in a [rows, columns] input: the columns it fills. */

@@ -7,8 +7,7 @@ import type { ExperimentService } from '../experiments/ExperimentService.js';
 import type { FirstRunState } from '../config/FirstRunState.js';
 import type { SettingsService } from '../config/SettingsService.js';
 import type { ModelServingSettingsService } from '../config/modelServingSettings.js';
-import type { InferenceService } from '../inference/InferenceService.js';
-import type { InferenceEndpoint } from '../oip/InferenceEndpoint.js';
+import type { InferencePipeline } from '../serving/InferencePipeline.js';
 import type { InferenceMetrics, MetricsSummaryRow } from '../metrics/InferenceMetrics.js';
 import type { MetricsHistory } from '../metrics/MetricsHistory.js';
 import type { PayloadService } from '../logging/PayloadService.js';
@@ -31,14 +30,13 @@ export interface AppServices {
   /** Per-key token buckets. */
   rateLimiter: KeyRateLimiter;
   registry: ModelRegistry;
-  inference: InferenceService;
   /** A/B experiments: routing of unversioned requests, lifecycle, feedback, results. */
   experiments: ExperimentService;
   /**
    * The serving path of every inference protocol (REST OIP v2, REST predict, gRPC): experiments,
-   * request log and metrics, W3C trace context and spans, payload logging, live samples.
+   * versions, batching, request log and metrics, W3C trace context and spans, payloads, live samples.
    */
-  oip: InferenceEndpoint;
+  pipeline: InferencePipeline;
   /** The one metrics registry (the console's charts read its summary). */
   metrics: InferenceMetrics;
   /** The last minutes of the metrics summary, for the console's live charts. */

@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import Koa from 'koa';
 import type { AppState } from './AppContext.js';
 import type { AppServices } from './AppServices.js';
@@ -6,7 +7,8 @@ import { assignRequestId } from './middleware/assignRequestId.js';
 import { handleErrors } from './middleware/handleErrors.js';
 import { allRoutes } from './allRoutes.js';
 import { securityHeaders } from './middleware/securityHeaders.js';
-import { answerUnrouted, guardOptions, mountRoutes, routeFallbacks } from './routeTable.js';
+import { answerUnrouted, type RouteSpec, guardOptions, mountRoutes, routeFallbacks } from './routeTable.js';
+import { dispatchRequests } from './dispatchRequests.js';
 
 /** Admin data (keys shown once, payloads, logs) must not sit in browser or proxy caches. */
 async function noStoreForApi(ctx: { path: string; set(name: string, value: string): void }, next: () => Promise<unknown>): Promise<void> {
@@ -14,11 +16,19 @@ async function noStoreForApi(ctx: { path: string; set(name: string, value: strin
   await next();
 }
 
+/**
+ * The server's request listener: inference requests go straight to their handlers
+ * (dispatchRequests), everything else through the Koa app.
+ */
+export function createApp(services: AppServices): RequestListener {
+  const routes = allRoutes(services);
+  return dispatchRequests(routes, koaApp(services, routes).callback(), () => services.settings.current.cors_allowed_origins.length > 0);
+}
+
 /** Only chains middleware and mounts the routes; behaviour lives in the routes and services. */
-export function createApp(services: AppServices): Koa<AppState> {
+function koaApp(services: AppServices, routes: RouteSpec[]): Koa<AppState> {
   const app = new Koa<AppState>({ proxy: false });
   app.silent = true; // errors are logged by handleErrors, once
-  const routes = allRoutes(services);
   const router = mountRoutes(routes, services);
   app.use(assignRequestId);
   app.use(securityHeaders);

@@ -1,9 +1,7 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type Koa from 'koa';
 import { ListenError } from '../common/ListenError.js';
-import type { AppState } from './AppContext.js';
 
 export interface Listener {
   server: Server;
@@ -17,8 +15,7 @@ export interface Listener {
 }
 
 /** One listener, one port: HTTPS when TLS material is given, plain HTTP otherwise. */
-export async function listen(app: Koa<AppState>, options: { host: string; port: number; tls: { key: string; cert: string } | null }): Promise<Listener> {
-  const handler = app.callback();
+export async function listen(handler: RequestListener, options: { host: string; port: number; tls: { key: string; cert: string } | null }): Promise<Listener> {
   const https = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : null;
   const server: Server = https ?? createHttpServer(handler);
   // Keep-alive longer than common LAN proxies' idle timeouts, so they never reuse a closed socket.

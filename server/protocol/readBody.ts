@@ -1,16 +1,16 @@
+import type { IncomingMessage } from 'node:http';
 import getRawBody from 'raw-body';
 import { inferboxError } from '../common/errors.js';
-import { HEADER_LENGTH_HEADER, splitBinaryBody } from '../inference/binaryTensors.js';
-import type { AppContext } from './AppContext.js';
+import { HEADER_LENGTH_HEADER, splitBinaryBody } from '../serving/binaryTensors.js';
 
 /**
  * Reads the whole body up to `limit` bytes (413 beyond it; Content-Length is checked first).
  * raw-body's own errors become ours here, so the request log records the status the caller got.
  */
-export async function readRawBody(ctx: AppContext, limit: number): Promise<Buffer> {
-  const length = ctx.get('content-length');
+export async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const length = req.headers['content-length'];
   try {
-    return await getRawBody(ctx.req, { limit, ...(length ? { length } : {}) });
+    return await getRawBody(req, { limit, ...(length ? { length } : {}) });
   } catch (error) {
     const type = (error as { type?: string }).type;
     if (type === 'entity.too.large') throw inferboxError('IBX_ERR_BODY_TOO_LARGE', String(limit));
@@ -19,8 +19,8 @@ export async function readRawBody(ctx: AppContext, limit: number): Promise<Buffe
 }
 
 /** Parses a JSON body; an empty or malformed body is a 400 that says what is wrong. */
-export async function readJsonBody(ctx: AppContext, limit: number): Promise<{ value: unknown; bytes: number }> {
-  const raw = await readRawBody(ctx, limit);
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<{ value: unknown; bytes: number }> {
+  const raw = await readRawBody(req, limit);
   return { value: parseJson(raw), bytes: raw.length };
 }
 
@@ -28,9 +28,9 @@ export async function readJsonBody(ctx: AppContext, limit: number): Promise<{ va
  * An inference body: plain JSON, or (binary tensor extension, when the request carries
  * Inference-Header-Content-Length) a JSON header followed by raw tensor bytes.
  */
-export async function readInferBody(ctx: AppContext, limit: number): Promise<{ value: unknown; binary: Buffer; bytes: number }> {
-  const raw = await readRawBody(ctx, limit);
-  const headerLength = ctx.get(HEADER_LENGTH_HEADER);
+export async function readInferBody(req: IncomingMessage, limit: number): Promise<{ value: unknown; binary: Buffer; bytes: number }> {
+  const raw = await readRawBody(req, limit);
+  const headerLength = req.headers[HEADER_LENGTH_HEADER] as string | undefined;
   if (!headerLength) return { value: parseJson(raw), binary: Buffer.alloc(0), bytes: raw.length };
   const { json, binary } = splitBinaryBody(raw, headerLength);
   return { value: parseJson(json), binary, bytes: raw.length };

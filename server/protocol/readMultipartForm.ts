@@ -1,6 +1,6 @@
 import { Busboy, type BusboyInstance } from '@fastify/busboy';
 import { inferboxError, messageOf } from '../common/errors.js';
-import type { AppContext } from './AppContext.js';
+import type { IncomingMessage } from 'node:http';
 import { readRawBody } from './readBody.js';
 
 /** A form's text fields and files, each name given once. */
@@ -16,15 +16,15 @@ const MAX_PARTS = 1000;
  * Reads a multipart/form-data body (RFC 7578) whole, up to `limit` bytes (413 beyond it, as every
  * body), and splits it with busboy. A malformed body or a name given twice is a 400.
  */
-export async function readMultipartForm(ctx: AppContext, limit: number): Promise<{ form: MultipartForm; bytes: number }> {
-  const raw = await readRawBody(ctx, limit);
+export async function readMultipartForm(req: IncomingMessage, limit: number): Promise<{ form: MultipartForm; bytes: number }> {
+  const raw = await readRawBody(req, limit);
   const form: MultipartForm = { fields: Object.create(null) as Record<string, string>, files: Object.create(null) as Record<string, Buffer> };
   const taken = (name: string) => Object.hasOwn(form.fields, name) || Object.hasOwn(form.files, name);
   const problems: string[] = [];
   await new Promise<void>((resolve, reject) => {
     let parser: BusboyInstance;
     try {
-      parser = Busboy({ headers: { 'content-type': ctx.get('content-type') }, limits: { parts: MAX_PARTS, fieldSize: limit, fileSize: limit } });
+      parser = Busboy({ headers: { 'content-type': req.headers['content-type'] ?? '' }, limits: { parts: MAX_PARTS, fieldSize: limit, fileSize: limit } });
     } catch (error) {
       reject(inferboxError('IBX_ERR_INVALID_REQUEST', `multipart/form-data: ${messageOf(error)}`));
       return;

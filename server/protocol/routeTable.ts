@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { InferboxError, inferboxError } from '../common/errors.js';
 import type { AccessRule } from '../auth/scopes.js';
 import type { AppContext, AppState } from './AppContext.js';
+import type { InferenceHandler } from './inferenceRoute.js';
 import { authenticateRequest, authorize, type AccessServices } from './middleware/authorize.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -18,14 +19,31 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
  * - models:write: a training pipeline's key (`models:write`) or admin; the handler refuses what
  *   only an admin may add to the call (activating the upload).
  */
-export interface RouteSpec {
+export type RouteSpec = KoaRoute | InferenceRoute;
+
+interface RouteBase {
   method: HttpMethod;
   path: string;
   access: 'public' | 'admin' | 'infer' | 'key' | 'feedback' | 'metrics' | 'models:write';
-  handler: (ctx: AppContext) => Promise<void> | void;
-  /** Inference routes log every request of a known key: also one its rate limit refused (429). */
-  onRateLimited?: (ctx: AppContext, error: InferboxError) => void;
 }
+
+/** A route served through Koa's middleware stack; the access check runs before the handler. */
+export interface KoaRoute extends RouteBase {
+  handler: (ctx: AppContext) => Promise<void> | void;
+}
+
+/**
+ * An inference route (`POST`, access `infer`): served on node:http by `dispatchRequests` without
+ * Koa's middleware stack, which cost most of a small request's time. Its handler checks the key
+ * against the same rule itself, answers errors in the same shape and sends the same headers.
+ */
+export interface InferenceRoute extends RouteBase {
+  method: 'POST';
+  access: 'infer';
+  infer: InferenceHandler;
+}
+
+export const isInferenceRoute = (spec: RouteSpec): spec is InferenceRoute => 'infer' in spec;
 
 function ruleFor(spec: RouteSpec, ctx: AppContext): AccessRule {
   if (spec.access === 'infer') return { kind: 'infer', model: ctx.params.model };
@@ -33,11 +51,27 @@ function ruleFor(spec: RouteSpec, ctx: AppContext): AccessRule {
   return { kind: spec.access };
 }
 
+/** The route pattern in OpenAPI's {param} form, as spans and errors name it. */
+export const openApiPath = (path: string) => path.replace(/:(\w+)/g, '{$1}');
+
+/**
+ * Mounts every route on the router. An inference route reaches Koa only when the dispatcher
+ * passes it on (CORS is configured, or the path is not in its exact form, e.g. a trailing slash):
+ * the middleware has set the request id and headers, and the route's own handler does the rest.
+ */
 export function mountRoutes(routes: readonly RouteSpec[], access: AccessServices): Router<AppState> {
   const router = new Router<AppState>();
   for (const spec of routes) {
+    if (isInferenceRoute(spec)) {
+      const route = openApiPath(spec.path);
+      router.register(spec.path, [spec.method], async (ctx: AppContext) => {
+        ctx.respond = false;
+        await spec.infer({ req: ctx.req, res: ctx.res, params: ctx.params, requestId: ctx.state.requestId, route });
+      });
+      continue;
+    }
     router.register(spec.path, [spec.method], async (ctx: AppContext) => {
-      authorize(ctx, ruleFor(spec, ctx), access, spec.onRateLimited);
+      authorize(ctx, ruleFor(spec, ctx), access);
       await spec.handler(ctx);
     });
   }

@@ -6,7 +6,9 @@ import type { TensorSpec } from '../common/datatypes.js';
 import { inferboxError, messageOf } from '../common/errors.js';
 import { assertModelName, assertVersion } from '../common/names.js';
 import { isInsideModelFolder, readOnnxInfo, type OnnxInfo } from '../onnx/readOnnxInfo.js';
-import type { InferenceWorkerPool, Placement, PlacementStatus } from '../runtime/InferenceWorkerPool.js';
+import type { Placement, PlacementStatus } from '../runtime/InferenceWorkerPool.js';
+import type { LoadResult } from '../runtime/workerProtocol.js';
+import { ServedVersion, type ServedVersionDeps } from '../serving/ServedVersion.js';
 import type { ModelRepository, ModelVersionRow, Precision } from '../store/ModelRepository.js';
 import { signatureFromMetadata } from './signatureFromMetadata.js';
 import type { VersionMetadata } from './versionMetadata.js';
@@ -18,24 +20,13 @@ import { writeUploadToFile } from './writeUploadToFile.js';
  */
 export type VersionState = 'loading' | 'ready' | 'unloading' | 'unloaded' | 'idle' | 'failed';
 
-/** A version that can take inference requests right now. */
-export interface ServedVersion {
-  name: string;
-  version: string;
-  precision: Precision;
-  /** The admin turned the response cache on for this model. */
-  cacheEnabled: boolean;
-  /** The runtime's key for its sessions. */
-  key: string;
-  inputs: TensorSpec[];
-  outputs: TensorSpec[];
-}
+export type { ServedVersion };
 
+/** A version's lifecycle in this process, and the object that serves it while it is ready. */
 interface RuntimeStatus {
   state: VersionState;
-  /** The precision whose sessions are loaded (or loading). */
-  precision?: Precision | undefined;
-  provider?: string | undefined;
+  /** Present exactly while the state is 'ready': the one owner of its sessions, batcher and cached answers. */
+  served?: ServedVersion | undefined;
   fallbackReason?: string | undefined;
   error?: string | undefined;
 }
@@ -82,7 +73,8 @@ export interface PlaceOptions {
 
 export interface RegistryDeps {
   models: ModelRepository;
-  pool: InferenceWorkerPool;
+  /** What each served version needs: the worker pool, the response cache, batching settings. */
+  serving: ServedVersionDeps;
   dataDir: string;
   /** Read at every decision, so the admin's changes apply without a reload. */
   runtimeSettings?: (model: string) => ModelRuntimeSettings;
@@ -98,8 +90,6 @@ export interface RegistryDeps {
 const DEFAULT_RUNTIME_SETTINGS: ModelRuntimeSettings = { minInstances: 1, maxInstances: Number.MAX_SAFE_INTEGER, inline: true, idleUnloadSeconds: 0 };
 
 const keyOf = (name: string, version: string) => `${name}/${version}`;
-/** Sessions are keyed by precision too, so an int8 swap loads beside the fp32 sessions before they go. */
-const runtimeKey = (name: string, version: string, precision: Precision) => `${name}/${version}@${precision}`;
 const MODEL_FILE = 'model.onnx';
 /** Uploads in progress; whatever a crash left here is removed on the next start. */
 const INCOMING = '.incoming';
@@ -113,8 +103,8 @@ const INT8_FILE = 'model.int8.onnx';
  */
 export class ModelRegistry {
   private readonly status = new Map<string, RuntimeStatus>();
-  /** When each loaded version last took a request (or was loaded), for idle unloading. */
-  private readonly lastUsed = new Map<string, number>();
+  /** Versions an idle unload has been queued for. */
+  private readonly idleUnloads = new Set<string>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly now: () => Date;
 
@@ -180,29 +170,39 @@ export class ModelRegistry {
     return this.deps.runtimeSettings?.(name) ?? DEFAULT_RUNTIME_SETTINGS;
   }
 
-  /** Loads a precision's sessions where the model's placement says. */
-  private loadSessions(name: string, version: string, precision: Precision, path: string) {
-    return this.deps.pool.load(runtimeKey(name, version, precision), path, () => this.runtimeSettings(name));
+  /**
+   * Loads a precision's sessions where the model's placement says, as a served version. A stored
+   * version keeps its recorded signature; a new upload takes the one the session reports.
+   */
+  private loadServed(name: string, version: string, precision: Precision, path: string, row?: ModelVersionRow): Promise<ServedVersion> {
+    const signatureOf = (loaded: LoadResult) =>
+      row ? { inputs: row.inputs, outputs: row.outputs } : { inputs: signatureFromMetadata(loaded.inputs, 'input'), outputs: signatureFromMetadata(loaded.outputs, 'output') };
+    return ServedVersion.load({ model: name, version, precision }, path, () => this.runtimeSettings(name), this.deps.serving, signatureOf);
+  }
+
+  private nowMs(): number {
+    return this.now().getTime();
   }
 
   private async loadRow(row: ModelVersionRow): Promise<void> {
     const key = keyOf(row.model_name, row.version);
-    let precision = row.served_precision;
-    this.status.set(key, { state: 'loading', precision });
+    const precision = row.served_precision;
+    this.status.set(key, { state: 'loading' });
     try {
-      let result;
+      let served: ServedVersion;
+      let fallbackReason: string | undefined;
       try {
-        result = await this.loadSessions(row.model_name, row.version, precision, this.pathFor(row, precision));
+        served = await this.loadServed(row.model_name, row.version, precision, this.pathFor(row, precision), row);
+        fallbackReason = served.loaded.fallbackReason;
       } catch (error) {
         if (precision !== 'int8') throw error;
         // The original is always there: a missing or broken int8 file must not take the version down.
-        precision = 'fp32';
-        result = await this.loadSessions(row.model_name, row.version, precision, this.pathFor(row, precision));
+        served = await this.loadServed(row.model_name, row.version, 'fp32', this.pathFor(row, 'fp32'), row);
         this.deps.models.setPrecision(row.model_name, row.version, { served: 'fp32' });
-        result = { ...result, fallbackReason: `int8 file could not be loaded (${messageOf(error)}); serving fp32` };
+        fallbackReason = `int8 file could not be loaded (${messageOf(error)}); serving fp32`;
       }
-      this.status.set(key, { state: 'ready', precision, provider: result.provider, fallbackReason: result.fallbackReason });
-      this.lastUsed.set(key, this.now().getTime());
+      served.lastUsedAt = this.nowMs();
+      this.status.set(key, { state: 'ready', served, fallbackReason });
     } catch (error) {
       this.status.set(key, { state: 'failed', error: messageOf(error) });
       throw error;
@@ -253,12 +253,13 @@ export class ModelRegistry {
     const version = this.deps.models.nextVersion(name);
     const versionDir = join(this.modelsDir, name, version);
     const key = keyOf(name, version);
+    let placed: ServedVersion | undefined;
     try {
       await mkdir(versionDir, { recursive: true });
       const filePath = join(versionDir, MODEL_FILE);
       await rename(upload.tempFile, filePath);
-      this.status.set(key, { state: 'loading', precision: 'fp32' });
-      const loaded = await this.loadSessions(name, version, 'fp32', filePath);
+      this.status.set(key, { state: 'loading' });
+      placed = await this.loadServed(name, version, 'fp32', filePath);
       const row: ModelVersionRow = {
         model_name: name,
         version,
@@ -269,8 +270,8 @@ export class ModelRegistry {
         opset: upload.info.opset,
         ir_version: upload.info.irVersion,
         producer: upload.info.producer,
-        inputs: signatureFromMetadata(loaded.inputs, 'input'),
-        outputs: signatureFromMetadata(loaded.outputs, 'output'),
+        inputs: placed.inputs,
+        outputs: placed.outputs,
         created_at: this.now().toISOString(),
         created_by: input.createdBy ?? null,
         served_precision: 'fp32',
@@ -280,12 +281,12 @@ export class ModelRegistry {
       };
       const first = this.deps.models.getModel(name) === undefined;
       this.deps.models.insertVersion(row, first || input.activate === true);
-      this.status.set(key, { state: 'ready', precision: 'fp32', provider: loaded.provider, fallbackReason: loaded.fallbackReason });
-      this.lastUsed.set(key, this.now().getTime());
+      placed.lastUsedAt = this.nowMs();
+      this.status.set(key, { state: 'ready', served: placed, fallbackReason: placed.loaded.fallbackReason });
       return this.viewOf(name, version);
     } catch (error) {
       this.status.delete(key);
-      await this.deps.pool.unload(runtimeKey(name, version, 'fp32'));
+      await placed?.retire();
       await rm(versionDir, { recursive: true, force: true });
       if (!this.deps.models.getModel(name)) await rm(join(this.modelsDir, name), { recursive: true, force: true });
       throw error;
@@ -331,10 +332,10 @@ export class ModelRegistry {
       state: status.state,
       active: activeVersion === row.version,
       platform: 'onnxruntime_onnx',
-      execution_provider: status.provider ?? null,
+      execution_provider: status.served?.loaded.provider ?? null,
       fallback_reason: status.fallbackReason ?? null,
       error: status.error ?? null,
-      placement: status.state === 'ready' ? (this.deps.pool.placementStatus(runtimeKey(model_name, row.version, status.precision ?? 'fp32')) ?? null) : null,
+      placement: status.served ? (this.deps.serving.pool.placementStatus(status.served.key) ?? null) : null,
     };
   }
 
@@ -394,12 +395,11 @@ export class ModelRegistry {
 
   private async unloadVersion(name: string, version: string, final: 'unloaded' | 'idle' = 'unloaded'): Promise<void> {
     const key = keyOf(name, version);
-    const precision = this.status.get(key)?.precision;
-    // New requests see 'unloading' (503) at once; the pool lets runs in flight finish first.
+    const served = this.status.get(key)?.served;
+    // New requests see 'unloading' (503) at once; the requests that hold the version finish first.
     this.status.set(key, { state: 'unloading' });
-    if (precision) await this.deps.pool.unload(runtimeKey(name, version, precision));
+    await served?.retire();
     this.status.set(key, { state: final });
-    this.lastUsed.delete(key);
   }
 
   /**
@@ -407,15 +407,20 @@ export class ModelRegistry {
    * (`desired_state` loaded, ready for /v2/health/ready) and load again on their next request.
    */
   unloadIdle(): void {
-    const now = this.now().getTime();
-    for (const [key, lastUsed] of this.lastUsed) {
-      const [name, version] = key.split('/') as [string, string];
-      const idleSeconds = this.runtimeSettings(name).idleUnloadSeconds;
-      if (idleSeconds <= 0 || now - lastUsed < idleSeconds * 1000 || this.status.get(key)?.state !== 'ready') continue;
-      this.lastUsed.delete(key); // not picked twice while the unload waits its turn
-      void this.serialize(name, async () => {
-        if (this.status.get(key)?.state === 'ready' && !this.lastUsed.has(key)) await this.unloadVersion(name, version, 'idle');
-      }).catch(() => undefined);
+    const now = this.nowMs();
+    for (const [key, status] of this.status) {
+      const served = status.served;
+      if (status.state !== 'ready' || !served || this.idleUnloads.has(key)) continue;
+      const idleSeconds = this.runtimeSettings(served.name).idleUnloadSeconds;
+      const lastUsedAt = served.lastUsedAt;
+      if (idleSeconds <= 0 || now - lastUsedAt < idleSeconds * 1000) continue;
+      this.idleUnloads.add(key); // not picked twice while the unload waits its turn
+      void this.serialize(served.name, async () => {
+        // A request since it was picked keeps it loaded.
+        if (this.status.get(key)?.served === served && served.lastUsedAt === lastUsedAt) await this.unloadVersion(served.name, served.version, 'idle');
+      })
+        .catch(() => undefined)
+        .finally(() => this.idleUnloads.delete(key));
     }
   }
 
@@ -428,11 +433,12 @@ export class ModelRegistry {
     return this.serialize(name, async () => {
       const row = this.requireRow(name, version);
       const key = keyOf(name, version);
-      const status = this.status.get(key);
-      if (status?.state === 'ready' && status.precision !== precision) {
-        const loaded = await this.loadSessions(name, version, precision, this.pathFor(row, precision));
-        this.status.set(key, { state: 'ready', precision, provider: loaded.provider, fallbackReason: loaded.fallbackReason });
-        await this.deps.pool.unload(runtimeKey(name, version, status.precision ?? 'fp32'));
+      const old = this.status.get(key)?.served;
+      if (old && old.precision !== precision) {
+        const served = await this.loadServed(name, version, precision, this.pathFor(row, precision), row);
+        served.lastUsedAt = old.lastUsedAt;
+        this.status.set(key, { state: 'ready', served, fallbackReason: served.loaded.fallbackReason });
+        await old.retire();
       }
       this.deps.models.setPrecision(name, version, { served: precision, ...(override !== undefined ? { override } : {}) });
       return this.viewOf(name, version);
@@ -478,19 +484,29 @@ export class ModelRegistry {
     return this.resolve(name, version);
   }
 
-  /** The version that answers a request now: the named one, or the model's active version. */
+  /**
+   * The version that answers a request now: the named one, or the model's active version. The
+   * caller acquires it before use (`ServedVersion.acquire`): it may be retiring already.
+   */
   resolve(name: string, version?: string): ServedVersion {
     const model = this.deps.models.getModel(name);
     if (!model) throw inferboxError('IBX_ERR_MODEL_NOT_FOUND', name);
     const chosen = version ?? model.active_version;
     if (chosen === null) throw inferboxError('IBX_ERR_NO_ACTIVE_VERSION', name);
-    const row = this.deps.models.getVersion(name, chosen);
-    if (!row) throw inferboxError('IBX_ERR_VERSION_NOT_FOUND', name, chosen);
     const status = this.status.get(keyOf(name, chosen));
-    if (status?.state !== 'ready') throw inferboxError('IBX_ERR_MODEL_NOT_READY', name, chosen, status?.state ?? 'unloaded');
-    this.lastUsed.set(keyOf(name, chosen), this.now().getTime());
-    const precision = status.precision ?? 'fp32';
-    return { name, version: chosen, precision, cacheEnabled: model.cache_enabled === 1, key: runtimeKey(name, chosen, precision), inputs: row.inputs, outputs: row.outputs };
+    if (status?.state === 'ready' && status.served) {
+      status.served.lastUsedAt = this.nowMs();
+      return status.served;
+    }
+    if (!this.deps.models.getVersion(name, chosen)) throw inferboxError('IBX_ERR_VERSION_NOT_FOUND', name, chosen);
+    throw inferboxError('IBX_ERR_MODEL_NOT_READY', name, chosen, status?.state ?? 'unloaded');
+  }
+
+  /** The versions serving now (for queue depths); a precision swap's retiring sessions are not among them. */
+  servedVersions(): ServedVersion[] {
+    const served: ServedVersion[] = [];
+    for (const status of this.status.values()) if (status.state === 'ready' && status.served) served.push(status.served);
+    return served;
   }
 
   /** The signature of the model's active version (the newest when none is active), for checking samples. */

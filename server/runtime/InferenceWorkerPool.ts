@@ -3,6 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import { InferboxError, inferboxError } from '../common/errors.js';
 import { siblingModule, spawnWorker } from '../common/spawnWorker.js';
 import { SessionRunError } from './SessionRunError.js';
+import { sessionId, type SessionKey } from '../common/SessionKey.js';
 import { transferablesOf, type RuntimeTensor } from '../common/datatypes.js';
 import { estimateSessionBytes } from './estimateSessionBytes.js';
 import { InflightRuns } from './InflightRuns.js';
@@ -121,6 +122,11 @@ interface ModelEntry {
   lastBacklogAt: number;
   /** Moving average of a worker run's time: measured in a thread that does nothing else, so it is the run's own cost. */
   runMs: number | null;
+  /**
+   * The fastest worker run seen: the model's own cost. On a busy machine (other processes, other
+   * models) runs only get slower, so this, not the average, says whether the model is tiny.
+   */
+  fastestRunMs: number;
   runs: number;
   /** The most input elements a measured run had: inline runs stay within a few times that. */
   maxElementsSeen: number;
@@ -130,8 +136,6 @@ interface ModelEntry {
   /** Unloading: runs of requests that hold a lease still go through, new leases are refused. */
   retiring: boolean;
 }
-
-const leaseId = (key: string) => `lease\u0000${key}`;
 
 const elementsOf = (feeds: Record<string, RuntimeTensor>) => {
   let n = 0;
@@ -201,15 +205,16 @@ export class InferenceWorkerPool {
    * Loads the model into its first `minInstances` workers. If any of them cannot load it, it is
    * unloaded again and refused.
    */
-  async load(key: string, path: string, placement: () => Placement = () => DEFAULT_PLACEMENT): Promise<LoadResult> {
-    await this.unload(key); // a reload starts from nothing, so no worker keeps the old file's session
+  async load(sessionKey: SessionKey, path: string, placement: () => Placement = () => DEFAULT_PLACEMENT): Promise<LoadResult> {
+    const key = sessionId(sessionKey);
+    await this.unloadId(key); // a reload starts from nothing, so no worker keeps the old file's session
     const count = this.clamp(placement().minInstances);
     const fileBytes = await stat(path).then((stats) => stats.size, (error: Error) => { throw inferboxError('IBX_ERR_MODEL_REJECTED', error.message); });
     const needed = count * estimateSessionBytes(fileBytes);
     const left = this.memoryBudgetBytes() - this.estimatedBytes();
     if (needed > left) {
       const mb = (bytes: number) => Math.round(bytes / 1e6);
-      throw inferboxError('IBX_ERR_MEMORY_BUDGET', key.split('@')[0], mb(needed), count, mb(estimateSessionBytes(fileBytes)), mb(Math.max(0, left)), mb(this.memoryBudgetBytes()));
+      throw inferboxError('IBX_ERR_MEMORY_BUDGET', `${sessionKey.model}/${sessionKey.version}`, mb(needed), count, mb(estimateSessionBytes(fileBytes)), mb(Math.max(0, left)), mb(this.memoryBudgetBytes()));
     }
     this.reservedBytes += needed;
     const targets = this.leastLoadedSlots(count);
@@ -221,7 +226,7 @@ export class InferenceWorkerPool {
       const reason = failure.reason instanceof Error ? failure.reason.message : String(failure.reason);
       throw inferboxError('IBX_ERR_MODEL_REJECTED', reason);
     }
-    this.entries.set(key, { path, fileBytes, placement, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false });
+    this.entries.set(key, { path, fileBytes, placement, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, fastestRunMs: Number.POSITIVE_INFINITY, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false });
     return (results[0] as PromiseFulfilledResult<unknown>).value as LoadResult;
   }
 
@@ -257,47 +262,37 @@ export class InferenceWorkerPool {
       .map((s) => s.index);
   }
 
-  /** Unloads once the runs already dispatched for this key have finished, so none of them fails for it. */
   /**
-   * Unloads once every request that holds a lease on this key (see `lease`) and every run
-   * already dispatched has finished, so none of them fails for it; new leases are refused at once.
+   * Unloads once every run already dispatched has finished, so none of them fails for it (the
+   * served version that owns the key stops taking requests before it calls this).
    */
-  async unload(key: string): Promise<void> {
+  unload(sessionKey: SessionKey): Promise<void> {
+    return this.unloadId(sessionId(sessionKey));
+  }
+
+  private async unloadId(key: string): Promise<void> {
     const entry = this.entries.get(key);
     if (!entry || entry.retiring) return;
     entry.retiring = true;
-    await this.inflight.idle(leaseId(key));
     await this.inflight.idle(key);
     if (this.entries.get(key) === entry) this.entries.delete(key);
     await Promise.allSettled(entry.holders.map((index) => this.slots[index]!.send({ kind: 'unload', key })));
     if (entry.inline !== 'off') await this.inlineSessions.unload(key);
   }
 
-  /**
-   * Holds the key's sessions for one request from resolving its version to its answer (it may
-   * wait in a batcher queue in between); false when the key is gone or going (a precision swap or
-   * an unload began), and the caller resolves the version again.
-   */
-  lease(key: string): boolean {
-    const entry = this.entries.get(key);
-    if (!entry || entry.retiring) return false;
-    this.inflight.begin(leaseId(key));
-    return true;
-  }
-
-  release(key: string): void {
-    this.inflight.end(leaseId(key));
-  }
-
   /** How many runs of this model can go at once now (its batcher dispatches no more). */
-  capacity(key: string): number {
-    const entry = this.entries.get(key);
+  capacity(sessionKey: SessionKey): number {
+    const entry = this.entries.get(sessionId(sessionKey));
     if (!entry) return 1;
     return Math.max(1, entry.holders.length);
   }
 
   /** Requests for this model are waiting for an instance: spread it to another worker if allowed. */
-  reportBacklog(key: string): void {
+  reportBacklog(sessionKey: SessionKey): void {
+    this.reportBacklogOf(sessionId(sessionKey));
+  }
+
+  private reportBacklogOf(key: string): void {
     const entry = this.entries.get(key);
     if (!entry || this.closing) return;
     entry.lastBacklogAt = Date.now();
@@ -317,13 +312,14 @@ export class InferenceWorkerPool {
     );
   }
 
-  placementStatus(key: string): PlacementStatus | undefined {
-    const entry = this.entries.get(key);
+  placementStatus(sessionKey: SessionKey): PlacementStatus | undefined {
+    const entry = this.entries.get(sessionId(sessionKey));
     return entry && { workers: entry.holders.length, inline: entry.inline === 'on', runMs: entry.runMs };
   }
 
-  async run(key: string, feeds: Record<string, RuntimeTensor>, outputNames: string[]): Promise<PoolRunResult> {
+  async run(sessionKey: SessionKey, feeds: Record<string, RuntimeTensor>, outputNames: string[]): Promise<PoolRunResult> {
     if (this.closing) throw inferboxError('IBX_ERR_SHUTTING_DOWN');
+    const key = sessionId(sessionKey);
     const entry = this.entries.get(key);
     if (!entry) throw inferboxError('IBX_ERR_SESSION_UNAVAILABLE');
     // Inline only when nothing else of this model runs: that is light load, where the worker
@@ -354,7 +350,7 @@ export class InferenceWorkerPool {
     let index = entry.holders[0]!;
     for (const candidate of entry.holders) if (this.slots[candidate]!.pending.size < this.slots[index]!.pending.size) index = candidate;
     const slot = this.slots[index]!;
-    if (slot.pending.size > 0) this.reportBacklog(key);
+    if (slot.pending.size > 0) this.reportBacklogOf(key);
     const slotKey = `${index}\u0000${key}`;
     this.inflight.begin(slotKey);
     try {
@@ -375,13 +371,14 @@ export class InferenceWorkerPool {
     // One slow run (a GC pause, a page fault) must not decide: each counts at most twice the limit.
     const sample = Math.min(inferMs, 2 * INLINE_MAX_RUN_MS);
     entry.runMs = entry.runMs === null ? sample : entry.runMs + EWMA_WEIGHT * (sample - entry.runMs);
+    entry.fastestRunMs = Math.min(entry.fastestRunMs, inferMs);
     entry.runs += 1;
     if (entry.inline !== 'off') {
       if (inferMs < INLINE_MAX_RUN_MS) entry.inlineMaxElements = Math.max(entry.inlineMaxElements, elements * INLINE_MAX_GROWTH);
       return;
     }
     const eligible = this.inlineAllowed && entry.placement().inline && entry.runs >= INLINE_MIN_RUNS &&
-      entry.runMs < INLINE_MAX_RUN_MS && entry.fileBytes <= INLINE_MAX_FILE_BYTES && Date.now() - entry.inlineLeftAt > INLINE_RETRY_AFTER_MS &&
+      entry.fastestRunMs < INLINE_MAX_RUN_MS && entry.fileBytes <= INLINE_MAX_FILE_BYTES && Date.now() - entry.inlineLeftAt > INLINE_RETRY_AFTER_MS &&
       this.fitsOneMore(entry);
     if (!eligible) return;
     entry.inline = 'loading';
@@ -423,7 +420,7 @@ export class InferenceWorkerPool {
           .then(() => (entry.holders.includes(index) ? undefined : this.slots[index]!.send({ kind: 'unload', key })))
           .catch(() => undefined);
       } else if (entry.holders.length < floor) {
-        this.reportBacklog(key);
+        this.reportBacklogOf(key);
       }
     }
   }

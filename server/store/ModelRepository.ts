@@ -1,8 +1,9 @@
 import type { TensorSpec } from '../common/datatypes.js';
+import type { Precision } from '../common/SessionKey.js';
 import type { SqliteDatabase } from './openDatabase.js';
 
 export type DesiredState = 'loaded' | 'unloaded';
-export type Precision = 'fp32' | 'int8';
+export type { Precision };
 
 export interface ModelRow {
   name: string;

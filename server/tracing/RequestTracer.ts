@@ -24,6 +24,8 @@ export interface RequestTrace {
   traceparent: string;
   /** The caller's `tracestate`, passed on unchanged (W3C: only with a valid `traceparent`). */
   tracestate: string | undefined;
+  /** Whether `end` records a span (an OTLP endpoint is set): callers skip building its attributes otherwise. */
+  recording: boolean;
   end(outcome: TracedOutcome): void;
 }
 
@@ -79,6 +81,7 @@ export class RequestTracer {
         traceId,
         traceparent: `00-${traceId}-${randomTraceIds.spanId()}-${hexFlags(parent?.traceFlags ?? 0)}`,
         tracestate: state?.serialize() || undefined,
+        recording: false,
         end: () => undefined,
       };
     }
@@ -89,6 +92,7 @@ export class RequestTracer {
       traceId: own.traceId,
       traceparent: `00-${own.traceId}-${own.spanId}-${hexFlags(own.traceFlags)}`,
       tracestate: state?.serialize() || undefined,
+      recording: true,
       end: (outcome) => this.finish(tracer, span, outcome),
     };
   }

@@ -28,11 +28,11 @@ test('electron/: only main.ts imports electron; no server internals (the server 
   assert.deepEqual(await problems('electron/main.ts', "import { app } from 'electron';\nimport { defaultDataDir } from '../server/config/defaultDataDir.js';\nexport const all = [app, defaultDataDir];\n"), []);
 });
 
-test('@grpc/grpc-js stays in server/grpc, which the REST protocol module may not import; oip/ stays free of both transports', async () => {
+test('@grpc/grpc-js stays in server/grpc, which the REST protocol module may not import; serving/ stays free of both transports', async () => {
   const outside = await problems('server/protocol/probe.ts', "import { Server } from '@grpc/grpc-js';\nimport { startGrpcServer } from '../grpc/startGrpcServer.js';\nexport const all = [Server, startGrpcServer];\n");
   assert.ok(outside.some((p) => p.startsWith('no-restricted-imports')), outside.join('\n'));
   assert.ok(outside.some((p) => p.startsWith('import-x/no-restricted-paths')), outside.join('\n'));
-  const oip = await problems('server/oip/probe.ts', "import Koa from 'koa';\nimport { Server } from '@grpc/grpc-js';\nexport const all = [Koa, Server];\n");
-  assert.equal(oip.filter((p) => p.startsWith('no-restricted-imports')).length, 2, oip.join('\n'));
-  assert.deepEqual(await problems('server/grpc/probe.ts', "import { Server } from '@grpc/grpc-js';\nimport { modelMetadata } from '../oip/modelMetadata.js';\nexport const all = [Server, modelMetadata];\n"), []);
+  const serving = await problems('server/serving/probe.ts', "import Koa from 'koa';\nimport { Server } from '@grpc/grpc-js';\nexport const all = [Koa, Server];\n");
+  assert.equal(serving.filter((p) => p.startsWith('no-restricted-imports')).length, 2, serving.join('\n'));
+  assert.deepEqual(await problems('server/grpc/probe.ts', "import { Server } from '@grpc/grpc-js';\nimport { modelMetadata } from '../registry/modelMetadata.js';\nexport const all = [Server, modelMetadata];\n"), []);
 });

@@ -1,4 +1,3 @@
-import type { InferboxError } from '../../common/errors.js';
 import type { AccessRule } from '../../auth/scopes.js';
 import type { Principal } from '../../auth/ApiKeyService.js';
 import { authenticateCaller, type Caller } from '../../auth/authenticateCaller.js';
@@ -33,10 +32,9 @@ function scrapesFromLoopbackWithoutKey(ctx: AppContext, access: AccessServices):
 }
 
 /** The route table's access check (`authorizeCaller`); the principal goes to `ctx.state`. */
-export function authorize(ctx: AppContext, rule: AccessRule, access: AccessServices, onRateLimited?: (ctx: AppContext, error: InferboxError) => void): void {
+export function authorize(ctx: AppContext, rule: AccessRule, access: AccessServices): void {
   if (rule.kind === 'metrics' && scrapesFromLoopbackWithoutKey(ctx, access)) return;
   authorizeCaller(callerOf(ctx), rule, access, {
     onPrincipal: (principal) => { ctx.state.principal = principal; },
-    ...(onRateLimited ? { onRateLimited: (error: InferboxError) => onRateLimited(ctx, error) } : {}),
   });
 }

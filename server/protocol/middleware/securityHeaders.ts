@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Next } from 'koa';
 import helmet from 'helmet';
 import type { AppContext } from '../AppContext.js';
@@ -24,8 +25,30 @@ const common = {
 const overHttps = helmet({ ...common, strictTransportSecurity: { maxAge: 365 * 24 * 3600, includeSubDomains: false } });
 const overHttp = helmet({ ...common, strictTransportSecurity: false });
 
-export async function securityHeaders(ctx: AppContext, next: Next): Promise<void> {
+/**
+ * What helmet sets, computed once: its headers depend only on the options above, never on the
+ * request, so a response copies a list instead of running helmet's eleven middlewares each time.
+ */
+function recordHeaders(middleware: typeof overHttp): readonly (readonly [string, string])[] {
+  const headers = new Map<string, string>();
+  const response = {
+    setHeader: (name: string, value: string) => headers.set(name, value),
+    removeHeader: (name: string) => headers.delete(name),
+  };
   // Helmet sets the headers and calls back synchronously.
-  (ctx.secure ? overHttps : overHttp)(ctx.req, ctx.res, (error?: unknown) => { if (error) throw error; });
+  middleware({} as IncomingMessage, response as unknown as ServerResponse, (error?: unknown) => { if (error) throw error; });
+  return [...headers];
+}
+
+const HTTPS_HEADERS = recordHeaders(overHttps);
+const HTTP_HEADERS = recordHeaders(overHttp);
+
+/** The security headers of every answer, over HTTPS (with HSTS) or plain HTTP. */
+export function securityHeaderList(secure: boolean): readonly (readonly [string, string])[] {
+  return secure ? HTTPS_HEADERS : HTTP_HEADERS;
+}
+
+export async function securityHeaders(ctx: AppContext, next: Next): Promise<void> {
+  for (const [name, value] of securityHeaderList(ctx.secure)) ctx.res.setHeader(name, value);
   await next();
 }

@@ -27,7 +27,7 @@ export function cardRoutes(services: AppServices): RouteSpec[] {
   const target = (ctx: AppContext) => (version(ctx) === undefined ? model(ctx) : `${model(ctx)}/${version(ctx)}`);
 
   const save = async (ctx: AppContext) => {
-    const body = (await readJsonBody(ctx, CARD_BODY_LIMIT)).value;
+    const body = (await readJsonBody(ctx.req, CARD_BODY_LIMIT)).value;
     ctx.body = cards.save(model(ctx), version(ctx), body, ctx.state.principal?.name ?? null);
     auditAction(services, ctx, 'model.card', target(ctx));
   };

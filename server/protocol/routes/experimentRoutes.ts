@@ -13,7 +13,7 @@ const listQuery = z.object({ model: z.string().min(1).max(128).optional() }).str
 export function experimentRoutes(services: AppServices): RouteSpec[] {
   const experiments = services.experiments;
   const id = (ctx: AppContext) => ctx.params.id!;
-  const body = async (ctx: AppContext) => (await readJsonBody(ctx, BODY_LIMIT)).value;
+  const body = async (ctx: AppContext) => (await readJsonBody(ctx.req, BODY_LIMIT)).value;
 
   const lifecycle = (['start', 'pause', 'resume', 'stop'] as const).map((action): RouteSpec => ({
     method: 'POST',
@@ -94,7 +94,7 @@ export function experimentRoutes(services: AppServices): RouteSpec[] {
         const scopes = ctx.state.principal?.scopes ?? [];
         const everyModel = scopes.some((s) => s === 'admin' || s === 'infer' || s === 'feedback');
         const mayReport = (model: string) => everyModel || scopes.includes(`infer:${model}`);
-        ctx.body = experiments.feedback((await readJsonBody(ctx, 16 * 1024)).value, mayReport);
+        ctx.body = experiments.feedback((await readJsonBody(ctx.req, 16 * 1024)).value, mayReport);
       },
     },
   ];

@@ -49,7 +49,7 @@ export function jobRoutes(services: AppServices): RouteSpec[] {
         const format = FORMATS[ctx.request.type];
         if (!format) throw inferboxError('IBX_ERR_UNSUPPORTED_MEDIA_TYPE', ctx.request.type, 'application/json, application/x-ndjson, application/jsonl or text/csv');
         const query = parseRequest(submitQuerySchema, ctx.query);
-        const body = await readRawBody(ctx, services.settings.current.job_max_body_bytes);
+        const body = await readRawBody(ctx.req, services.settings.current.job_max_body_bytes);
         const scopes = ctx.state.principal!.scopes;
         const job = await services.jobs.submit({ format, body, ...query }, ownerOf(ctx), (model) => allows(scopes, { kind: 'infer', model }));
         ctx.status = 202;

@@ -35,7 +35,7 @@ export function keyRoutes(services: AppServices): RouteSpec[] {
       path: '/api/keys',
       access: 'admin',
       handler: async (ctx) => {
-        const { value } = await readJsonBody(ctx, 64 * 1024);
+        const { value } = await readJsonBody(ctx.req, 64 * 1024);
         const request = parseRequest(createKeySchema, value);
         const expiresAt = request.expires_at ? new Date(request.expires_at).toISOString() : null;
         if (expiresAt && Date.parse(expiresAt) <= Date.now()) throw inferboxError('IBX_ERR_INVALID_REQUEST', 'expires_at: must be in the future');
@@ -51,7 +51,7 @@ export function keyRoutes(services: AppServices): RouteSpec[] {
       path: '/api/keys/:id/rate-limit',
       access: 'admin',
       handler: async (ctx) => {
-        const { value } = await readJsonBody(ctx, 64 * 1024);
+        const { value } = await readJsonBody(ctx.req, 64 * 1024);
         const limit = ownRateLimit(parseRequest(rateLimitSchema, value));
         const id = ctx.params.id!;
         const row = services.keys.setRateLimit(id, limit);

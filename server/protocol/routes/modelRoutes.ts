@@ -109,7 +109,7 @@ export function modelRoutes(services: AppServices): RouteSpec[] {
       access: 'admin',
       handler: async (ctx) => {
         const name = assertModelName(ctx.params.model!);
-        const { enabled } = parseRequest(z.object({ enabled: z.boolean() }).strict(), (await readJsonBody(ctx, 4096)).value);
+        const { enabled } = parseRequest(z.object({ enabled: z.boolean() }).strict(), (await readJsonBody(ctx.req, 4096)).value);
         ctx.body = registry.setCacheEnabled(name, enabled);
         auditAction(services, ctx, 'model.cache', name, { enabled });
       },
@@ -126,7 +126,7 @@ export function modelRoutes(services: AppServices): RouteSpec[] {
       access: 'admin',
       handler: async (ctx) => {
         const name = assertModelName(ctx.params.model!);
-        const body = (await readJsonBody(ctx, 16 * 1024)).value;
+        const body = (await readJsonBody(ctx.req, 16 * 1024)).value;
         const before = services.modelSettings.effective(name);
         const view = services.modelSettings.update(name, body);
         // Before and after of each field named: who switched payload logging on, and when, stays on record.

@@ -1,13 +1,13 @@
-import { namingExperiment, requestParameters } from '../../oip/InferenceEndpoint.js';
-import { modelMetadata } from '../../oip/modelMetadata.js';
-import { modelReadiness } from '../../oip/modelReadiness.js';
+import { modelMetadata } from '../../registry/modelMetadata.js';
+import { modelReadiness } from '../../registry/modelReadiness.js';
+import { decodeOipRequest, encodeOipResponse, requestParameters, type OipBody } from '../../serving/oipCodec.js';
 import type { AppContext } from '../AppContext.js';
 import type { AppServices } from '../AppServices.js';
+import { inferenceHandler, type HttpInferenceCodec } from '../inferenceRoute.js';
 import { readInferBody } from '../readBody.js';
 import type { RouteSpec } from '../routeTable.js';
-import { recordRateLimited, servedInference, type InferenceExchange } from '../servedInference.js';
 
-/** KServe Open Inference Protocol v2, REST: server and model metadata, model readiness, inference (shared with gRPC in `oip/`). */
+/** KServe Open Inference Protocol v2, REST: server and model metadata, model readiness, inference (shared with gRPC in `serving/`). */
 export function oipRoutes(services: AppServices): RouteSpec[] {
   const modelMetadataRoute = (ctx: AppContext) => {
     ctx.body = modelMetadata(services.registry, ctx.params.model!, ctx.params.version);
@@ -21,29 +21,24 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
   };
 
   /** OIP v2 JSON, or JSON + binary tensors: the body is the request itself, whatever version answers. */
-  const oip: InferenceExchange<{ value: unknown; binary: Buffer }> = {
-    read: async (ctx) => {
-      const body = await readInferBody(ctx, services.settings.current.max_infer_body_bytes);
+  const oip: HttpInferenceCodec<OipBody, ReturnType<typeof decodeOipRequest>> = {
+    read: async ({ req }) => {
+      const body = await readInferBody(req, services.settings.current.max_infer_body_bytes);
       return { body, bytes: body.bytes, parameters: requestParameters(body.value) };
     },
-    request: (_served, body) => body,
+    decode: decodeOipRequest,
     /** JSON, or the binary extension's JSON header + tensor bytes when outputs were asked for as binary. */
-    respond: (ctx, { outcome, assignment }) => {
-      const json = Buffer.from(JSON.stringify(namingExperiment(outcome.response, assignment, ctx.state.requestId)));
-      if (outcome.binary.length > 0) {
-        ctx.set('Inference-Header-Content-Length', String(json.length));
-        ctx.type = 'application/octet-stream';
-        ctx.body = Buffer.concat([json, ...outcome.binary]);
-      } else {
-        ctx.type = 'application/json';
-        ctx.body = json;
-      }
-      return json;
+    encode: ({ served, request, result, assignment, requestId }) => {
+      const { response, binary } = encodeOipResponse(served, request, result.outputs, assignment ? { variant: assignment, requestId } : null);
+      const json = Buffer.from(JSON.stringify(response));
+      const reply = binary.length > 0
+        ? { type: 'application/octet-stream', body: Buffer.concat([json, ...binary]), headers: { 'Inference-Header-Content-Length': String(json.length) } }
+        : { type: 'application/json; charset=utf-8', body: json };
+      return { reply, bytes: reply.body.length, json: () => json.toString('utf8') };
     },
     logged: (body) => body.value,
   };
-  const infer = servedInference(services, oip);
-  const rateLimited = recordRateLimited(services);
+  const infer = inferenceHandler(services, oip);
 
   return [
     {
@@ -56,7 +51,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
     { method: 'GET', path: '/v2/models/:model/versions/:version', access: 'infer', handler: modelMetadataRoute },
     { method: 'GET', path: '/v2/models/:model/ready', access: 'infer', handler: modelReady },
     { method: 'GET', path: '/v2/models/:model/versions/:version/ready', access: 'infer', handler: modelReady },
-    { method: 'POST', path: '/v2/models/:model/infer', access: 'infer', handler: infer, onRateLimited: rateLimited },
-    { method: 'POST', path: '/v2/models/:model/versions/:version/infer', access: 'infer', handler: infer, onRateLimited: rateLimited },
+    { method: 'POST', path: '/v2/models/:model/infer', access: 'infer', infer },
+    { method: 'POST', path: '/v2/models/:model/versions/:version/infer', access: 'infer', infer },
   ];
 }

@@ -6,12 +6,13 @@ import { encodePredictInput } from '../../predict/encodePredictInput.js';
 import type { CardPlan } from '../../predict/planCard.js';
 import { predictionsFromOutputs } from '../../predict/predictionsFromOutputs.js';
 import type { PredictInput } from '../../predict/PredictInput.js';
-import type { AppContext } from '../AppContext.js';
+import { decodeOipRequest } from '../../serving/oipCodec.js';
+import { encodeOutputTensor } from '../../serving/encodeOutputTensor.js';
 import type { AppServices } from '../AppServices.js';
+import { inferenceHandler, type HttpExchange, type HttpInferenceCodec } from '../inferenceRoute.js';
 import { readJsonBody, readRawBody } from '../readBody.js';
 import { readMultipartForm } from '../readMultipartForm.js';
 import type { RouteSpec } from '../routeTable.js';
-import { recordRateLimited, servedInference, type InferenceExchange, type OipRequest } from '../servedInference.js';
 
 const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 
@@ -41,52 +42,53 @@ interface PredictResponse {
  * (keys, experiments, batching, cache, precision, logs).
  */
 export function predictRoutes(services: AppServices): RouteSpec[] {
-  const readInput = async (ctx: AppContext): Promise<{ body: PredictInput; bytes: number; parameters: Record<string, unknown> }> => {
+  const readInput = async ({ req }: HttpExchange): Promise<{ body: PredictInput; bytes: number; parameters: Record<string, unknown> }> => {
     const limit = services.settings.current.predict_max_body_bytes;
-    const type = ctx.request.type;
+    // The media type without parameters (charset, boundary), as Koa's `request.type` gives it.
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type === 'multipart/form-data') {
-      const { form, bytes } = await readMultipartForm(ctx, limit);
+      const { form, bytes } = await readMultipartForm(req, limit);
       return { body: { kind: 'form', ...form }, bytes, parameters: {} };
     }
     if (IMAGE_TYPES.includes(type)) {
-      const bytes = await readRawBody(ctx, limit);
+      const bytes = await readRawBody(req, limit);
       return { body: { kind: 'image', bytes }, bytes: bytes.length, parameters: {} };
     }
     if (type !== 'application/json' && type !== '') throw inferboxError('IBX_ERR_UNSUPPORTED_MEDIA_TYPE', type, `application/json ({"rows": [...]}), multipart/form-data or ${IMAGE_TYPES.join(', ')}`);
-    const { value, bytes } = await readJsonBody(ctx, limit);
+    const { value, bytes } = await readJsonBody(req, limit);
     const body = parseRequest(rowsBodySchema, value);
     const maxRows = services.settings.current.predict_max_rows;
     if (body.rows.length > maxRows) throw inferboxError('IBX_ERR_PREDICT_TOO_MANY_ROWS', body.rows.length, maxRows);
     return { body: { kind: 'rows', rows: body.rows }, bytes, parameters: body.parameters ?? {} };
   };
 
-  const exchange: InferenceExchange<PredictInput, OipRequest & { plan: CardPlan }> = {
+  const predict: HttpInferenceCodec<PredictInput, ReturnType<typeof decodeOipRequest> & { plan: CardPlan }> = {
     read: readInput,
-    request: async (served, input) => {
+    decode: async (served, input) => {
       const plan = services.cards.planFor(served);
-      return { ...(await encodePredictInput(plan, input, services.settings.current.predict_max_image_pixels)), plan };
+      const encoded = await encodePredictInput(plan, input, services.settings.current.predict_max_image_pixels);
+      return { ...decodeOipRequest(served, encoded), plan };
     },
-    respond: (ctx, { served, request, outcome, assignment }) => {
+    encode: ({ served, request, result, assignment, requestId }) => {
+      const outputs = request.outputNames.map((name) => encodeOutputTensor(name, result.outputs[name]!));
       const response: PredictResponse = {
-        predictions: predictionsFromOutputs(request.plan, outcome.response.outputs, served.name, served.version),
+        predictions: predictionsFromOutputs(request.plan, outputs, served.name, served.version),
         model: served.name,
         version: served.version,
-        precision: outcome.response.parameters.precision,
+        precision: served.precision,
         variant: assignment ? `${assignment.experimentId}/${assignment.variant}` : null,
-        ...(assignment ? { request_id: ctx.state.requestId } : {}),
+        ...(assignment ? { request_id: requestId } : {}),
       };
       const json = Buffer.from(JSON.stringify(response));
-      ctx.type = 'application/json';
-      ctx.body = json;
-      return json;
+      return { reply: { type: 'application/json; charset=utf-8', body: json }, bytes: json.length, json: () => json.toString('utf8') };
     },
     // Image bytes stay out of the log (their size is enough to tell what was sent).
     logged: (input) => (input.kind === 'rows' ? { rows: input.rows } : input.kind === 'image' ? { image_bytes: input.bytes.length } : { fields: input.fields, files: Object.fromEntries(Object.entries(input.files).map(([k, v]) => [k, `${v.length} bytes`])) }),
   };
-  const predict = servedInference(services, exchange);
+  const infer = inferenceHandler(services, predict);
 
   return [
-    { method: 'POST', path: '/api/predict/:model', access: 'infer', handler: predict, onRateLimited: recordRateLimited(services) },
-    { method: 'POST', path: '/api/predict/:model/versions/:version', access: 'infer', handler: predict, onRateLimited: recordRateLimited(services) },
+    { method: 'POST', path: '/api/predict/:model', access: 'infer', infer },
+    { method: 'POST', path: '/api/predict/:model/versions/:version', access: 'infer', infer },
   ];
 }

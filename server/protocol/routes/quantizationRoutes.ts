@@ -60,7 +60,7 @@ export function quantizationRoutes(services: AppServices): RouteSpec[] {
       access: 'admin',
       handler: async (ctx) => {
         const { name, version } = params(ctx);
-        const { precision } = parseRequest(precisionSchema, (await readJsonBody(ctx, 4096)).value);
+        const { precision } = parseRequest(precisionSchema, (await readJsonBody(ctx.req, 4096)).value);
         const job = store.quantization.getJob(name, version);
         // Only a candidate that went through a finished comparison (it loaded and ran) may be served.
         if (precision === 'int8' && (job?.status !== 'done' || !existsSync(registry.filesOf(name, version).int8))) {
@@ -87,7 +87,7 @@ export function quantizationRoutes(services: AppServices): RouteSpec[] {
       access: 'admin',
       handler: async (ctx) => {
         const name = assertModelName(ctx.params.model!);
-        const { samples } = parseRequest(samplesSchema, (await readJsonBody(ctx, services.settings.current.max_infer_body_bytes)).value);
+        const { samples } = parseRequest(samplesSchema, (await readJsonBody(ctx.req, services.settings.current.max_infer_body_bytes)).value);
         const active = registry.resolveSignature(name);
         samples.forEach((sample, i) => {
           try {
@@ -108,7 +108,7 @@ export function quantizationRoutes(services: AppServices): RouteSpec[] {
       access: 'admin',
       handler: async (ctx) => {
         const name = registry.getModel(assertModelName(ctx.params.model!)).name;
-        const { limit } = parseRequest(recordingSchema, (await readJsonBody(ctx, 4096)).value);
+        const { limit } = parseRequest(recordingSchema, (await readJsonBody(ctx.req, 4096)).value);
         ctx.body = services.liveSamples.setLimit(name, limit);
         auditAction(services, ctx, 'model.samples_recording', name, { limit });
       },

@@ -33,7 +33,7 @@ export function systemRoutes(services: AppServices): RouteSpec[] {
       path: '/api/settings',
       access: 'admin',
       handler: async (ctx) => {
-        const { value } = await readJsonBody(ctx, 64 * 1024);
+        const { value } = await readJsonBody(ctx.req, 64 * 1024);
         const result = services.settings.update(value);
         auditAction(services, ctx, 'settings.update', null, { changes: value as Record<string, unknown> });
         ctx.body = { ...services.settings.view(), ...result };

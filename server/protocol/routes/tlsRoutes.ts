@@ -34,7 +34,7 @@ export function tlsRoutes(services: AppServices): RouteSpec[] {
       handler: async (ctx) => {
         if (!ctx.request.is(PEM_TYPES)) throw inferboxError('IBX_ERR_UNSUPPORTED_MEDIA_TYPE', ctx.request.type || '(none)', `the private key and the certificate chain in one PEM text as ${PEM_TYPES[0]}`);
         const previous = services.tls.status().certificate?.fingerprintSha256 ?? null;
-        const bundle = (await readRawBody(ctx, MAX_PEM_BYTES)).toString('utf8');
+        const bundle = (await readRawBody(ctx.req, MAX_PEM_BYTES)).toString('utf8');
         const { stored, applied } = await services.tls.upload(bundle);
         const described = describeCertificate(stored.cert);
         auditAction(services, ctx, 'tls.upload', described.fingerprintSha256, {

@@ -13,7 +13,7 @@ const logQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).defau
 /** Webhook endpoints (admin): configure, test-send, read the delivery log. Secrets are shown once, at creation. */
 export function webhookRoutes(services: AppServices): RouteSpec[] {
   const id = (ctx: AppContext) => ctx.params.id!;
-  const body = async (ctx: AppContext) => (await readJsonBody(ctx, BODY_LIMIT)).value;
+  const body = async (ctx: AppContext) => (await readJsonBody(ctx.req, BODY_LIMIT)).value;
   return [
     { method: 'GET', path: '/api/webhooks', access: 'admin', handler: (ctx) => { ctx.body = { webhooks: services.webhooks.list(), event_types: WEBHOOK_EVENT_TYPES }; } },
     {

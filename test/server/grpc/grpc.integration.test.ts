@@ -64,13 +64,14 @@ const gentooRaw = () => {
 const gentooRequest = (extra: Record<string, unknown> = {}) => ({ model_name: 'mlp', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [gentooRaw()], ...extra });
 const floats = (bytes: Buffer) => [...new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length))];
 
-async function logsWhere(query: string, count: number): Promise<LogRows['logs']> {
+/** The newest rows matching the query, once `count` of them pass `wanted` (rows are written in batches every 500 ms). */
+async function logsWhere(query: string, count: number, wanted: (row: LogRows['logs'][number]) => boolean = () => true): Promise<LogRows['logs']> {
   let rows: LogRows['logs'] = [];
-  for (let tries = 0; tries < 50 && rows.length < count; tries++) {
-    await sleep(100); // rows are written in batches every 500 ms
+  for (let tries = 0; tries < 50 && rows.filter(wanted).length < count; tries++) {
+    await sleep(100);
     rows = ((await (await server.request('GET', `/api/logs?${query}&limit=100`)).json()) as LogRows).logs;
   }
-  return rows;
+  return rows.filter(wanted);
 }
 
 describe('every RPC of inference.GRPCInferenceService', () => {
@@ -104,7 +105,7 @@ describe('every RPC of inference.GRPCInferenceService', () => {
     assert.deepEqual(floats(response.raw_output_contents[0]!), rest.outputs[0]!.data);
     assert.equal(response.raw_output_contents[1]!.readBigInt64LE(0), BigInt(rest.outputs[1]!.data[0]!));
     assert.equal(answer.headers?.get('x-request-id')[0], 'grpc-request-1');
-    const [row] = await logsWhere('model=mlp', 1).then((rows) => rows.filter((r) => r.request_id === 'grpc-request-1'));
+    const [row] = await logsWhere('model=mlp', 1, (r) => r.request_id === 'grpc-request-1');
     assert.ok(row, 'the gRPC request is in the request log');
     assert.deepEqual([row.status, row.version, row.error], [200, '1', null]);
     assert.ok(row.bytes_in > 16 && row.bytes_out > 16, `message sizes logged: ${row.bytes_in} in, ${row.bytes_out} out`);
@@ -269,7 +270,7 @@ test('experiments route unversioned gRPC requests like REST: variant in the meta
     assert.equal(seen.size, 2, 'both variants serve');
     const versioned = await client.call<InferResponse>('ModelInfer', gentooRequest({ model_version: '1' }), { metadata: { 'x-unit-id': 'unit-0' } });
     assert.deepEqual([versioned.headers?.get('inferbox-variant').length, versioned.response!.parameters.experiment], [0, undefined]);
-    const rows = await logsWhere(`model=mlp`, 61).then((all) => all.filter((r) => r.experiment_id === experiment.id));
+    const rows = await logsWhere('model=mlp', 60, (r) => r.experiment_id === experiment.id);
     assert.ok(rows.length >= 60, `experiment requests are logged with the experiment (${rows.length})`);
   } finally {
     assert.equal((await server.request('POST', `/api/experiments/${experiment.id}/stop`)).status, 200);

@@ -8,6 +8,9 @@ import { detectProviders } from '../../../server/runtime/detectProviders.js';
 import { InferenceWorkerPool } from '../../../server/runtime/InferenceWorkerPool.js';
 import { SessionRunError } from '../../../server/runtime/SessionRunError.js';
 import { addModel } from '../../fixtures/onnxModels.js';
+import type { SessionKey } from '../../../server/common/SessionKey.js';
+
+const key = (model: string, version: string): SessionKey => ({ model, version, precision: 'fp32' });
 
 let dir: string;
 let modelPath: string;
@@ -26,10 +29,10 @@ const feeds = (rows: number) => ({
 test('runs spread over the instances and all answer correctly', async () => {
   const pool = new InferenceWorkerPool({ instances: 2, executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1 });
   try {
-    const loaded = await pool.load('add/1', modelPath);
+    const loaded = await pool.load(key('add', '1'), modelPath);
     assert.equal(loaded.provider, 'cpu');
     assert.deepEqual(loaded.inputs.map((i) => [i.name, i.type, i.shape]), [['a', 'float32', ['batch', 3]], ['b', 'float32', ['batch', 3]]]);
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.run('add/1', feeds(i + 1), ['sum'])));
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.run(key('add', '1'), feeds(i + 1), ['sum'])));
     results.forEach((result, i) => {
       assert.deepEqual(result.outputs.sum!.dims, [i + 1, 3]);
       assert.ok((result.outputs.sum!.data as Float32Array).every((v) => v === 3));
@@ -47,10 +50,10 @@ test('a provider that cannot start falls back to CPU and says why', async (t) =>
   }
   const pool = new InferenceWorkerPool({ instances: 1, executionProviders: ['cuda', 'cpu'], intraOpThreads: 1, interOpThreads: 1 });
   try {
-    const loaded = await pool.load('add/1', modelPath);
+    const loaded = await pool.load(key('add', '1'), modelPath);
     assert.equal(loaded.provider, 'cpu');
     assert.match(loaded.fallbackReason ?? '', /^cuda failed: /);
-    const result = await pool.run('add/1', feeds(1), ['sum']);
+    const result = await pool.run(key('add', '1'), feeds(1), ['sum']);
     assert.deepEqual(Array.from(result.outputs.sum!.data as Float32Array), [3, 3, 3]);
   } finally {
     await pool.close();
@@ -60,17 +63,17 @@ test('a provider that cannot start falls back to CPU and says why', async (t) =>
 test('a run ORT refuses is a SessionRunError; a model ORT cannot load is refused everywhere', async () => {
   const pool = new InferenceWorkerPool({ instances: 2, executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1 });
   try {
-    await pool.load('add/1', modelPath);
+    await pool.load(key('add', '1'), modelPath);
     const bad = { a: feeds(1).a, b: { type: 'float32' as const, dims: [1, 4], data: new Float32Array(4) } };
-    await assert.rejects(pool.run('add/1', bad, ['sum']), SessionRunError);
+    await assert.rejects(pool.run(key('add', '1'), bad, ['sum']), SessionRunError);
     const garbage = join(dir, 'garbage.onnx');
     await writeFile(garbage, 'not a model');
-    await assert.rejects(pool.load('garbage/1', garbage), (e: unknown) => e instanceof InferboxError && e.code === 'IBX_ERR_MODEL_REJECTED');
-    await assert.rejects(pool.run('garbage/1', feeds(1), ['sum']), (e: unknown) => e instanceof InferboxError && e.code === 'IBX_ERR_SESSION_UNAVAILABLE' && e.status === 503);
+    await assert.rejects(pool.load(key('garbage', '1'), garbage), (e: unknown) => e instanceof InferboxError && e.code === 'IBX_ERR_MODEL_REJECTED');
+    await assert.rejects(pool.run(key('garbage', '1'), feeds(1), ['sum']), (e: unknown) => e instanceof InferboxError && e.code === 'IBX_ERR_SESSION_UNAVAILABLE' && e.status === 503);
   } finally {
     await pool.close();
   }
-  await assert.rejects(pool.run('add/1', feeds(1), ['sum']), /shutting down/);
+  await assert.rejects(pool.run(key('add', '1'), feeds(1), ['sum']), /shutting down/);
 });
 
 const until = async (condition: () => boolean, what: string, timeoutMs = 5000) => {
@@ -85,23 +88,23 @@ test('a model starts on minInstances workers, spreads while requests back up, an
   const pool = new InferenceWorkerPool({ instances: 3, executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1, scaleDownAfterMs: 300 });
   const placement = { minInstances: 1, maxInstances: 2, inline: false };
   try {
-    await pool.load('add/1', modelPath, () => placement);
-    assert.equal(pool.placementStatus('add/1')?.workers, 1);
-    assert.equal(pool.capacity('add/1'), 1);
-    pool.reportBacklog('add/1');
-    pool.reportBacklog('add/1'); // a second report while the first load runs adds nothing more
-    await until(() => pool.placementStatus('add/1')?.workers === 2, 'a second worker');
-    pool.reportBacklog('add/1');
+    await pool.load(key('add', '1'), modelPath, () => placement);
+    assert.equal(pool.placementStatus(key('add', '1'))?.workers, 1);
+    assert.equal(pool.capacity(key('add', '1')), 1);
+    pool.reportBacklog(key('add', '1'));
+    pool.reportBacklog(key('add', '1')); // a second report while the first load runs adds nothing more
+    await until(() => pool.placementStatus(key('add', '1'))?.workers === 2, 'a second worker');
+    pool.reportBacklog(key('add', '1'));
     await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(pool.placementStatus('add/1')?.workers, 2, 'maxInstances caps the spread below the 3 workers');
-    assert.equal(pool.capacity('add/1'), 2);
-    const results = await Promise.all(Array.from({ length: 10 }, () => pool.run('add/1', feeds(2), ['sum'])));
+    assert.equal(pool.placementStatus(key('add', '1'))?.workers, 2, 'maxInstances caps the spread below the 3 workers');
+    assert.equal(pool.capacity(key('add', '1')), 2);
+    const results = await Promise.all(Array.from({ length: 10 }, () => pool.run(key('add', '1'), feeds(2), ['sum'])));
     assert.ok(results.every((r) => (r.outputs.sum!.data as Float32Array).every((v) => v === 3)));
-    await until(() => pool.placementStatus('add/1')?.workers === 1, 'the extra worker to go after 300 ms without a backlog');
+    await until(() => pool.placementStatus(key('add', '1'))?.workers === 1, 'the extra worker to go after 300 ms without a backlog');
     placement.minInstances = 3;
     placement.maxInstances = 3;
-    await until(() => pool.placementStatus('add/1')?.workers === 3, 'a raised minInstances to load more workers');
-    const after = await pool.run('add/1', feeds(1), ['sum']);
+    await until(() => pool.placementStatus(key('add', '1'))?.workers === 3, 'a raised minInstances to load more workers');
+    const after = await pool.run(key('add', '1'), feeds(1), ['sum']);
     assert.deepEqual(Array.from(after.outputs.sum!.data as Float32Array), [3, 3, 3]);
   } finally {
     await pool.close();
@@ -111,20 +114,20 @@ test('a model starts on minInstances workers, spreads while requests back up, an
 test('a model whose runs are shorter than a worker round trip moves to the HTTP thread and answers the same; with inline off it stays on workers', async () => {
   const pool = new InferenceWorkerPool({ instances: 1, executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1 });
   try {
-    await pool.load('add/1', modelPath, () => ({ minInstances: 1, maxInstances: 1, inline: true }));
-    await pool.load('add/2', modelPath, () => ({ minInstances: 1, maxInstances: 1, inline: false }));
+    await pool.load(key('add', '1'), modelPath, () => ({ minInstances: 1, maxInstances: 1, inline: true }));
+    await pool.load(key('add', '2'), modelPath, () => ({ minInstances: 1, maxInstances: 1, inline: false }));
     for (let i = 0; i < 40; i++) {
-      await pool.run('add/1', feeds(1), ['sum']);
-      await pool.run('add/2', feeds(1), ['sum']);
+      await pool.run(key('add', '1'), feeds(1), ['sum']);
+      await pool.run(key('add', '2'), feeds(1), ['sum']);
     }
-    await until(() => pool.placementStatus('add/1')?.inline === true, 'the add model on the HTTP thread');
-    assert.ok(pool.placementStatus('add/1')!.runMs! < 0.05, 'it was moved because its runs are short');
-    assert.equal(pool.placementStatus('add/2')?.inline, false, 'inline: false keeps it on the workers');
-    const inline = await pool.run('add/1', feeds(3), ['sum']);
+    await until(() => pool.placementStatus(key('add', '1'))?.inline === true, 'the add model on the HTTP thread');
+    assert.ok(pool.placementStatus(key('add', '1'))!.runMs! < 0.05, 'it was moved because its runs are short');
+    assert.equal(pool.placementStatus(key('add', '2'))?.inline, false, 'inline: false keeps it on the workers');
+    const inline = await pool.run(key('add', '1'), feeds(3), ['sum']);
     assert.deepEqual(inline.outputs.sum!.dims, [3, 3]);
     assert.ok((inline.outputs.sum!.data as Float32Array).every((v) => v === 3));
-    await pool.unload('add/1');
-    await assert.rejects(pool.run('add/1', feeds(1), ['sum']), (e: unknown) => e instanceof InferboxError && e.code === 'IBX_ERR_SESSION_UNAVAILABLE');
+    await pool.unload(key('add', '1'));
+    await assert.rejects(pool.run(key('add', '1'), feeds(1), ['sum']), (e: unknown) => e instanceof InferboxError && e.code === 'IBX_ERR_SESSION_UNAVAILABLE');
   } finally {
     await pool.close();
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InferboxError, type ErrorCode } from '../../../server/common/errors.js';
-import { decodeInferRequest, type ModelSignature } from '../../../server/inference/decodeInferRequest.js';
+import { decodeInferRequest, type ModelSignature } from '../../../server/serving/decodeInferRequest.js';
 
 const model: ModelSignature = {
   name: 'm',

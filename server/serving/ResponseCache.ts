@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RuntimeTensor } from '../common/datatypes.js';
+import { sessionId, type SessionKey } from '../common/SessionKey.js';
 
 /** What a cache hit replays: the model's outputs, encoded again for each caller's format. */
 export type CachedOutputs = Record<string, RuntimeTensor>;
@@ -19,13 +20,13 @@ function sizeOf(outputs: CachedOutputs): number {
  * meets old entries), every input's name, type, shape and bytes, and the outputs asked for.
  */
 export class ResponseCache {
-  private readonly entries = new Map<string, { outputs: CachedOutputs; bytes: number }>();
+  private readonly entries = new Map<string, { outputs: CachedOutputs; bytes: number; session: string }>();
   private bytes = 0;
 
   constructor(private readonly maxBytes: () => number) {}
 
-  keyOf(sessionKey: string, feeds: Record<string, RuntimeTensor>, outputNames: string[]): string {
-    const hash = createHash('sha256').update(sessionKey).update('\0');
+  keyOf(session: SessionKey, feeds: Record<string, RuntimeTensor>, outputNames: string[]): string {
+    const hash = createHash('sha256').update(sessionId(session)).update('\0');
     for (const name of Object.keys(feeds).sort()) {
       const t = feeds[name]!;
       hash.update(`${name}\0${t.type}\0${t.dims.join(',')}\0`).update(tensorBytes(t));
@@ -42,19 +43,38 @@ export class ResponseCache {
     return entry.outputs;
   }
 
-  set(key: string, outputs: CachedOutputs): void {
+  /** `session`: whose answer it is, so `evict` can drop a retired version's entries. */
+  set(key: string, outputs: CachedOutputs, session: SessionKey): void {
     const bytes = sizeOf(outputs);
     const limit = this.maxBytes();
     if (bytes > limit) return;
     const previous = this.entries.get(key);
     if (previous) { this.bytes -= previous.bytes; this.entries.delete(key); }
-    this.entries.set(key, { outputs, bytes });
+    this.entries.set(key, { outputs, bytes, session: sessionId(session) });
     this.bytes += bytes;
     for (const [oldest, entry] of this.entries) {
       if (this.bytes <= limit) break;
       this.entries.delete(oldest);
       this.bytes -= entry.bytes;
     }
+  }
+
+  /** Drops every answer of these sessions (their version was unloaded, deleted or swapped to another precision). */
+  evict(session: SessionKey): void {
+    const id = sessionId(session);
+    for (const [key, entry] of this.entries) {
+      if (entry.session !== id) continue;
+      this.entries.delete(key);
+      this.bytes -= entry.bytes;
+    }
+  }
+
+  /** Entries held for these sessions (tests check that a retired version leaves none). */
+  countOf(session: SessionKey): number {
+    const id = sessionId(session);
+    let n = 0;
+    for (const entry of this.entries.values()) if (entry.session === id) n += 1;
+    return n;
   }
 
   get sizeBytes(): number {

@@ -1,6 +1,6 @@
 import type { TensorSpec } from '../common/datatypes.js';
 import { assertVersion } from '../common/names.js';
-import type { ModelRegistry } from '../registry/ModelRegistry.js';
+import type { ModelRegistry } from './ModelRegistry.js';
 
 /** OIP model metadata ($metadata_model_response), the same over REST and gRPC. */
 export interface ModelMetadata {

@@ -1,5 +1,5 @@
 import { assertVersion } from '../common/names.js';
-import type { ModelRegistry } from '../registry/ModelRegistry.js';
+import type { ModelRegistry } from './ModelRegistry.js';
 
 /**
  * Whether the named version (else the active one) can answer now: 404 for unknown names. An

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RuntimeTensor } from '../../../server/common/datatypes.js';
 import { InferboxError } from '../../../server/common/errors.js';
-import { DynamicBatcher, type BatchingSettings } from '../../../server/batching/DynamicBatcher.js';
+import { DynamicBatcher, type BatchingSettings } from '../../../server/serving/DynamicBatcher.js';
 import type { PoolRunResult } from '../../../server/runtime/InferenceWorkerPool.js';
 
 /**

@@ -1,0 +1,20 @@
+/** The precisions a version can serve in: the uploaded file, or its int8 candidate. */
+export type Precision = 'fp32' | 'int8';
+
+/**
+ * Which sessions: a model version in one precision. An int8 swap loads the new precision's
+ * sessions beside the old ones before they go, so precision is part of the key.
+ */
+export interface SessionKey {
+  readonly model: string;
+  readonly version: string;
+  readonly precision: Precision;
+}
+
+/**
+ * The key as the worker threads' maps and messages hold it. Never parsed back: code that needs the
+ * model or version keeps the SessionKey.
+ */
+export function sessionId(key: SessionKey): string {
+  return `${key.model}\u0000${key.version}\u0000${key.precision}`;
+}
