@@ -225,7 +225,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     model: (name) => registry.getModel(name),
     activate: (model, version) => registry.activate(model, version),
     requestExperiment: (requestId) => {
-      logWriter.flush(); // feedback may follow its request within the log's write delay
+      logWriter.flushAndWait(); // feedback may follow its request within the log's write delay
       return store.requestLog.experimentOfRequest(requestId);
     },
     auditSystem: (action, target, details) => auditSystem(action, target, details),
@@ -292,7 +292,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     truncateWal: () => store.truncateWal(),
     onLiveSamplesErased: () => liveSamples.forgetAll(),
   });
-  const logWriter = new RequestLogWriter(store.requestLog, store.payloads, (error, dropped) => logger.error({ err: error, dropped }, 'request log write failed'));
+  const logWriter = new RequestLogWriter(store, (error, dropped) => logger.error({ err: error, dropped }, 'request log write failed'));
   const startedAt = new Date();
   let port = 0;
   let grpcPort: number | null = null;
@@ -362,7 +362,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     liveSamples,
   });
   const backups = new BackupService(
-    { dataDir, appVersion: packageVersion(), snapshotDatabase: (destination) => store.backupTo(destination) },
+    { dataDir, appVersion: packageVersion(), snapshotDatabase: (destination) => logWriter.whileSuspended(() => store.backupTo(destination)) },
     () => ({ directory: settingsService.current.backup_dir, intervalHours: settingsService.current.backup_interval_hours, keep: settingsService.current.backup_keep }),
   );
   const backupScheduler = new BackupScheduler(backups, {

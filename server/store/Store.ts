@@ -9,6 +9,7 @@ import { truncateWal } from './truncateWal.js';
 import { openDatabase, type SqliteDatabase } from './openDatabase.js';
 import { QuantizationRepository } from './QuantizationRepository.js';
 import { RequestLogRepository } from './RequestLogRepository.js';
+import { RequestLogThread, type LogBatchResult } from './RequestLogThread.js';
 import { SettingsRepository } from './SettingsRepository.js';
 import { WebhookRepository } from './WebhookRepository.js';
 
@@ -26,7 +27,7 @@ export class Store {
   readonly cards: ModelCardRepository;
   readonly webhooks: WebhookRepository;
 
-  private constructor(private readonly db: SqliteDatabase) {
+  private constructor(private readonly db: SqliteDatabase, private readonly path: string) {
     this.models = new ModelRepository(db);
     this.keys = new ApiKeyRepository(db);
     this.requestLog = new RequestLogRepository(db);
@@ -41,7 +42,12 @@ export class Store {
   }
 
   static open(path: string): Store {
-    return new Store(openDatabase(path));
+    return new Store(openDatabase(path), path);
+  }
+
+  /** A writer thread with its own connection for request-log and payload rows (see RequestLogThread). */
+  openRequestLogThread(onResult: (result: LogBatchResult) => void, onExit: (code: number) => void): RequestLogThread {
+    return new RequestLogThread(this.path, onResult, onExit);
   }
 
   /** See truncateWal.ts: erased rows must not survive in the -wal file. */

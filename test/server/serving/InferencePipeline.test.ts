@@ -102,7 +102,7 @@ before(async () => {
     auditSystem: () => undefined,
     onError: (error) => { throw error; },
   });
-  logWriter = new RequestLogWriter(store.requestLog, store.payloads, (error) => { throw error; });
+  logWriter = new RequestLogWriter(store, (error) => { throw error; });
   pipeline = new InferencePipeline({
     versions: registry,
     experiments,
@@ -134,7 +134,7 @@ describe('the pipeline', () => {
     assert.match(result.trace.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
     assert.equal(result.variant, null);
     assert.equal(result.timing?.batchRows, 1);
-    logWriter.flush();
+    logWriter.flushAndWait();
     const [row] = store.requestLog.query({ limit: 10, offset: 0, trace_id: result.trace.traceparent.split('-')[1] }).rows;
     assert.equal(row?.request_id, c.requestId);
     assert.equal(row?.status, 200);
@@ -150,7 +150,7 @@ describe('the pipeline', () => {
     assert.equal((bad.outcome as { error: InferboxError }).error.code, 'IBX_ERR_DATA_LENGTH');
     const unread = await pipeline.serve(call('add'), Promise.reject(new Error('connection reset')), oip);
     assert.equal(unread.outcome.ok, false, 'a failed body read is an outcome too');
-    logWriter.flush();
+    logWriter.flushAndWait();
     const statuses = store.requestLog.query({ limit: 10, offset: 0, model: 'nope' }).rows.map((r) => r.status);
     assert.deepEqual(statuses, [404]);
     const badRow = store.requestLog.query({ limit: 10, offset: 0, model: 'add', status: 400 }).rows[0];
