@@ -32,6 +32,7 @@ const MODULES = {
   webhooks: ['common', 'store'],
   export: ['common'],
   oip: ['common', 'registry', 'inference', 'experiments', 'tracing'],
+  serving: ['common', 'runtime', 'batching', 'registry', 'inference'],
   grpc: ['common', 'auth', 'registry', 'inference', 'oip'],
   protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'batching', 'inference', 'predict', 'jobs', 'experiments', 'backup', 'tracing', 'webhooks', 'export', 'oip'],
 };
