@@ -1,6 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import getRawBody from 'raw-body';
 import { inferboxError } from '../common/errors.js';
+import { parseJsonText } from '../common/parseJsonText.js';
+
+export { parseJsonText };
 import { HEADER_LENGTH_HEADER, splitBinaryBody } from '../serving/binaryTensors.js';
 
 /**
@@ -38,16 +41,4 @@ export async function readInferBody(req: IncomingMessage, limit: number): Promis
 
 function parseJson(raw: Buffer): unknown {
   return parseJsonText(raw.toString('utf8'), 'the body');
-}
-
-/** JSON text from a body or a form part (`what` names it in the 400). */
-export function parseJsonText(text: string, what: string): unknown {
-  if (text.length === 0) throw inferboxError('IBX_ERR_INVALID_JSON', `${what} is empty`);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    // Only the position: V8's message quotes the body, and payloads stay out of logs.
-    const position = /position (\d+)/.exec((error as Error).message)?.[1];
-    throw inferboxError('IBX_ERR_INVALID_JSON', position ? `${what}: syntax error at byte ${position}` : `${what}: syntax error (unexpected end of input or token)`);
-  }
 }
