@@ -25,6 +25,7 @@ import { InferenceRecorder } from './serving/InferenceRecorder.js';
 import { startGrpcServer, type GrpcListener } from './grpc/startGrpcServer.js';
 import { InferencePipeline } from './serving/InferencePipeline.js';
 import { answerOip } from './serving/oipCodec.js';
+import { JsonDecodePool } from './serving/JsonDecodePool.js';
 import { JobRunner } from './jobs/JobRunner.js';
 import { JobService } from './jobs/JobService.js';
 import { ResponseCache } from './serving/ResponseCache.js';
@@ -361,6 +362,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     logsPayloads: (model) => modelSettings.effective(model).log_payloads,
     liveSamples,
   });
+  const decodePool = new JsonDecodePool({ onWorkerLost: (reason) => logger.error(reason) });
   const backups = new BackupService(
     { dataDir, appVersion: packageVersion(), snapshotDatabase: (destination) => logWriter.whileSuspended(() => store.backupTo(destination)) },
     () => ({ directory: settingsService.current.backup_dir, intervalHours: settingsService.current.backup_interval_hours, keep: settingsService.current.backup_keep }),
@@ -378,6 +380,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     registry,
     experiments,
     pipeline,
+    decodePool,
     metrics,
     metricsHistory,
     settings: settingsService,
@@ -435,6 +438,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (listening) await new Promise((resolve) => listening!.server.close(resolve));
     await quantization.close();
     await pool.close();
+    await decodePool.close();
     await tracer.close();
     experiments.close();
     logWriter.close();
@@ -509,6 +513,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await dispatcher.close();
       await quantization.close();
       await pool.close();
+      await decodePool.close();
       await tracer.close(); // after the last request: its spans are exported
       experiments.close(); // after the pool: mirrored requests still in flight are counted first
       logWriter.close();

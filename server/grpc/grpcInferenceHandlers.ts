@@ -112,7 +112,7 @@ export function grpcInferenceHandlers(deps: GrpcInferenceDeps): UntypedServiceIm
     const limit = deps.maxInferBytes();
     if (bytes > limit) throw inferboxError('IBX_ERR_BODY_TOO_LARGE', limit);
     const body = toOipBody(message);
-    return { body, bytes, parameters: requestParameters(body.value) };
+    return { body, bytes, parameters: () => requestParameters(body.value) };
   };
 
   /** Every output goes back in `raw_output_contents` (toOipBody asks for all of them as binary). */

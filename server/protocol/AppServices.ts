@@ -8,6 +8,7 @@ import type { FirstRunState } from '../config/FirstRunState.js';
 import type { SettingsService } from '../config/SettingsService.js';
 import type { ModelServingSettingsService } from '../config/modelServingSettings.js';
 import type { InferencePipeline } from '../serving/InferencePipeline.js';
+import type { JsonDecodePool } from '../serving/JsonDecodePool.js';
 import type { InferenceMetrics, MetricsSummaryRow } from '../metrics/InferenceMetrics.js';
 import type { MetricsHistory } from '../metrics/MetricsHistory.js';
 import type { PayloadService } from '../logging/PayloadService.js';
@@ -37,6 +38,8 @@ export interface AppServices {
    * versions, batching, request log and metrics, W3C trace context and spans, payloads, live samples.
    */
   pipeline: InferencePipeline;
+  /** Decodes large OIP JSON bodies off the HTTP thread. */
+  decodePool: JsonDecodePool;
   /** The one metrics registry (the console's charts read its summary). */
   metrics: InferenceMetrics;
   /** The last minutes of the metrics summary, for the console's live charts. */

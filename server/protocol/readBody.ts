@@ -4,7 +4,6 @@ import { inferboxError } from '../common/errors.js';
 import { parseJsonText } from '../common/parseJsonText.js';
 
 export { parseJsonText };
-import { HEADER_LENGTH_HEADER, splitBinaryBody } from '../serving/binaryTensors.js';
 
 /**
  * Reads the whole body up to `limit` bytes (413 beyond it; Content-Length is checked first).
@@ -25,18 +24,6 @@ export async function readRawBody(req: IncomingMessage, limit: number): Promise<
 export async function readJsonBody(req: IncomingMessage, limit: number): Promise<{ value: unknown; bytes: number }> {
   const raw = await readRawBody(req, limit);
   return { value: parseJson(raw), bytes: raw.length };
-}
-
-/**
- * An inference body: plain JSON, or (binary tensor extension, when the request carries
- * Inference-Header-Content-Length) a JSON header followed by raw tensor bytes.
- */
-export async function readInferBody(req: IncomingMessage, limit: number): Promise<{ value: unknown; binary: Buffer; bytes: number }> {
-  const raw = await readRawBody(req, limit);
-  const headerLength = req.headers[HEADER_LENGTH_HEADER] as string | undefined;
-  if (!headerLength) return { value: parseJson(raw), binary: Buffer.alloc(0), bytes: raw.length };
-  const { json, binary } = splitBinaryBody(raw, headerLength);
-  return { value: parseJson(json), binary, bytes: raw.length };
 }
 
 function parseJson(raw: Buffer): unknown {

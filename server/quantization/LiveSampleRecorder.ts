@@ -21,12 +21,21 @@ export class LiveSampleRecorder {
     return left;
   }
 
-  /** The request id goes with the sample, so erasing a request's payload erases its sample too. */
-  offer(model: string, inputs: unknown[], requestId: string): void {
+  /**
+   * The request id goes with the sample, so erasing a request's payload erases its sample too.
+   * `inputs` is only called when the sample is kept (a body decoded off the HTTP thread is parsed
+   * again for it, so only while the model records).
+   */
+  offer(model: string, inputs: () => unknown[], requestId: string): void {
     const left = this.left(model);
     if (left === 0) return;
-    this.repository.addSamples(model, 'live', [inputs], new Date().toISOString(), requestId);
+    this.repository.addSamples(model, 'live', [inputs()], new Date().toISOString(), requestId);
     this.remaining.set(model, left - 1);
+  }
+
+  /** Whether the model keeps live samples now (a decoder that would discard the request's JSON keeps it then). */
+  isRecording(model: string): boolean {
+    return this.left(model) > 0;
   }
 
   setLimit(model: string, limit: number): { limit: number; recorded: number } {

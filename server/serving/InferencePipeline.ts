@@ -33,13 +33,14 @@ export interface InferenceCall {
 export interface ReadBody<Body> {
   body: Body;
   bytes: number;
-  parameters: Record<string, unknown>;
+  /** The request's `parameters`; only called when an experiment's rules read them (a large body is parsed off the HTTP thread). */
+  parameters: () => Record<string, unknown>;
 }
 
 /** A request decoded for one version: what the version runs, and what live samples keep. */
 export interface DecodedRequest extends VersionRun {
-  /** The inputs as OIP JSON, for an all-JSON request (live validation samples); else undefined. */
-  jsonInputs: unknown[] | undefined;
+  /** The inputs as OIP JSON, for an all-JSON request (live validation samples; called only when one is kept); else undefined. */
+  jsonInputs: (() => unknown[]) | undefined;
 }
 
 /** What a version answered, for the protocol to encode. */
@@ -115,7 +116,7 @@ export interface PipelineDeps {
   /** Whether the admin turned payload logging on for the model. */
   logsPayloads: (model: string) => boolean;
   /** Live validation samples (only kept when the admin opted the model in). */
-  liveSamples: { offer(model: string, inputs: unknown[], requestId: string): void };
+  liveSamples: { offer(model: string, inputs: () => unknown[], requestId: string): void };
 }
 
 const PAYLOAD_LIMIT = 64 * 1024;
@@ -201,7 +202,7 @@ export class InferencePipeline {
     progress.bytesIn = read.bytes;
     const named = call.version === undefined ? undefined : assertVersion(call.version);
     // A named version bypasses experiments; an unnamed one goes through the model's running experiment.
-    const assignment = named === undefined ? this.deps.experiments.route(call.model, { headers: call.headers, parameters: read.parameters }) : null;
+    const assignment = named === undefined ? this.deps.experiments.route(call.model, { headers: call.headers, get parameters() { return read.parameters(); } }) : null;
     if (assignment) [progress.assignment, progress.routedAt] = [assignment, performance.now()];
     const served = await this.acquire(call.model, assignment?.version ?? named);
     try {

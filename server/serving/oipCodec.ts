@@ -45,9 +45,9 @@ export interface NamedVariant {
  * Validates and decodes an OIP request against the version's signature. An all-JSON request keeps
  * its inputs as given (`jsonInputs`): live validation samples are replayed from JSON later.
  */
-export function decodeOipRequest(served: ServedVersion, body: OipBody): DecodedInferRequest & { jsonInputs: unknown[] | undefined } {
+export function decodeOipRequest(served: ServedVersion, body: OipBody): DecodedInferRequest & { jsonInputs: (() => unknown[]) | undefined } {
   const decoded = decodeInferRequest(body.value, served, body.binary);
-  return { ...decoded, jsonInputs: body.binary.length === 0 ? (body.value as { inputs: unknown[] }).inputs : undefined };
+  return { ...decoded, jsonInputs: body.binary.length === 0 ? () => (body.value as { inputs: unknown[] }).inputs : undefined };
 }
 
 /**

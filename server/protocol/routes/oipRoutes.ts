@@ -1,11 +1,44 @@
+import { parseJsonText } from '../../common/parseJsonText.js';
 import { modelMetadata } from '../../registry/modelMetadata.js';
 import { modelReadiness } from '../../registry/modelReadiness.js';
-import { decodeOipRequest, encodeOipResponse, requestParameters, type OipBody } from '../../serving/oipCodec.js';
+import { HEADER_LENGTH_HEADER, splitBinaryBody } from '../../serving/binaryTensors.js';
+import type { DecodedInferRequest } from '../../serving/decodeInferRequest.js';
+import { decodeOipRequest, encodeOipResponse, requestParameters } from '../../serving/oipCodec.js';
+import type { ServedVersion } from '../../serving/ServedVersion.js';
+import { shouldDecodeOffThread } from '../../serving/shouldDecodeOffThread.js';
 import type { AppContext } from '../AppContext.js';
 import type { AppServices } from '../AppServices.js';
 import { inferenceHandler, type HttpInferenceCodec } from '../inferenceRoute.js';
-import { readInferBody } from '../readBody.js';
+import { readRawBody } from '../readBody.js';
 import type { RouteSpec } from '../routeTable.js';
+
+const NO_BINARY = Buffer.alloc(0);
+
+/**
+ * An OIP request as REST read it: JSON, or (binary tensor extension) a JSON header and tensor
+ * bytes. A small JSON part is parsed at once, as before; a large plain-JSON body stays bytes until
+ * the version is known, then is decoded in one pass off the HTTP thread (JsonDecodePool) and only
+ * parsed here when something needs the JSON itself (targeting on `parameters`, payload logging,
+ * live samples).
+ */
+class RestOipBody {
+  private parsed: unknown;
+  private isParsed = false;
+
+  constructor(readonly json: Buffer, readonly binary: Buffer) {
+    if (!this.offThread) this.value();
+  }
+
+  /** A plain-JSON body large enough to decode off the HTTP thread (binary-extension headers are small). */
+  get offThread(): boolean {
+    return this.binary.length === 0 && shouldDecodeOffThread(this.json.length);
+  }
+
+  value(): unknown {
+    if (!this.isParsed) [this.parsed, this.isParsed] = [parseJsonText(this.json.toString('utf8'), 'the body'), true];
+    return this.parsed;
+  }
+}
 
 /** KServe Open Inference Protocol v2, REST: server and model metadata, model readiness, inference (shared with gRPC in `serving/`). */
 export function oipRoutes(services: AppServices): RouteSpec[] {
@@ -20,13 +53,27 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
     ctx.body = { name, ...(version ? { version } : {}), ready };
   };
 
+  /**
+   * Off the HTTP thread the body's bytes move to the decoder (transferred, not copied), unless
+   * payload logging or live samples will want the JSON afterwards: then a copy goes.
+   */
+  const decodeOffThread = async (served: ServedVersion, body: RestOipBody): Promise<DecodedInferRequest & { jsonInputs: (() => unknown[]) | undefined }> => {
+    const keepJson = services.modelSettings.effective(served.name).log_payloads || services.liveSamples.isRecording(served.name);
+    const bytes = keepJson ? Buffer.from(body.json) : body.json;
+    const decoded = await services.decodePool.decode(bytes, { name: served.name, inputs: served.inputs, outputs: served.outputs });
+    return { ...decoded, jsonInputs: keepJson ? () => (body.value() as { inputs: unknown[] }).inputs : undefined };
+  };
+
   /** OIP v2 JSON, or JSON + binary tensors: the body is the request itself, whatever version answers. */
-  const oip: HttpInferenceCodec<OipBody, ReturnType<typeof decodeOipRequest>> = {
+  const oip: HttpInferenceCodec<RestOipBody, DecodedInferRequest & { jsonInputs: (() => unknown[]) | undefined }> = {
     read: async ({ req }) => {
-      const body = await readInferBody(req, services.settings.current.max_infer_body_bytes);
-      return { body, bytes: body.bytes, parameters: requestParameters(body.value) };
+      const raw = await readRawBody(req, services.settings.current.max_infer_body_bytes);
+      const headerLength = req.headers[HEADER_LENGTH_HEADER] as string | undefined;
+      const { json, binary } = headerLength ? splitBinaryBody(raw, headerLength) : { json: raw, binary: NO_BINARY };
+      const body = new RestOipBody(json, binary);
+      return { body, bytes: raw.length, parameters: () => requestParameters(body.value()) };
     },
-    decode: decodeOipRequest,
+    decode: (served, body) => (body.offThread ? decodeOffThread(served, body) : decodeOipRequest(served, { value: body.value(), binary: body.binary })),
     /** JSON, or the binary extension's JSON header + tensor bytes when outputs were asked for as binary. */
     encode: ({ served, request, result, assignment, requestId }) => {
       const { response, binary } = encodeOipResponse(served, request, result.outputs, assignment ? { variant: assignment, requestId } : null);
@@ -36,7 +83,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
         : { type: 'application/json; charset=utf-8', body: json };
       return { reply, bytes: reply.body.length, json: () => json.toString('utf8') };
     },
-    logged: (body) => body.value,
+    logged: (body) => body.value(),
   };
   const infer = inferenceHandler(services, oip);
 

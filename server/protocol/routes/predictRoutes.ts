@@ -6,6 +6,7 @@ import { encodePredictInput } from '../../predict/encodePredictInput.js';
 import type { CardPlan } from '../../predict/planCard.js';
 import { predictionsFromOutputs } from '../../predict/predictionsFromOutputs.js';
 import type { PredictInput } from '../../predict/PredictInput.js';
+import type { ReadBody } from '../../serving/InferencePipeline.js';
 import { decodeOipRequest } from '../../serving/oipCodec.js';
 import { encodeOutputTensor } from '../../serving/encodeOutputTensor.js';
 import type { AppServices } from '../AppServices.js';
@@ -42,24 +43,25 @@ interface PredictResponse {
  * (keys, experiments, batching, cache, precision, logs).
  */
 export function predictRoutes(services: AppServices): RouteSpec[] {
-  const readInput = async ({ req }: HttpExchange): Promise<{ body: PredictInput; bytes: number; parameters: Record<string, unknown> }> => {
+  const readInput = async ({ req }: HttpExchange): Promise<ReadBody<PredictInput>> => {
     const limit = services.settings.current.predict_max_body_bytes;
     // The media type without parameters (charset, boundary), as Koa's `request.type` gives it.
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type === 'multipart/form-data') {
       const { form, bytes } = await readMultipartForm(req, limit);
-      return { body: { kind: 'form', ...form }, bytes, parameters: {} };
+      return { body: { kind: 'form', ...form }, bytes, parameters: () => ({}) };
     }
     if (IMAGE_TYPES.includes(type)) {
       const bytes = await readRawBody(req, limit);
-      return { body: { kind: 'image', bytes }, bytes: bytes.length, parameters: {} };
+      return { body: { kind: 'image', bytes }, bytes: bytes.length, parameters: () => ({}) };
     }
     if (type !== 'application/json' && type !== '') throw inferboxError('IBX_ERR_UNSUPPORTED_MEDIA_TYPE', type, `application/json ({"rows": [...]}), multipart/form-data or ${IMAGE_TYPES.join(', ')}`);
     const { value, bytes } = await readJsonBody(req, limit);
     const body = parseRequest(rowsBodySchema, value);
     const maxRows = services.settings.current.predict_max_rows;
     if (body.rows.length > maxRows) throw inferboxError('IBX_ERR_PREDICT_TOO_MANY_ROWS', body.rows.length, maxRows);
-    return { body: { kind: 'rows', rows: body.rows }, bytes, parameters: body.parameters ?? {} };
+    const parameters = body.parameters ?? {};
+    return { body: { kind: 'rows', rows: body.rows }, bytes, parameters: () => parameters };
   };
 
   const predict: HttpInferenceCodec<PredictInput, ReturnType<typeof decodeOipRequest> & { plan: CardPlan }> = {

@@ -56,13 +56,13 @@ const call = (model: string, version?: string, headers: Record<string, string> =
 const addBody = (a: number[], b: number[]) => ({
   body: { value: { inputs: [{ name: 'a', datatype: 'FP32', shape: [1, 3], data: a }, { name: 'b', datatype: 'FP32', shape: [1, 3], data: b }] }, binary: Buffer.alloc(0) },
   bytes: 100,
-  parameters: {},
+  parameters: () => ({}),
 });
 
 const slowBody = () => ({
   body: { value: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 64], data: Array.from({ length: 64 }, () => 0.5) }] }, binary: Buffer.alloc(0) },
   bytes: 300,
-  parameters: {},
+  parameters: () => ({}),
 });
 
 const upload = (name: string, bytes: Uint8Array, activate = false) => registry.addVersion({ name, source: Readable.from([Buffer.from(bytes)]), maxBytes: 64 << 20, activate });
