@@ -14,8 +14,8 @@ export interface LoadResult {
   clientCpuUsPerRequest: number;
   /**
    * The server process's CPU time (user + system, all its threads, workers included) per completed
-   * request over the measured window, from /proc (Linux; null without a serverPid or /proc). Other
-   * load on a shared machine moves rps and latency much more than it moves this.
+   * request over the measured window, from /proc (Linux; null without a serverPid or /proc), in
+   * steps of 10 ms of CPU over the window.
    */
   serverCpuUsPerRequest: number | null;
 }

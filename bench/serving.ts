@@ -10,15 +10,20 @@
  *     "json_https" (mlp, c=32 only): the "json" row over TLS, as a LAN client sees the appliance (a LAN
  *       bind serves HTTPS): a second appliance with its own temp data dir and `--tls on`, started for
  *       this row and stopped after it; the client pins its self-signed certificate (tls.crt in that data
- *       dir). Its appliance_rss_mb is that process's; naive and ceiling columns are the plain-HTTP ones
- *       of the same model and concurrency. The run prints its ratio to the "json" row (target ≥ 0.8×).
+ *       dir), warmed up with SECONDS of the same traffic before it is measured (a fresh process is
+ *       several times slower for its first seconds). Its appliance_rss_mb is that process's; naive
+ *       and ceiling columns are the plain-HTTP ones of the same model and concurrency. It runs right after the "json" row, and plain JSON runs once
+ *       more right after it: https_vs_http (on this row only) is its requests/s over the mean of the
+ *       two plain runs around it (target ≥ 0.8×), printed with the same ratio of CPU per request.
  * Models: the bundled mlp and PaddleOCR's text-direction classifier [1,3,48,192]; concurrency 1 and 32.
  * The naive and ceiling columns are measured once per model and concurrency and repeated on its rows.
  *
  * Run with `npm run bench` (builds first). BENCH_SECONDS (default 3) is the measured time per load,
  * after a 0.5 s warm-up. `npm run bench:quick` (`--quick` or BENCH_QUICK=1; BENCH_SECONDS default 1.5)
- * runs only mlp c=1 json, mlp c=32 json and json_https, ocr-cls c=32 json and binary, in under a
- * minute with the build: the same columns and last line, for catching regressions before a commit.
+ * runs only mlp c=1 json, mlp c=32 json, ocr-cls c=32 json and binary, in under a minute with the
+ * build: the same columns and last line, for catching regressions before a commit. The HTTPS row
+ * costs ~10 s more (a second start-up, its warm-up, the plain re-run), so quick mode leaves it out
+ * unless BENCH_HTTPS=1; BENCH_HTTPS=0 leaves it out of the full run.
  *
  * gRPC client (BENCH_GRPC_CLIENT): `lean` (default) is a minimal unary client on node:http2, because
  * grpc-js's client costs far more CPU per call than the node:http REST client on the same 2 cores as
@@ -32,7 +37,10 @@
  * appliance_errors, appliance_rss_mb (fields outside tools rely on: keep them), and
  * appliance_p50_us, naive_p50_us (integers), appliance_p99_ms, transport ("http": plain text, HTTP/1.1
  * or for gRPC HTTP/2; "https"), load_client (node:http, node:https, node:http2 or grpc-js) and
- * client_cpu_us (the load client's own CPU per request, user + system, over the measured window).
+ * client_cpu_us (the load client's own CPU per request, user + system, over the measured window) and
+ * appliance_cpu_us (the appliance process's CPU per request, all threads, from /proc; null elsewhere).
+ * Other work on a shared machine moves every column, the CPU ones included: compare runs made at a
+ * similar load average, or A-B-A within one run as the HTTPS row does.
  * (model, concurrency, format) is unique per row.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -73,7 +81,7 @@ const GRPC_FORMATS: Format[] = GRPC_CLIENT_CHOICE === 'both' ? ['grpc', 'grpc_gr
 const FULL_PLAN: Plan = {
   mlp: [
     { concurrency: 1, formats: ['json', 'binary', ...GRPC_FORMATS] },
-    { concurrency: 32, formats: ['json', 'binary', ...GRPC_FORMATS, 'json_https'] },
+    { concurrency: 32, formats: ['json', 'json_https', 'binary', ...GRPC_FORMATS] },
   ],
   'ocr-cls': [
     { concurrency: 1, formats: ['json', 'binary', ...GRPC_FORMATS] },
@@ -87,7 +95,12 @@ const QUICK_PLAN: Plan = {
   ],
   'ocr-cls': [{ concurrency: 32, formats: ['json', 'binary'] }],
 };
-const PLAN = QUICK ? QUICK_PLAN : FULL_PLAN;
+/** The json_https row (a second appliance, started for it): on in the full run, off in the quick one unless BENCH_HTTPS=1. */
+const HTTPS = (process.env.BENCH_HTTPS ?? (QUICK ? '0' : '1')) === '1';
+const PLAN: Plan = Object.fromEntries(Object.entries(QUICK ? QUICK_PLAN : FULL_PLAN).map(([model, groups]) => [
+  model,
+  groups.map((g) => ({ ...g, formats: g.formats.filter((f) => HTTPS || f !== 'json_https') })),
+]));
 
 /** Starts a process and waits for the line that says where it listens. */
 async function startProcess(command: string, args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
@@ -250,6 +263,8 @@ try {
         let result: LoadResult;
         let rss: number;
         let loadClient: string;
+        let httpsVsHttp: number | null = null;
+        let httpsNote: string | null = null;
         if (format === 'grpc' || format === 'grpc_grpcjs') {
           const client: GrpcClientKind = format === 'grpc_grpcjs' || GRPC_CLIENT_CHOICE === 'grpc-js' ? 'grpc-js' : 'lean';
           if (!grpcChecked) {
@@ -267,12 +282,27 @@ try {
           children.push(secure.child);
           try {
             const tlsKey = await createInferKey(secure.port, secure.adminKey, secure.ca);
+            // A fresh process serves several times slower for its first seconds (V8 has not optimized
+            // the hot path yet) while the plain appliance has been serving for a while: the same
+            // traffic for SECONDS, unmeasured, before the measured run.
+            await runLoad({ port: secure.port, path: `/v2/models/${model.served}/infer`, headers: { ...headers, authorization: `Bearer ${tlsKey}` }, body: json, concurrency, seconds: SECONDS, tlsCa: secure.ca! });
             result = await load(secure.port, `/v2/models/${model.served}/infer`, { ...headers, authorization: `Bearer ${tlsKey}` }, json, { pid: secure.child.pid!, tlsCa: secure.ca! });
             rss = await rssMb(secure.child.pid!);
           } finally {
             await stopProcess(secure.child);
           }
           loadClient = 'node:https';
+          // The HTTPS row runs right after the plain "json" one, and the plain one runs again right
+          // after it (A-B-A): on a shared machine other work drifts within seconds, so the ratio is
+          // to the mean of the two plain runs around it, not to one of them.
+          if (plainJson) {
+            const before = plainJson;
+            const after = await load(port, `/v2/models/${model.served}/infer`, headers, json, { pid: appliance.child.pid! });
+            const ratio = (pick: (r: LoadResult) => number | null) => (pick(result) ?? NaN) / (((pick(before) ?? NaN) + (pick(after) ?? NaN)) / 2);
+            httpsVsHttp = Number(ratio((r) => r.rps).toFixed(2));
+            httpsNote = `  HTTPS / HTTP, ${model.name} c=${concurrency} JSON: ${httpsVsHttp}× the requests/s (target ≥ 0.80×; plain HTTP before and after: ${Math.round(before.rps)} and ${Math.round(after.rps)} rps);` +
+              ` per request: appliance CPU ${ratio((r) => r.serverCpuUsPerRequest).toFixed(2)}×, client CPU ${ratio((r) => r.clientCpuUsPerRequest).toFixed(2)}×`;
+          }
         } else {
           result = await load(port, `/v2/models/${model.served}/infer`, headers, format === 'json' ? json : binary.body, { pid: appliance.child.pid! });
           rss = await rssMb(appliance.child.pid!);
@@ -297,6 +327,7 @@ try {
           load_client: loadClient,
           client_cpu_us: Math.round(result.clientCpuUsPerRequest),
           appliance_cpu_us: result.serverCpuUsPerRequest === null ? null : Math.round(result.serverCpuUsPerRequest),
+          ...(httpsVsHttp !== null ? { https_vs_http: httpsVsHttp } : {}),
         };
         rows.push(row);
         console.log(
@@ -305,11 +336,8 @@ try {
           ` | ×naive ${(result.rps / naiveResult.rps).toFixed(2)}, ×raw ${(result.rps / raw).toFixed(2)}, ×ceiling ${(result.rps / bareResult.rps).toFixed(2)}` +
           ` | errors ${result.errors}, RSS ${rss} MB | CPU/req: appliance ${row.appliance_cpu_us ?? '?'} µs, client ${row.client_cpu_us} µs (${loadClient})`,
         );
+        if (httpsNote) console.log(httpsNote);
         if (format === 'json') plainJson = result;
-        if (format === 'json_https' && plainJson !== null) {
-          const cpuRatio = result.serverCpuUsPerRequest && plainJson.serverCpuUsPerRequest ? (result.serverCpuUsPerRequest / plainJson.serverCpuUsPerRequest).toFixed(2) : '?';
-          console.log(`  HTTPS / HTTP, ${model.name} c=${concurrency} JSON: ${(result.rps / plainJson.rps).toFixed(2)}× the requests/s (target ≥ 0.80×); appliance CPU per request ${cpuRatio}×, client CPU per request ${(result.clientCpuUsPerRequest / plainJson.clientCpuUsPerRequest).toFixed(2)}×`);
-        }
       }
     }
   }
