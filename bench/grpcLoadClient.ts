@@ -125,11 +125,11 @@ export async function leanModelInfer(target: string, key: string, request: objec
 }
 
 /**
- * Why not grpc-js here: its client costs several times the CPU per call of a node:http REST loop
- * (measured in `npm run bench`'s client_cpu_us column: call objects, metadata, interceptors, the
- * filter stack, per-call timers), and it runs on the same two cores as the server, so gRPC rows
- * measured the client as much as the appliance. This client does the minimum a unary gRPC call
- * is: one HTTP/2 session (one connection, as a grpc-js channel holds it), one stream per call
+ * Why not grpc-js here: its client costs 2-3× the CPU per call of this one or of the node:http REST
+ * client (mlp, 2026-12, shared 2-core machine, client_cpu_us: c=32 about 270 µs against 100 µs for
+ * this client and 110-140 µs for node:http with binary tensors; c=1 600-800 µs against 310-450 and
+ * 220-430), and it runs on the same two cores as the server, so gRPC rows measured the client as
+ * much as the appliance. This client does the minimum a unary gRPC call is: one HTTP/2 session (one connection, as a grpc-js channel holds it), one stream per call
  * with content-type application/grpc and te: trailers, the request protobuf-encoded once (with
  * the loader's requestSerialize, as grpc-js does) and length-prefixed once. A success is HTTP 200,
  * grpc-status 0 in the trailers and one whole response message.

@@ -26,7 +26,7 @@
  * unless BENCH_HTTPS=1; BENCH_HTTPS=0 leaves it out of the full run.
  *
  * gRPC client (BENCH_GRPC_CLIENT): `lean` (default) is a minimal unary client on node:http2, because
- * grpc-js's client costs far more CPU per call than the node:http REST client on the same 2 cores as
+ * grpc-js's client costs 2-3× the CPU per call of the node:http REST client, on the same 2 cores as
  * the server (client_cpu_us; see bench/grpcLoadClient.ts); `grpc-js` drives the "grpc" rows with
  * grpc-js instead; `both` adds a "grpc_grpcjs" row (grpc-js) after each "grpc" row (lean), in the
  * same run. Before its gRPC rows the run checks the lean client against the appliance: a ModelInfer
