@@ -19,9 +19,10 @@
  * The naive and ceiling columns are measured once per model and concurrency and repeated on its rows.
  *
  * Run with `npm run bench` (builds first). BENCH_SECONDS (default 3) is the measured time per load,
- * after a 0.5 s warm-up. `npm run bench:quick` (`--quick` or BENCH_QUICK=1; BENCH_SECONDS default 1.5)
- * runs only mlp c=1 json, mlp c=32 json, ocr-cls c=32 json and binary, in under a minute with the
- * build: the same columns and last line, for catching regressions before a commit. The HTTPS row
+ * after a 0.5 s warm-up. `npm run bench:quick` (`--quick` or BENCH_QUICK=1; BENCH_SECONDS default 1)
+ * runs only mlp c=1 json, mlp c=32 json, ocr-cls c=32 json and binary, with the build in ~40 s on a
+ * quiet 2-core machine and ~55 s at load average 5: the same columns and last line, for catching
+ * regressions before a commit (compare runs at a similar load average). The HTTPS row
  * costs ~10 s more (a second start-up, its warm-up, the plain re-run), so quick mode leaves it out
  * unless BENCH_HTTPS=1; BENCH_HTTPS=0 leaves it out of the full run.
  *
@@ -53,7 +54,7 @@ import { leanModelInfer, runGrpcLoad, type GrpcClientKind } from './grpcLoadClie
 import { runLoad, type LoadResult } from './loadClient.js';
 
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 1.5 : 3));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 1 : 3));
 const GRPC_CLIENT_CHOICE = process.env.BENCH_GRPC_CLIENT ?? 'lean';
 if (!['lean', 'grpc-js', 'both'].includes(GRPC_CLIENT_CHOICE)) throw new Error(`BENCH_GRPC_CLIENT: '${GRPC_CLIENT_CHOICE}' is not lean, grpc-js or both`);
 const ROOT = new URL('..', import.meta.url).pathname;
