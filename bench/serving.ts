@@ -10,21 +10,23 @@
  *     "json_https" (mlp, c=32 only): the "json" row over TLS, as a LAN client sees the appliance (a LAN
  *       bind serves HTTPS): a second appliance with its own temp data dir and `--tls on`, started for
  *       this row and stopped after it; the client pins its self-signed certificate (tls.crt in that data
- *       dir), warmed up with SECONDS of the same traffic before it is measured (a fresh process is
- *       several times slower for its first seconds). Its appliance_rss_mb is that process's; naive
+ *       dir), warmed up like the plain one (below) before it is measured. Its appliance_rss_mb is that process's; naive
  *       and ceiling columns are the plain-HTTP ones of the same model and concurrency. It runs right after the "json" row, and plain JSON runs once
  *       more right after it: https_vs_http (on this row only) is its requests/s over the mean of the
  *       two plain runs around it (target ≥ 0.8×), printed with the same ratio of CPU per request.
  * Models: the bundled mlp and PaddleOCR's text-direction classifier [1,3,48,192]; concurrency 1 and 32.
  * The naive and ceiling columns are measured once per model and concurrency and repeated on its rows.
+ * Before the first row the appliance and the naive mlp server get 3 s (quick: 2 s) of unmeasured mlp
+ * JSON at c=32: a fresh process is several times slower for its first seconds (V8 warming up), and
+ * the first rows measured that rather than the server.
  *
  * Run with `npm run bench` (builds first). BENCH_SECONDS (default 3) is the measured time per load,
  * after a 0.5 s warm-up. `npm run bench:quick` (`--quick` or BENCH_QUICK=1; BENCH_SECONDS default 1)
- * runs only mlp c=1 json, mlp c=32 json, ocr-cls c=32 json and binary, with the build in ~40 s on a
- * quiet 2-core machine and ~55 s at load average 5: the same columns and last line, for catching
- * regressions before a commit (compare runs at a similar load average). The HTTPS row
- * costs ~10 s more (a second start-up, its warm-up, the plain re-run), so quick mode leaves it out
- * unless BENCH_HTTPS=1; BENCH_HTTPS=0 leaves it out of the full run.
+ * runs only mlp c=1 json, mlp c=32 json and json_https, ocr-cls c=32 json and binary: the same
+ * columns and last line, for catching regressions before a commit (compare runs at a similar load
+ * average). With the build it took 46 s on the shared 2-core machine at load average 4-5 (the build
+ * alone takes 10-25 s there). The HTTPS row costs ~6 s of that (a second start-up, its warm-up, the
+ * plain re-run): BENCH_HTTPS=0 leaves it out, in either mode.
  *
  * gRPC client (BENCH_GRPC_CLIENT): `lean` (default) is a minimal unary client on node:http2, because
  * grpc-js's client costs 2-3× the CPU per call of the node:http REST client, on the same 2 cores as
@@ -55,6 +57,8 @@ import { runLoad, type LoadResult } from './loadClient.js';
 
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 1 : 3));
+/** Unmeasured mlp JSON load on each fresh appliance (and the naive mlp server) before its first row. */
+const WARM_SECONDS = QUICK ? 2 : 3;
 const GRPC_CLIENT_CHOICE = process.env.BENCH_GRPC_CLIENT ?? 'lean';
 if (!['lean', 'grpc-js', 'both'].includes(GRPC_CLIENT_CHOICE)) throw new Error(`BENCH_GRPC_CLIENT: '${GRPC_CLIENT_CHOICE}' is not lean, grpc-js or both`);
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -96,8 +100,8 @@ const QUICK_PLAN: Plan = {
   ],
   'ocr-cls': [{ concurrency: 32, formats: ['json', 'binary'] }],
 };
-/** The json_https row (a second appliance, started for it): on in the full run, off in the quick one unless BENCH_HTTPS=1. */
-const HTTPS = (process.env.BENCH_HTTPS ?? (QUICK ? '0' : '1')) === '1';
+/** The json_https row (a second appliance, started for it); BENCH_HTTPS=0 leaves it out. */
+const HTTPS = process.env.BENCH_HTTPS !== '0';
 const PLAN: Plan = Object.fromEntries(Object.entries(QUICK ? QUICK_PLAN : FULL_PLAN).map(([model, groups]) => [
   model,
   groups.map((g) => ({ ...g, formats: g.formats.filter((f) => HTTPS || f !== 'json_https') })),
@@ -244,7 +248,17 @@ try {
     if (upload.status !== 201) throw new Error(`upload failed: ${upload.text}`);
   }
   const key = await createInferKey(port, adminKey);
-  console.log(`${QUICK ? 'quick mode, ' : ''}${SECONDS} s per load after a 0.5 s warm-up; servers up in ${((performance.now() - runStarted) / 1000).toFixed(1)} s`);
+  // A fresh process serves several times slower for its first seconds (V8 has not optimized the hot
+  // path yet): without this, the first rows measured start-up, and a row measured later on a warm
+  // process (the HTTPS one) compared with one measured cold. The appliance and the naive mlp server
+  // together (each row's own 0.5 s warm-up is not enough), mlp JSON at c=32, unmeasured.
+  const mlp = MODELS[0]!;
+  const mlpNaive = naives[models.indexOf(mlp)];
+  await Promise.all([
+    runLoad({ port, path: `/v2/models/${mlp.served}/infer`, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: jsonBody(mlp), concurrency: 32, seconds: WARM_SECONDS }),
+    ...(mlpNaive ? [runLoad({ port: Number(mlpNaive.match[1]), path: '/', headers: { 'content-type': 'application/json' }, body: jsonBody(mlp), concurrency: 32, seconds: WARM_SECONDS })] : []),
+  ]);
+  console.log(`${QUICK ? 'quick mode, ' : ''}${SECONDS} s per load after a 0.5 s warm-up; servers up and warmed (${WARM_SECONDS} s) in ${((performance.now() - runStarted) / 1000).toFixed(1)} s`);
 
   for (const [index, model] of models.entries()) {
     const raw = await rawLimit(model);
@@ -283,10 +297,8 @@ try {
           children.push(secure.child);
           try {
             const tlsKey = await createInferKey(secure.port, secure.adminKey, secure.ca);
-            // A fresh process serves several times slower for its first seconds (V8 has not optimized
-            // the hot path yet) while the plain appliance has been serving for a while: the same
-            // traffic for SECONDS, unmeasured, before the measured run.
-            await runLoad({ port: secure.port, path: `/v2/models/${model.served}/infer`, headers: { ...headers, authorization: `Bearer ${tlsKey}` }, body: json, concurrency, seconds: SECONDS, tlsCa: secure.ca! });
+            // Warmed like the plain appliance was at the start.
+            await runLoad({ port: secure.port, path: `/v2/models/${model.served}/infer`, headers: { ...headers, authorization: `Bearer ${tlsKey}` }, body: json, concurrency, seconds: WARM_SECONDS, tlsCa: secure.ca! });
             result = await load(secure.port, `/v2/models/${model.served}/infer`, { ...headers, authorization: `Bearer ${tlsKey}` }, json, { pid: secure.child.pid!, tlsCa: secure.ca! });
             rss = await rssMb(secure.child.pid!);
           } finally {
