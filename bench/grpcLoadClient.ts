@@ -125,11 +125,13 @@ export async function leanModelInfer(target: string, key: string, request: objec
 }
 
 /**
- * Why not grpc-js here: its client costs 2-3× the CPU per call of this one or of the node:http REST
- * client (mlp, 2026-12, shared 2-core machine, client_cpu_us: c=32 about 270 µs against 100 µs for
- * this client and 110-140 µs for node:http with binary tensors; c=1 600-800 µs against 310-450 and
- * 220-430), and it runs on the same two cores as the server, so gRPC rows measured the client as
- * much as the appliance. This client does the minimum a unary gRPC call is: one HTTP/2 session (one connection, as a grpc-js channel holds it), one stream per call
+ * Why not grpc-js here: its client costs 2.2-3.2× the CPU per call of this one, and 3-7× that of the
+ * node:http REST client (client_cpu_us, `BENCH_GRPC_CLIENT=both npm run bench`, 2026-12, shared
+ * 2-core machine: mlp c=32 283 µs against 126 µs here and 89-109 µs for node:http; c=1 929 against
+ * 399 and 121-153; ocr-cls c=32 1300 against 412 and 177 for binary REST), and it runs on the same
+ * two cores as the server, so gRPC rows measured the client as much as the appliance. This one
+ * still costs more than node:http (HTTP/2 stream bookkeeping per call; the 110 KB ocr-cls request
+ * also waits on WINDOW_UPDATEs at the default 64 KiB window). It does the minimum a unary call is: one HTTP/2 session (one connection, as a grpc-js channel holds it), one stream per call
  * with content-type application/grpc and te: trailers, the request protobuf-encoded once (with
  * the loader's requestSerialize, as grpc-js does) and length-prefixed once. A success is HTTP 200,
  * grpc-status 0 in the trailers and one whole response message.

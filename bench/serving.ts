@@ -29,8 +29,8 @@
  * plain re-run): BENCH_HTTPS=0 leaves it out, in either mode.
  *
  * gRPC client (BENCH_GRPC_CLIENT): `lean` (default) is a minimal unary client on node:http2, because
- * grpc-js's client costs 2-3× the CPU per call of the node:http REST client, on the same 2 cores as
- * the server (client_cpu_us; see bench/grpcLoadClient.ts); `grpc-js` drives the "grpc" rows with
+ * grpc-js's client costs 2-3× its CPU per call (3-7× the node:http REST client's), on the same 2
+ * cores as the server (client_cpu_us; see bench/grpcLoadClient.ts); `grpc-js` drives the "grpc" rows with
  * grpc-js instead; `both` adds a "grpc_grpcjs" row (grpc-js) after each "grpc" row (lean), in the
  * same run. Before its gRPC rows the run checks the lean client against the appliance: a ModelInfer
  * answer decodes to the output shapes REST gives, and a wrong key gets grpc-status 16.
