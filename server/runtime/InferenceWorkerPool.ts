@@ -3,6 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import { InferboxError, inferboxError } from '../common/errors.js';
 import { siblingModule, spawnWorker } from '../common/spawnWorker.js';
 import { SessionRunError } from './SessionRunError.js';
+import { calibrationFeeds } from './calibrationFeeds.js';
 import { sessionId, type SessionKey } from '../common/SessionKey.js';
 import { transferablesOf, type RuntimeTensor } from '../common/datatypes.js';
 import { estimateSessionBytes } from './estimateSessionBytes.js';
@@ -58,6 +59,21 @@ const INLINE_MIN_RUNS = 32;
  */
 const INLINE_MAX_GROWTH = 4;
 const INLINE_RETRY_AFTER_MS = 60_000;
+/**
+ * A file this small is timed on the HTTP thread right after it loads: a worker's runs of a tiny
+ * model at light load are dominated by waking the thread (measured in the 2-core VM: an 8 µs mlp
+ * run took 100-300 µs in a worker woken for each request, 30 µs on the HTTP thread), so waiting
+ * for fast worker runs would keep it off the HTTP thread exactly when that helps most.
+ */
+const INLINE_CALIBRATION_MAX_FILE_BYTES = 1024 * 1024;
+/** Timed calibration runs (the fastest counts); the first, untimed, warms the session up. */
+const INLINE_CALIBRATION_RUNS = 16;
+/**
+ * The limit for a run timed on the HTTP thread itself: it includes onnxruntime-node's own
+ * setImmediate hop per run (10-20 µs), and holding the thread this long at light load costs less
+ * than parsing a 4 KB JSON body; the mlp's fastest such run is 30-37 µs here.
+ */
+const INLINE_CALIBRATION_MAX_MS = 0.1;
 /** A second copy of the weights lives on the HTTP thread: only for small files. */
 const INLINE_MAX_FILE_BYTES = 16 * 1024 * 1024;
 const INLINE_SESSION: SessionSettings = { executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1 };
@@ -226,8 +242,44 @@ export class InferenceWorkerPool {
       const reason = failure.reason instanceof Error ? failure.reason.message : String(failure.reason);
       throw inferboxError('IBX_ERR_MODEL_REJECTED', reason);
     }
-    this.entries.set(key, { path, fileBytes, placement, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, fastestRunMs: Number.POSITIVE_INFINITY, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false });
-    return (results[0] as PromiseFulfilledResult<unknown>).value as LoadResult;
+    const entry: ModelEntry = { path, fileBytes, placement, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, fastestRunMs: Number.POSITIVE_INFINITY, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false };
+    this.entries.set(key, entry);
+    const loaded = (results[0] as PromiseFulfilledResult<unknown>).value as LoadResult;
+    void this.calibrateInline(key, entry, loaded);
+    return loaded;
+  }
+
+  /**
+   * Times a small model on the HTTP thread with a generated one-row input (the quantization gate
+   * generates inputs the same way) and keeps it there when its fastest run beats a worker round
+   * trip; any failure just leaves it on the workers, where runs are watched as before. A slow first
+   * run stops the timing at once, so the HTTP thread is never held for long.
+   */
+  private async calibrateInline(key: string, entry: ModelEntry, loaded: LoadResult): Promise<void> {
+    const feeds = calibrationFeeds(loaded.inputs);
+    if (!feeds || !this.inlineAllowed || !entry.placement().inline || entry.fileBytes > INLINE_CALIBRATION_MAX_FILE_BYTES || !this.fitsOneMore(entry)) return;
+    entry.inline = 'loading';
+    try {
+      await this.inlineSessions.load(key, entry.path, INLINE_SESSION);
+      const outputNames = loaded.outputs.map((o) => o.name);
+      let fastest = Number.POSITIVE_INFINITY;
+      for (let run = 0; run <= INLINE_CALIBRATION_RUNS && this.entries.get(key) === entry; run++) {
+        const started = performance.now();
+        await this.inlineSessions.run(key, feeds, outputNames);
+        const ms = performance.now() - started;
+        if (ms > 10 * INLINE_CALIBRATION_MAX_MS) break;
+        if (run > 0) fastest = Math.min(fastest, ms);
+      }
+      if (this.entries.get(key) === entry && entry.inline === 'loading' && fastest < INLINE_CALIBRATION_MAX_MS) {
+        entry.inline = 'on';
+        entry.inlineMaxElements = elementsOf(feeds) * INLINE_MAX_GROWTH;
+        return;
+      }
+    } catch {
+      // A generated input the model refuses, say: the worker runs decide instead.
+    }
+    if (entry.inline === 'loading') entry.inline = 'off';
+    if (this.entries.get(key) !== entry || entry.inline === 'off') await this.inlineSessions.unload(key);
   }
 
   /**

@@ -7,7 +7,7 @@ import { InferboxError } from '../../../server/common/errors.js';
 import { detectProviders } from '../../../server/runtime/detectProviders.js';
 import { InferenceWorkerPool } from '../../../server/runtime/InferenceWorkerPool.js';
 import { SessionRunError } from '../../../server/runtime/SessionRunError.js';
-import { addModel } from '../../fixtures/onnxModels.js';
+import { addModel, slowModel } from '../../fixtures/onnxModels.js';
 import type { SessionKey } from '../../../server/common/SessionKey.js';
 
 const key = (model: string, version: string): SessionKey => ({ model, version, precision: 'fp32' });
@@ -111,17 +111,14 @@ test('a model starts on minInstances workers, spreads while requests back up, an
   }
 });
 
-test('a model whose runs are shorter than a worker round trip moves to the HTTP thread and answers the same; with inline off it stays on workers', async () => {
+test('a tiny model is timed on the HTTP thread as it loads and runs there, answering the same; with inline off it stays on workers', async () => {
   const pool = new InferenceWorkerPool({ instances: 1, executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1 });
   try {
     await pool.load(key('add', '1'), modelPath, () => ({ minInstances: 1, maxInstances: 1, inline: true }));
     await pool.load(key('add', '2'), modelPath, () => ({ minInstances: 1, maxInstances: 1, inline: false }));
-    for (let i = 0; i < 40; i++) {
-      await pool.run(key('add', '1'), feeds(1), ['sum']);
-      await pool.run(key('add', '2'), feeds(1), ['sum']);
-    }
-    await until(() => pool.placementStatus(key('add', '1'))?.inline === true, 'the add model on the HTTP thread');
-    assert.ok(pool.placementStatus(key('add', '1'))!.runMs! < 0.05, 'it was moved because its runs are short');
+    await until(() => pool.placementStatus(key('add', '1'))?.inline === true, 'the add model on the HTTP thread before any request');
+    assert.equal(pool.placementStatus(key('add', '1'))?.runMs, null, 'no worker run was needed to decide');
+    for (let i = 0; i < 40; i++) await pool.run(key('add', '2'), feeds(1), ['sum']);
     assert.equal(pool.placementStatus(key('add', '2'))?.inline, false, 'inline: false keeps it on the workers');
     const inline = await pool.run(key('add', '1'), feeds(3), ['sum']);
     assert.deepEqual(inline.outputs.sum!.dims, [3, 3]);
@@ -130,5 +127,20 @@ test('a model whose runs are shorter than a worker round trip moves to the HTTP 
     await assert.rejects(pool.run(key('add', '1'), feeds(1), ['sum']), (e: unknown) => e instanceof InferboxError && e.code === 'IBX_ERR_SESSION_UNAVAILABLE');
   } finally {
     await pool.close();
+  }
+});
+
+test('a model file above the calibration size is not timed on the HTTP thread: it starts on the workers', async () => {
+  const pool = new InferenceWorkerPool({ instances: 1, executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1 });
+  const slowDir = await mkdtemp(join(tmpdir(), 'inferbox-pool-slow-'));
+  try {
+    const slow = join(slowDir, 'slow.onnx');
+    await writeFile(slow, slowModel(2));
+    await pool.load(key('slow', '1'), slow, () => ({ minInstances: 1, maxInstances: 1, inline: true }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(pool.placementStatus(key('slow', '1'))?.inline, false);
+  } finally {
+    await pool.close();
+    await rm(slowDir, { recursive: true, force: true });
   }
 });
