@@ -15,7 +15,7 @@ interface TensorSpec { name: string; datatype: string; shape: number[] }
 interface VersionView {
   version: string; state: string; active: boolean; served_precision: string; precision_override: string | null; size_bytes: number;
   execution_provider: string | null; fallback_reason: string | null; error: string | null; inputs: TensorSpec[]; outputs: TensorSpec[];
-  placement: { workers: number; inline: boolean; runMs: number | null } | null;
+  placement: { workers: number; inline: boolean; runMs: number | null; inlineRunMs: number | null } | null;
   labels: Record<string, string>; metrics: Record<string, number>;
 }
 interface ModelView { name: string; active_version: string | null; cache_enabled: boolean; versions: VersionView[] }
