@@ -33,8 +33,12 @@ test('concurrent requests are batched by the server and each gets exactly its ow
     for (const seed of seeds) alone.set(seed, ((await (await infer(seed)).json()) as { outputs: { data: number[] }[] }).outputs[0]!.data);
 
     // One large request keeps the only instance busy for a while (hundreds of ms), so the small
-    // ones sent meanwhile must queue, whatever the load on this machine.
-    const big = server.request('POST', '/v2/models/slowbatch/infer', { json: { inputs: [{ name: 'x', datatype: 'FP32', shape: [200, 512], data: Array.from({ length: 200 * 512 }, (_, i) => Math.cos(i)) }] } });
+    // ones sent meanwhile must queue, whatever the load on this machine. Binary tensors, so it is
+    // read and decoded in a moment (as JSON, 2 MB, it would be decoded in the decode thread, which
+    // starts on first use: under load the small ones could reach the instance first).
+    const bigData = Buffer.from(Float32Array.from({ length: 200 * 512 }, (_, i) => Math.cos(i)).buffer);
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [200, 512], parameters: { binary_data_size: bigData.length } }] }));
+    const big = server.request('POST', '/v2/models/slowbatch/infer', { body: Buffer.concat([header, bigData]), headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) } });
     await new Promise((resolve) => setTimeout(resolve, 20));
     const responses = await Promise.all(seeds.map(infer));
     assert.equal((await big).status, 200);
