@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { decodeInferRequest, type ModelSignature } from '../server/serving/decodeInferRequest.js';
 import { decodeJsonInferBody } from '../server/serving/decodeJsonInferBody.js';
 import { JsonDecodePool } from '../server/serving/JsonDecodePool.js';
-import { parseJsonText } from '../server/protocol/readBody.js';
+import { parseJsonText } from '../server/common/parseJsonText.js';
 
 const ROUNDS = 15;
 const best = (values: number[]) => Math.min(...values);

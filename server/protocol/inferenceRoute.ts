@@ -5,10 +5,9 @@ import type { Principal } from '../auth/ApiKeyService.js';
 import { authorizeCaller } from '../auth/authorizeCaller.js';
 import type { CallerAccess } from '../auth/authenticateCaller.js';
 import { bearerTokenOf } from '../auth/bearerTokenOf.js';
-import { InferboxError, inferboxError } from '../common/errors.js';
-import { isDiskFull } from '../common/isDiskFull.js';
 import type { StageTiming } from '../common/StageTiming.js';
 import type { DecodedRequest, InferenceCodec, InferencePipeline, InferenceResult, ReadBody } from '../serving/InferencePipeline.js';
+import { errorAnswer } from './errorAnswer.js';
 import { securityHeaderList } from './middleware/securityHeaders.js';
 
 /** One HTTP request to an inference route, as the dispatcher (or Koa, see routeTable) hands it over. */
@@ -66,23 +65,14 @@ function send(exchange: HttpExchange, status: number, headers: OutgoingHttpHeade
   res.end(body);
 }
 
-/**
- * The OIP error shape `{"error": "..."}`: expected errors show their message (and their headers,
- * e.g. Retry-After); a full disk is a 507; anything else is a bug, a generic 500 with the stack logged.
- */
+/** An error in the OIP shape (`errorAnswer`, as the Koa routes answer it), with the headers the request already has. */
 function sendError(exchange: HttpExchange, caught: unknown, headers: OutgoingHttpHeaders, logger: Logger): void {
-  const error = isDiskFull(caught) && !(caught instanceof InferboxError) ? inferboxError('IBX_ERR_DISK_FULL', `complete ${exchange.req.method} ${exchange.route}`) : caught;
-  if (error instanceof InferboxError) {
-    Object.assign(headers, error.headers);
-    // RFC 9110: a 401 names the scheme the client should use.
-    if (error.status === 401) headers['WWW-Authenticate'] = 'Bearer realm="inferbox"';
-    headers['Content-Type'] = JSON_TYPE;
-    send(exchange, error.status, headers, Buffer.from(JSON.stringify({ error: error.message })));
-    return;
-  }
-  logger.error({ err: caught, requestId: exchange.requestId, method: exchange.req.method, path: exchange.route }, 'unexpected error');
+  const answer = errorAnswer(caught, `complete ${exchange.req.method} ${exchange.route}`);
+  if (answer.log === 'disk full') logger.warn({ err: caught, requestId: exchange.requestId }, 'disk full');
+  if (answer.log === 'bug') logger.error({ err: caught, requestId: exchange.requestId, method: exchange.req.method, path: exchange.route }, 'unexpected error');
+  Object.assign(headers, answer.headers);
   headers['Content-Type'] = JSON_TYPE;
-  send(exchange, 500, headers, Buffer.from(JSON.stringify({ error: inferboxError('IBX_ERR_INTERNAL').message })));
+  send(exchange, answer.status, headers, Buffer.from(JSON.stringify(answer.body)));
 }
 
 /** The trace context and the experiment's choice go back on answers and errors alike; the stages only with an answer. */

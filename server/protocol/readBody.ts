@@ -3,8 +3,6 @@ import getRawBody from 'raw-body';
 import { inferboxError } from '../common/errors.js';
 import { parseJsonText } from '../common/parseJsonText.js';
 
-export { parseJsonText };
-
 /**
  * Reads the whole body up to `limit` bytes (413 beyond it; Content-Length is checked first).
  * raw-body's own errors become ours here, so the request log records the status the caller got.

@@ -8,7 +8,7 @@ import { InferboxError } from '../../../server/common/errors.js';
 import { mulberry32 } from '../../../server/common/mulberry32.js';
 import { encodeBinaryTensor } from '../../../server/serving/binaryTensors.js';
 import { decodeInferRequest, type DecodedInferRequest, type ModelSignature } from '../../../server/serving/decodeInferRequest.js';
-import { parseJsonText } from '../../../server/protocol/readBody.js';
+import { parseJsonText } from '../../../server/common/parseJsonText.js';
 
 export interface Case {
   name: string;
