@@ -20,6 +20,18 @@ function slowBatchableModel(): Uint8Array {
   });
 }
 
+/** Polls the metrics until the model's batcher queue holds at least `depth` requests (10 s at most). */
+async function waitForQueueDepth(server: Awaited<ReturnType<typeof startTestServer>>, model: string, depth: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const text = await (await server.request('GET', '/metrics')).text();
+    const line = text.split('\n').find((l) => l.startsWith(`inferbox_queue_depth{model="${model}"`));
+    if (line && Number(line.split(' ').at(-1)) >= depth) return;
+    assert.ok(Date.now() < deadline, `no request of ${model} queued within 10 s (last: ${line ?? 'no series'})`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 test('concurrent requests are batched by the server and each gets exactly its own answer', async () => {
   const server = await startTestServer({ execution: { instances: 1, intraOpThreads: 1 } });
   try {
@@ -32,15 +44,18 @@ test('concurrent requests are batched by the server and each gets exactly its ow
     const alone = new Map<number, number[]>();
     for (const seed of seeds) alone.set(seed, ((await (await infer(seed)).json()) as { outputs: { data: number[] }[] }).outputs[0]!.data);
 
-    // One large request keeps the only instance busy for a while (hundreds of ms), so the small
-    // ones sent meanwhile must queue, whatever the load on this machine. Binary tensors, so it is
-    // read and decoded in a moment (as JSON, 2 MB, it would be decoded in the decode thread, which
-    // starts on first use: under load the small ones could reach the instance first).
-    const bigData = Buffer.from(Float32Array.from({ length: 200 * 512 }, (_, i) => Math.cos(i)).buffer);
-    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [200, 512], parameters: { binary_data_size: bigData.length } }] }));
+    // One large request keeps the only instance busy (the better part of a second), so the small
+    // ones sent meanwhile must queue. Binary tensors, so it is read and decoded in a moment. Rather
+    // than trusting a fixed pause (under CI load the big body may not even be read yet), wait
+    // until one small request is seen queued behind a run: the instance is busy for a long time
+    // then, and the rest queue with it whatever the load on this machine.
+    const bigRows = 1200;
+    const bigData = Buffer.from(Float32Array.from({ length: bigRows * 512 }, (_, i) => Math.cos(i)).buffer);
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [bigRows, 512], parameters: { binary_data_size: bigData.length } }], parameters: { binary_data_output: true } }));
     const big = server.request('POST', '/v2/models/slowbatch/infer', { body: Buffer.concat([header, bigData]), headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) } });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const responses = await Promise.all(seeds.map(infer));
+    const first = infer(seeds[0]!);
+    await waitForQueueDepth(server, 'slowbatch', 1);
+    const responses = await Promise.all([first, ...seeds.slice(1).map(infer)]);
     assert.equal((await big).status, 200);
     const batchRows = responses.map((r) => Number(/rows=(\d+)/.exec(r.headers.get('server-timing') ?? '')?.[1]));
     assert.ok(batchRows.some((rows) => rows > 1), `some requests shared a run: ${batchRows.join(',')}`);
