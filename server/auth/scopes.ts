@@ -10,8 +10,10 @@ import { z } from 'zod';
  * - `models:write`: what a training pipeline needs (issue 9): register new versions with labels and
  *   metrics (any model, new ones included), start an A/B experiment of its own upload against the
  *   active version in the same call, and read models and versions (to see what it registered).
- *   Not: activating a version, deleting, loading/unloading, precision, serving settings, stopping
- *   or promoting experiments, keys, settings, webhooks, logs, inference. A key may carry it beside `infer`.
+ *   That experiment stays within `pipeline_max_treatment_share` with its guardrails on
+ *   (experiments/pipelineExperimentLimits.ts). Not: activating a version, deleting,
+ *   loading/unloading, precision, serving settings, editing, widening, stopping or promoting
+ *   experiments, keys, settings, webhooks, logs, inference. A key may carry it beside `infer`.
  */
 export const scopeSchema = z.string().regex(/^(admin|infer|feedback|metrics|models:write|infer:[A-Za-z0-9][A-Za-z0-9_.-]{0,127})$/, {
   message: "a scope is 'admin', 'infer', 'feedback', 'metrics', 'models:write' or 'infer:<model>'",

@@ -34,6 +34,7 @@ export const ERROR_TABLE = {
   IBX_ERR_TLS_NAME_NOT_COVERED: { status: 400, template: 'the certificate names {0} but none of the names clients use to reach this server: {1}' },
   IBX_ERR_UNAUTHENTICATED: { status: 401, template: '{0}' },
   IBX_ERR_FORBIDDEN: { status: 403, template: '{0}' },
+  IBX_ERR_PIPELINE_LIMIT: { status: 403, template: "a 'models:write' key cannot start this experiment: {0} (pipeline_max_treatment_share is {1}; an admin can start it, or widen or promote it later)" },
   IBX_ERR_ROUTE_NOT_FOUND: { status: 404, template: 'no route for {0} {1}' },
   IBX_ERR_MODEL_NOT_FOUND: { status: 404, template: "model '{0}' not found" },
   IBX_ERR_VERSION_NOT_FOUND: { status: 404, template: "model '{0}' has no version '{1}'" },

@@ -154,6 +154,14 @@ export const serverSettingsSchema = z.object({
   otlp_traces_endpoint: lanOtlpEndpoint.default(''),
   /** Share of requests without a caller's sampling decision whose traces are exported (a caller's `traceparent` sampled flag is followed). */
   tracing_sample_ratio: z.number().min(0).max(1).default(1),
+  /**
+   * The most traffic a training pipeline's upload may take without an admin: an experiment that a
+   * non-admin (`models:write`) key starts with its upload gives the candidate at most this share
+   * (its weight, every canary step, the shadow percent / 100), with the error_rate and
+   * circuit_breaker guardrails on; more is refused (403 IBX_ERR_PIPELINE_LIMIT). Only an admin
+   * starts a wider experiment or promotes one. 0: a pipeline can start only a control-only experiment.
+   */
+  pipeline_max_treatment_share: z.number().min(0).max(1).default(0.1),
   /** Webhook deliveries: attempts in all, the first included, before a delivery is marked failed. */
   webhook_max_attempts: z.number().int().min(1).max(50).default(10),
   /** Wait before a delivery's second attempt; it doubles after each failure (10 s … with 10 attempts ≈ 85 min in all). */

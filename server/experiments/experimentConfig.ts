@@ -26,6 +26,10 @@ const variantName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { message: 'a
 const version = z.string().regex(/^[1-9][0-9]{0,8}$/, { message: 'a version is a positive integer such as "2"' });
 const metricName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { message: 'a metric name is 1-64 lowercase letters, digits or _, starting with a letter' });
 const probability = z.number().gt(0).lt(1);
+/** The default error-rate guardrail; a `models:write` key may tighten it, not loosen it (pipelineExperimentLimits). */
+export const DEFAULT_ERROR_RATE = { alpha: 0.01, min_requests: 50 } as const;
+/** The default circuit breaker; a `models:write` key may tighten it, not loosen it. */
+export const DEFAULT_CIRCUIT_BREAKER = { window: 20, max_error_rate: 0.5 } as const;
 /** Headers that carry credentials: unit ids are stored, so these may not be one. */
 const SECRET_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization', 'x-api-key']);
 /** Targeting nests at most this deep (deeper input would only exhaust the validator's stack). */
@@ -71,16 +75,16 @@ export const experimentInputSchema = z
          * One-sided always-valid test: the treatment's error rate above control's, once both arms
          * have `min_requests` (with a handful, zero variance in one arm makes any difference "certain").
          */
-        error_rate: z.object({ alpha: z.number().gt(0).lt(0.5).default(0.01), min_requests: z.number().int().min(10).default(50) }).strict().nullable().default({ alpha: 0.01, min_requests: 50 }),
+        error_rate: z.object({ alpha: z.number().gt(0).lt(0.5).default(DEFAULT_ERROR_RATE.alpha), min_requests: z.number().int().min(10).default(DEFAULT_ERROR_RATE.min_requests) }).strict().nullable().default(() => ({ ...DEFAULT_ERROR_RATE })),
         /** Treatment p95 latency above `max_ratio` × control's, once both arms have `min_requests`. */
         p95_latency: z.object({ max_ratio: z.number().gt(1).default(2), min_requests: z.number().int().min(10).default(200) }).strict().nullable().default({ max_ratio: 2, min_requests: 200 }),
         /** Circuit breaker: more than `max_error_rate` of the treatment's last `window` requests failed. */
-        circuit_breaker: z.object({ window: z.number().int().min(5).max(10_000).default(20), max_error_rate: probability.default(0.5) }).strict().nullable().default({ window: 20, max_error_rate: 0.5 }),
+        circuit_breaker: z.object({ window: z.number().int().min(5).max(10_000).default(DEFAULT_CIRCUIT_BREAKER.window), max_error_rate: probability.default(DEFAULT_CIRCUIT_BREAKER.max_error_rate) }).strict().nullable().default(() => ({ ...DEFAULT_CIRCUIT_BREAKER })),
         /** Optional: a declared metric that must not get worse (one-sided always-valid test). */
         outcome: z.object({ metric: metricName, higher_is_better: z.boolean(), alpha: z.number().gt(0).lt(0.5).default(0.01), min_units: z.number().int().min(10).default(100) }).strict().optional(),
       })
       .strict()
-      .default({ error_rate: { alpha: 0.01, min_requests: 50 }, p95_latency: { max_ratio: 2, min_requests: 200 }, circuit_breaker: { window: 20, max_error_rate: 0.5 } }),
+      .default(() => ({ error_rate: { ...DEFAULT_ERROR_RATE }, p95_latency: { max_ratio: 2, min_requests: 200 }, circuit_breaker: { ...DEFAULT_CIRCUIT_BREAKER } })),
   })
   .strict()
   .superRefine((input, ctx) => {

@@ -1,6 +1,7 @@
 import { inferboxError } from '../common/errors.js';
 import { parseRequest } from '../common/parseRequest.js';
 import { experimentInputSchema } from '../experiments/experimentConfig.js';
+import { assertWithinPipelineLimits } from '../experiments/pipelineExperimentLimits.js';
 import type { ExperimentView } from '../experiments/ExperimentService.js';
 import type { ReceivedUpload, VersionView } from '../registry/ModelRegistry.js';
 import type { AppServices } from './AppServices.js';
@@ -12,6 +13,11 @@ export interface Registration {
   metadata: UploadMetadata;
   activate: boolean;
   createdBy: string | null;
+  /**
+   * For a non-admin caller (a `models:write` key): `pipeline_max_treatment_share`, the most
+   * traffic its experiment may give the upload (pipelineExperimentLimits). null for an admin.
+   */
+  pipelineMaxShare: number | null;
 }
 
 /** The experiment a pipeline asks for, with its variants filled in (control = what serves today). */
@@ -34,7 +40,10 @@ export async function registerModelVersion(services: AppServices, registration: 
   try {
     if (spec && registration.activate) throw inferboxError('IBX_ERR_INVALID_REQUEST', 'an experiment tests the upload against the active version: do not also activate it');
     if (spec && control === null) throw inferboxError('IBX_ERR_CONFLICT', `model '${name}' has no active version to run an experiment against: register the first version without one`);
-    if (spec) experimentInput(name, spec, control!, services.store.models.nextVersion(name));
+    if (spec) {
+      const input = experimentInput(name, spec, control!, services.store.models.nextVersion(name));
+      if (registration.pipelineMaxShare !== null) assertWithinPipelineLimits(input, registration.pipelineMaxShare);
+    }
   } catch (error) {
     await registry.discardUpload(upload);
     throw error;

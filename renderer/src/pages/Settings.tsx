@@ -31,6 +31,7 @@ const FIELDS: { name: string; label: string; help: string }[] = [
   { name: 'cors_allowed_origins', label: 'Browser origins allowed to call the API (CORS)', help: 'Exact origins such as https://app.example.com, separated by spaces; empty: none.' },
   { name: 'metrics_loopback_without_key', label: 'Prometheus on this machine may read /metrics without a key (true, false)', help: 'Otherwise a key with the metrics scope is needed. Not behind a reverse proxy on this machine: every client would look local.' },
   { name: 'otlp_traces_endpoint', label: 'Send traces to (OTLP/HTTP URL)', help: 'A collector on this machine or the LAN, e.g. http://192.168.1.20:4318/v1/traces (IP addresses only); empty: tracing off, nothing is sent.' },
+  { name: 'pipeline_max_treatment_share', label: "Most traffic a pipeline's upload may take (0 to 1)", help: "For experiments a 'models:write' key starts with its upload: the candidate's weight, every canary step and the shadow copy stay at or below this share, with the error-rate and circuit-breaker guardrails on. Only an admin starts or widens more, or promotes." },
   { name: 'tracing_sample_ratio', label: 'Share of new traces recorded (0 to 1)', help: "A caller's own traceparent decision is followed." },
 ];
 

@@ -67,6 +67,8 @@ export function modelRoutes(services: AppServices): RouteSpec[] {
       metadata: metadata ?? { labels: {}, metrics: {} },
       activate,
       createdBy: ctx.state.principal?.name ?? null,
+      // A pipeline's experiment is a small, guarded test of its upload; more is an admin's call.
+      pipelineMaxShare: isAdmin(ctx.state.principal?.scopes ?? []) ? null : services.settings.current.pipeline_max_treatment_share,
     });
     auditAction(services, ctx, 'model.upload', `${name}/${view.version}`, { sha256: view.sha256, size_bytes: view.size_bytes, active: view.active, labels: view.labels, metrics: view.metrics });
     if (experiment) {

@@ -133,7 +133,7 @@ test('register and start an experiment against the active version in one call; i
 
   // One experiment per model: a second upload with an experiment is refused whole, nothing kept.
   const versions = (await json<{ versions: unknown[] }>(await server.request('GET', '/api/models/penguins'), 200)).versions.length;
-  const second = await json<{ error: string }>(await register('penguins', form({ metadata: { experiment: { name: 'again' } }, model: mlpBytes })), 409);
+  const second = await json<{ error: string }>(await register('penguins', form({ metadata: { experiment: { name: 'again', weights: [0.9, 0.1] } }, model: mlpBytes })), 409);
   assert.match(second.error, /already running/);
   assert.equal((await json<{ versions: unknown[] }>(await server.request('GET', '/api/models/penguins'), 200)).versions.length, versions, 'the version was removed again');
   assert.equal((await server.request('POST', `/api/experiments/${view.experiment.id}/stop`)).status, 200);
