@@ -203,6 +203,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     { instances: plan.instances, executionProviders: plan.executionProviders, intraOpThreads: plan.intraOpThreads, interOpThreads: plan.interOpThreads },
     (reason) => logger.error(reason),
     memoryBudget,
+    ({ message, ...where }) => logger.warn({ ...where, reason: message }, `model ${where.model}/${where.version}: ${where.kind}`),
   );
   // Webhooks first: experiments and quantization report to them. Deliveries start after listening.
   const dispatcher = new WebhookDispatcher({

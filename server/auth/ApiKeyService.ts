@@ -33,7 +33,18 @@ function newKeyId(): string {
   return randomBytes(8).toString('hex').slice(0, 12);
 }
 
-const isExpired = (row: ApiKeyRow, now: Date) => row.expires_at !== null && Date.parse(row.expires_at) <= now.getTime();
+const isExpired = (row: Pick<ApiKeyRow, 'expires_at'>, now: Date) => row.expires_at !== null && Date.parse(row.expires_at) <= now.getTime();
+
+/** Whether a key works now: the one rule for `authenticate`, `GET /api/keys`, the Keys page and `keys list`. */
+export type KeyStatus = 'active' | 'expired' | 'revoked';
+
+export function keyStatus(row: Pick<ApiKeyRow, 'revoked_at' | 'expires_at'>, now: Date): KeyStatus {
+  if (row.revoked_at !== null) return 'revoked';
+  return isExpired(row, now) ? 'expired' : 'active';
+}
+
+/** A key as the API and the CLI show it: no hash, with its status now. */
+export type ApiKeyView = Omit<ApiKeyRow, 'key_hash'> & { status: KeyStatus };
 
 /**
  * How often the database is asked whether another process committed (the pragma costs as much as
@@ -112,8 +123,12 @@ export class ApiKeyService {
     return row;
   }
 
-  list(): Omit<ApiKeyRow, 'key_hash'>[] {
-    return this.keys.list().map(({ key_hash: _hash, ...rest }) => rest);
+  list(): ApiKeyView[] {
+    return this.keys.list().map((row) => this.viewOf(row));
+  }
+
+  viewOf({ key_hash: _hash, ...visible }: ApiKeyRow): ApiKeyView {
+    return { ...visible, status: keyStatus(visible, this.now()) };
   }
 
   revoke(id: string): void {
@@ -122,17 +137,16 @@ export class ApiKeyService {
   }
 
   /** Sets a key's own rate limit; the next request of the key uses it (its cached row is dropped). */
-  setRateLimit(id: string, limit: OwnRateLimit): Omit<ApiKeyRow, 'key_hash'> {
+  setRateLimit(id: string, limit: OwnRateLimit): ApiKeyView {
     this.rows.delete(id);
     if (!this.keys.setRateLimit(id, limit.perSecond, limit.burst)) throw inferboxError('IBX_ERR_KEY_NOT_FOUND', id);
-    const { key_hash: _hash, ...visible } = this.keys.findById(id)!;
-    return visible;
+    return this.viewOf(this.keys.findById(id)!);
   }
 
   /** True when some admin key can still be used (not revoked, not expired). */
   hasUsableAdminKey(): boolean {
     const now = this.now();
-    return this.keys.list().some((k) => k.scopes.includes('admin') && k.revoked_at === null && !isExpired(k, now));
+    return this.keys.list().some((k) => k.scopes.includes('admin') && keyStatus(k, now) === 'active');
   }
 
   flushLastUsed(): void {

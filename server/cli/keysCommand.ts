@@ -35,10 +35,7 @@ export function keysCommand(args: string[], flags: Record<string, string | undef
       say(`Created key ${row.id} (${row.name}, scopes ${row.scopes.join(',')}). It is shown only now:`);
       say(key);
     } else if (action === 'list') {
-      for (const k of keys.list()) {
-        const status = k.revoked_at ? 'revoked' : k.expires_at && Date.parse(k.expires_at) <= Date.now() ? 'expired' : 'active';
-        say(`${k.id}  ${status.padEnd(7)}  ${k.name}  [${k.scopes.join(',')}]  last used ${k.last_used_at ?? 'never'}`);
-      }
+      for (const k of keys.list()) say(`${k.id}  ${k.status.padEnd(7)}  ${k.name}  [${k.scopes.join(',')}]  last used ${k.last_used_at ?? 'never'}`);
     } else if (action === 'revoke' && id) {
       keys.revoke(id);
       audit('key.revoke', id, null);

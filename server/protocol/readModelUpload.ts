@@ -17,14 +17,26 @@ export interface UploadHandlers<U, M> {
 }
 
 /**
+ * `metadata` is always read as a text field, also when it comes as a file part: `curl -F
+ * metadata=@meta.json` (the README's command) sends it with `filename="meta.json"` and a content
+ * type, `-F "metadata=<meta.json"` without. Either way it is the same JSON, held in memory under
+ * the same 64 KiB limit and validated the same. Other parts follow busboy's rule (a file name or
+ * `application/octet-stream` makes a file).
+ */
+function isPartAFile(name: string | undefined, contentType: string | undefined, fileName: string | undefined): boolean {
+  if (name === 'metadata') return false;
+  return contentType === 'application/octet-stream' || fileName !== undefined;
+}
+
+/**
  * Reads a `multipart/form-data` model upload (what `curl -F metadata=@meta.json -F model=@model.onnx`
- * sends): at most one `metadata` field and exactly one `model` file, in either order. The file
+ * sends): at most one `metadata` part (a field or a file) and exactly one `model` file, in either order. The file
  * streams to disk as it arrives; the first problem ends the request with a 400 and removes it.
  */
 export async function readModelUpload<U, M>(ctx: AppContext, handlers: UploadHandlers<U, M>): Promise<{ upload: U; metadata: M | undefined }> {
   let parser;
   try {
-    parser = Busboy({ headers: ctx.req.headers as BusboyHeaders, limits: { files: 1, fields: 1, parts: 2, fieldSize: METADATA_LIMIT } });
+    parser = Busboy({ headers: ctx.req.headers as BusboyHeaders, isPartAFile, limits: { files: 1, fields: 1, parts: 2, fieldSize: METADATA_LIMIT } });
   } catch (error) {
     throw inferboxError('IBX_ERR_INVALID_REQUEST', `${messageOf(error)}; ${FORM}`);
   }

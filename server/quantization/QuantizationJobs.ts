@@ -2,6 +2,7 @@ import { rm, stat } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { RuntimeTensor, TensorSpec } from '../common/datatypes.js';
 import { messageOf } from '../common/errors.js';
+import { withoutModelPaths } from '../common/withoutModelPaths.js';
 import { compareModels } from '../runtime/compareModels.js';
 import type { Precision } from '../store/ModelRepository.js';
 import type { QuantizationRepository, SampleRow } from '../store/QuantizationRepository.js';
@@ -124,15 +125,16 @@ export class QuantizationJobs {
       }
       this.deps.onError(error, label);
       // A candidate that did not make it through must never be served: its file goes.
-      let int8File: string;
+      let files: { fp32: string; int8: string };
       try {
-        int8File = this.deps.target(name, version).files.int8;
+        files = this.deps.target(name, version).files;
       } catch {
         return; // the version itself was deleted meanwhile: nothing left to record
       }
-      await rm(int8File, { force: true });
+      await rm(files.int8, { force: true });
       try {
-        this.save(name, version, 'failed', 'failed', 1, { error: messageOf(error) });
+        // The report is read over the API: onnxruntime's and the file system's paths stay in the log (onError above).
+        this.save(name, version, 'failed', 'failed', 1, { error: withoutModelPaths(messageOf(error), [files.fp32, files.int8]) });
       } catch (saveError) {
         // A full disk can refuse the report too; the job stays unfinished and runs again at the next start.
         this.deps.onError(saveError, label);

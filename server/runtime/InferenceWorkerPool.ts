@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { Worker } from 'node:worker_threads';
-import { InferboxError, inferboxError } from '../common/errors.js';
+import { InferboxError, inferboxError, messageOf } from '../common/errors.js';
+import { withoutModelPaths } from '../common/withoutModelPaths.js';
 import { siblingModule, spawnWorker } from '../common/spawnWorker.js';
 import { SessionRunError } from './SessionRunError.js';
 import { calibrationFeeds } from './calibrationFeeds.js';
@@ -88,6 +89,16 @@ interface Pending {
 }
 
 type WorkerRequestBody = WorkerRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+
+/** A model load that failed or fell back to the CPU provider, as the server log records it. */
+export interface LoadProblem {
+  model: string;
+  version: string;
+  path: string;
+  kind: 'load failed' | 'provider fallback';
+  /** onnxruntime's message as it came, paths included. */
+  message: string;
+}
 
 /** One worker thread and the requests it has not answered yet. */
 class WorkerSlot {
@@ -190,6 +201,8 @@ export class InferenceWorkerPool {
     private readonly settings: PoolSettings,
     private readonly onWorkerLost: (reason: string) => void = () => undefined,
     private readonly memoryBudgetBytes: () => number = () => Number.POSITIVE_INFINITY,
+    /** For the server log: a load's problem with the file's full path (callers get it without, `withoutModelPaths`). */
+    private readonly onLoadProblem: (problem: LoadProblem) => void = () => undefined,
   ) {
     for (let i = 0; i < Math.max(1, settings.instances); i++) this.slots.push(this.spawn());
     this.sweep = setInterval(() => this.shrinkIdle(), SWEEP_INTERVAL_MS);
@@ -229,7 +242,7 @@ export class InferenceWorkerPool {
     const key = sessionId(sessionKey);
     await this.unloadId(key); // a reload starts from nothing, so no worker keeps the old file's session
     const count = this.clamp(placement().minInstances);
-    const fileBytes = await stat(path).then((stats) => stats.size, (error: Error) => { throw inferboxError('IBX_ERR_MODEL_REJECTED', error.message); });
+    const fileBytes = await stat(path).then((stats) => stats.size, (error: unknown) => { throw this.loadRefused(sessionKey, path, error); });
     const needed = count * estimateSessionBytes(fileBytes);
     const left = this.memoryBudgetBytes() - this.estimatedBytes();
     if (needed > left) {
@@ -243,14 +256,28 @@ export class InferenceWorkerPool {
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
       await Promise.allSettled(targets.map((index) => this.slots[index]!.send({ kind: 'unload', key })));
-      const reason = failure.reason instanceof Error ? failure.reason.message : String(failure.reason);
-      throw inferboxError('IBX_ERR_MODEL_REJECTED', reason);
+      throw this.loadRefused(sessionKey, path, failure.reason);
     }
     const entry: ModelEntry = { path, fileBytes, placement, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, fastestRunMs: Number.POSITIVE_INFINITY, inlineRunMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false };
     this.entries.set(key, entry);
     const loaded = (results[0] as PromiseFulfilledResult<unknown>).value as LoadResult;
+    if (loaded.fallbackReason !== undefined) {
+      this.onLoadProblem({ model: sessionKey.model, version: sessionKey.version, path, kind: 'provider fallback', message: loaded.fallbackReason });
+      loaded.fallbackReason = withoutModelPaths(loaded.fallbackReason, [path]);
+    }
     void this.calibrateInline(key, entry, loaded);
     return loaded;
+  }
+
+  /**
+   * onnxruntime's load errors name the file by its absolute path, and they reach callers (the
+   * upload's answer, the version's status, job results, gRPC): they get the message without the
+   * path, the server log gets it whole.
+   */
+  private loadRefused(sessionKey: SessionKey, path: string, error: unknown): InferboxError {
+    const message = messageOf(error);
+    this.onLoadProblem({ model: sessionKey.model, version: sessionKey.version, path, kind: 'load failed', message });
+    return inferboxError('IBX_ERR_MODEL_REJECTED', withoutModelPaths(message, [path]));
   }
 
   /**

@@ -26,7 +26,7 @@ export async function startTestServer(options: Partial<StartOptions> = {}): Prom
   const running = await startServer({
     dataDir,
     overrides: { host: '127.0.0.1', port: 0, ...options.overrides },
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
     ...(options.execution ? { execution: options.execution } : { execution: { instances: 2, intraOpThreads: 1 } }),
     ...(options.network ? { network: options.network } : {}),
   });

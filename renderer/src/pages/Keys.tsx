@@ -6,7 +6,8 @@ import { BlockedAddresses } from '../components/BlockedAddresses.js';
 import { KeyRateLimitEditor } from '../components/KeyRateLimitEditor.js';
 import { describeRateLimit, rateLimitBody, type OwnRateLimit } from '../components/rateLimitFields.js';
 
-interface KeyRow extends OwnRateLimit { id: string; name: string; scopes: string[]; created_at: string; last_used_at: string | null; expires_at: string | null; revoked_at: string | null }
+/** `status` is the server's (ApiKeyService.keyStatus): the page does not judge expiry by the browser's clock. */
+interface KeyRow extends OwnRateLimit { id: string; name: string; scopes: string[]; created_at: string; last_used_at: string | null; expires_at: string | null; revoked_at: string | null; status: 'active' | 'expired' | 'revoked' }
 
 /** API keys: create (the key is shown once), list with last use, rate limits, revoke; addresses blocked after failed sign-ins. */
 export function Keys({ api }: { api: Api }) {
@@ -84,7 +85,7 @@ export function Keys({ api }: { api: Api }) {
                 <td>{k.last_used_at ? new Date(k.last_used_at).toLocaleString() : 'never'}</td>
                 <td>{k.expires_at ? new Date(k.expires_at).toLocaleDateString() : '—'}</td>
                 <td>{describeRateLimit(k)} {!k.revoked_at && <button type="button" className="small" onClick={() => setEditing(k.id)} aria-label={`Change the rate limit of ${k.name}`}>Change</button>}</td>
-                <td>{k.revoked_at ? 'revoked' : 'active'}</td>
+                <td data-testid={`key-status-${k.id}`}>{k.status}</td>
                 <td>{!k.revoked_at && <button type="button" className="small danger" onClick={() => void revoke(k)} aria-label={`Revoke ${k.name}`}>Revoke</button>}</td>
               </tr>
               {editing === k.id && (

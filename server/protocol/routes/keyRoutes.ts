@@ -41,9 +41,8 @@ export function keyRoutes(services: AppServices): RouteSpec[] {
         if (expiresAt && Date.parse(expiresAt) <= Date.now()) throw inferboxError('IBX_ERR_INVALID_REQUEST', 'expires_at: must be in the future');
         const { row, key } = services.keys.createApiKey({ name: request.name, scopes: request.scopes, expiresAt, rateLimit: ownRateLimit(request) });
         auditAction(services, ctx, 'key.create', row.id, { name: row.name, scopes: row.scopes, expires_at: row.expires_at, rate_limit_per_second: row.rate_limit_per_second, rate_limit_burst: row.rate_limit_burst });
-        const { key_hash: _hash, ...visible } = row;
         ctx.status = 201;
-        ctx.body = { ...visible, key };
+        ctx.body = { ...services.keys.viewOf(row), key };
       },
     },
     {

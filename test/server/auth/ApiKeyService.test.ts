@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ApiKeyService, hashKey } from '../../../server/auth/ApiKeyService.js';
+import { ApiKeyService, hashKey, keyStatus } from '../../../server/auth/ApiKeyService.js';
 import { allows } from '../../../server/auth/scopes.js';
 import { Store } from '../../../server/store/Store.js';
 
@@ -73,4 +73,23 @@ test('scopes: admin reaches everything, infer every model, infer:<m> only m', ()
   assert.ok(allows(['infer:a'], { kind: 'infer', model: 'a' }));
   assert.ok(!allows(['infer:a'], { kind: 'infer', model: 'b' }));
   assert.ok(!allows(['infer:a'], { kind: 'infer' }), 'a model-scoped key cannot reach routes that name no model');
+});
+
+test("a key's status (active, expired, revoked) follows the clock, in the list and every view of it", () => {
+  const { row } = keys.createApiKey({ name: 'until summer', scopes: ['infer'], expiresAt: '2026-06-30T23:59:59.000Z' });
+  const statusOf = () => keys.list().find((k) => k.id === row.id)!.status;
+  assert.equal(keyStatus(row, clock), 'active');
+  assert.equal(statusOf(), 'active');
+  const saved = clock;
+  try {
+    clock = new Date('2026-07-01T00:00:00.000Z');
+    assert.equal(statusOf(), 'expired');
+    assert.equal(keys.setRateLimit(row.id, { perSecond: 1, burst: 1 }).status, 'expired');
+    assert.equal(keys.viewOf(row).status, 'expired');
+    keys.revoke(row.id);
+    assert.equal(statusOf(), 'revoked', 'revoked wins over expired');
+  } finally {
+    clock = saved;
+  }
+  assert.ok(keys.list().every((k) => !('key_hash' in k)));
 });

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { addModel } from '../../fixtures/onnxModels.js';
 import { startTestServer, type TestServer } from '../../helpers/testServer.js';
 
+const execFileAsync = promisify(execFile);
 const MLP = join(import.meta.dirname, '../../../models/mlp/model.onnx');
 
 let server: TestServer;
@@ -20,7 +24,7 @@ before(async () => {
 });
 after(() => server.cleanup());
 
-/** What `curl -F metadata=@meta.json -F model=@model.onnx` sends; parts in the order given. */
+/** What `curl -F "metadata=<meta.json" -F model=@model.onnx` sends (metadata as a field); parts in the order given. */
 function form(parts: { metadata?: unknown; model?: Uint8Array; modelFirst?: boolean }): FormData {
   const body = new FormData();
   const addMetadata = () => { if (parts.metadata !== undefined) body.append('metadata', typeof parts.metadata === 'string' ? parts.metadata : JSON.stringify(parts.metadata)); };
@@ -151,4 +155,57 @@ test('the plain ONNX body still works for admins (the console), and other conten
   assert.deepEqual((await json<{ labels: unknown }>(plain, 201)).labels, {});
   const text = await server.request('POST', '/api/models/adder/versions', { key: pipelineKey, body: 'x', headers: { 'content-type': 'text/plain' } });
   assert.match((await json<{ error: string }>(text, 415)).error, /multipart\/form-data/);
+});
+
+/** The README's sh block that registers a version from a pipeline, run as written (curl and all). */
+async function readmeUploadCommand(): Promise<string> {
+  const readme = await readFile(join(import.meta.dirname, '../../../README.md'), 'utf8');
+  const block = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((text) => text.includes('-F metadata=@meta.json'));
+  assert.ok(block, "the README's pipeline upload example");
+  return block;
+}
+
+test("the README's curl command registers a version: metadata sent as a file part (-F metadata=@meta.json)", async () => {
+  const command = await readmeUploadCommand();
+  assert.match(command, /https:\/\/inferbox:8000\/api\/models\/mlp\/versions/);
+  const dir = await mkdtemp(join(tmpdir(), 'inferbox-readme-'));
+  try {
+    await copyFile(MLP, join(dir, 'model.onnx'));
+    // Only the address differs: the test server is plain HTTP on an ephemeral port.
+    const script = command.replaceAll('https://inferbox:8000', server.baseUrl);
+    const { stdout } = await execFileAsync('sh', ['-e', '-c', script], { cwd: dir, env: { ...process.env, PIPELINE_KEY: pipelineKey } });
+    const view = JSON.parse(stdout) as { version: string; labels: unknown; metrics: unknown; experiment: { id: string; status: string; name: string } };
+    assert.deepEqual(view.labels, { git_commit: '9f2c1ab', dataset: 'penguins-2026-11' }, stdout);
+    assert.deepEqual(view.metrics, { accuracy: 0.957, loss: 0.12 });
+    assert.equal(view.experiment.status, 'running');
+    assert.equal(view.experiment.name, 'retrain 9f2c1ab');
+    assert.equal((await server.request('POST', `/api/experiments/${view.experiment.id}/stop`)).status, 200);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a metadata file part is validated and limited like the field', async () => {
+  const withFile = (metadata: string, modelFirst = false) => {
+    const body = new FormData();
+    const addMetadata = () => body.append('metadata', new Blob([metadata], { type: 'application/json' }), 'meta.json');
+    const addModelPart = () => body.append('model', new Blob([mlpBytes]), 'model.onnx');
+    if (modelFirst) { addModelPart(); addMetadata(); } else { addMetadata(); addModelPart(); }
+    return body;
+  };
+  for (const modelFirst of [false, true]) {
+    const ok = await json(await register('penguins', withFile(JSON.stringify({ labels: { sent: 'as a file' } }), modelFirst)), 201);
+    assert.deepEqual(ok.labels, { sent: 'as a file' });
+    assert.match((await json<{ error: string }>(await register('penguins', withFile('{not json', modelFirst)), 400)).error, /metadata: syntax error/);
+    assert.match((await json<{ error: string }>(await register('penguins', withFile(JSON.stringify({ labels: { 'bad key!': 'x' } }), modelFirst)), 400)).error, /'bad key!' is not a valid key/);
+    const big = JSON.stringify({ labels: { a: 'x' }, pad: 'y'.repeat(70 * 1024) });
+    assert.match((await json<{ error: string }>(await register('penguins', withFile(big, modelFirst)), 400)).error, /the metadata part is larger than 65536 bytes/);
+  }
+  // Given twice (a field and a file) is refused like two fields.
+  const twice = new FormData();
+  twice.append('metadata', '{}');
+  twice.append('metadata', new Blob(['{}']), 'meta.json');
+  twice.append('model', new Blob([mlpBytes]), 'model.onnx');
+  assert.equal((await register('penguins', twice)).status, 400);
+  assert.deepEqual(await incomingFiles(), [], 'no temp file left');
 });
