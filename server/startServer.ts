@@ -22,7 +22,8 @@ import { storageStatus } from './hardware/storageStatus.js';
 import { planExecution, type ExecutionPlan, type PlanOverrides } from './hardware/planExecution.js';
 import { decodeInputs } from './serving/decodeInputs.js';
 import { InferenceRecorder } from './serving/InferenceRecorder.js';
-import { startGrpcServer, type GrpcListener } from './grpc/startGrpcServer.js';
+import { RetryingGrpcListener, type GrpcStatus } from './grpc/RetryingGrpcListener.js';
+import { startGrpcServer } from './grpc/startGrpcServer.js';
 import { InferencePipeline } from './serving/InferencePipeline.js';
 import { answerOip } from './serving/oipCodec.js';
 import { JsonDecodePool } from './serving/JsonDecodePool.js';
@@ -69,16 +70,20 @@ export interface StartOptions {
   execution?: PlanOverrides;
   /** The machine's host name and LAN addresses and their changes (default: the operating system's, polled). */
   network?: NetworkSource;
+  /** How often a gRPC port that was taken at start is tried again (default 30 s). */
+  grpcRetryMs?: number;
   logger?: Logger;
 }
 
 export interface RunningServer {
   urls: string[];
   port: number;
-  /** Where the OIP v2 gRPC service listens (`host:port`, as gRPC clients take it; TLS when the URLs are https); empty when gRPC is off. */
-  grpcTargets: string[];
-  /** The gRPC port, or null when gRPC is off. */
-  grpcPort: number | null;
+  /** Where the OIP v2 gRPC service listens now (`host:port`, as gRPC clients take it; TLS when the URLs are https); empty while gRPC is unavailable or off. */
+  readonly grpcTargets: string[];
+  /** The gRPC port now, or null while gRPC is unavailable or off. */
+  readonly grpcPort: number | null;
+  /** Whether gRPC listens, or why not (its port is taken: it is retried), or is off. */
+  grpcStatus(): GrpcStatus | { state: 'off' };
   dataDir: string;
   adminKeyPath: string;
   /** The admin key, only on the start that created it (for the CLI to show once on a terminal). */
@@ -99,6 +104,8 @@ const DEFAULT_MODEL_INSTALLED = 'bootstrap.default_model_installed';
 const HOUR_MS = 3_600_000;
 /** The console's live charts: a sample every 2 s (its poll interval), three minutes kept. */
 const METRICS_HISTORY = { intervalMs: 2000, capacity: 90 };
+/** A gRPC port taken at start is tried again this often (the port may be held only for a while: a client's ephemeral port). */
+const GRPC_RETRY_MS = 30_000;
 
 /** Waits for the hardware probe only as long as the plan needs: a GPU matters only if its provider is installed. */
 async function planFromHardware(options: StartOptions): Promise<{ profile: HardwareProfile; plan: ExecutionPlan }> {
@@ -297,14 +304,23 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const logWriter = new RequestLogWriter(store, (error, dropped) => logger.error({ err: error, dropped }, 'request log write failed'));
   const startedAt = new Date();
   let port = 0;
-  let grpcPort: number | null = null;
+  let grpc: RetryingGrpcListener | null = null;
   const currentUrls = () => serverUrls({ host: settings.host, port, https: useTls, names: network.current() });
+  const currentGrpcStatus = (): GrpcStatus | { state: 'off' } => grpc?.status() ?? { state: 'off' };
+  const currentGrpcPort = () => {
+    const status = currentGrpcStatus();
+    return status.state === 'up' ? status.port : null;
+  };
   // gRPC clients take host:port; TLS or not follows the REST URLs.
-  const currentGrpcTargets = () => (grpcPort === null ? [] : serverUrls({ host: settings.host, port: grpcPort, https: useTls, names: network.current() }).map((url) => url.replace(/^https?:\/\//, '')));
+  const currentGrpcTargets = () => {
+    const grpcPort = currentGrpcPort();
+    return grpcPort === null ? [] : serverUrls({ host: settings.host, port: grpcPort, https: useTls, names: network.current() }).map((url) => url.replace(/^https?:\/\//, ''));
+  };
   metrics.attachServingState({
     queueDepths: () => registry.servedVersions().filter((served) => served.batcher.queued > 0).map((served) => ({ model: served.name, version: served.version, depth: served.batcher.queued })),
     versions: () => registry.listModels().flatMap((m) => m.versions.map((v) => ({ model: m.name, version: v.version, loaded: v.state === 'ready', instances: v.placement?.workers ?? 0 }))),
     workerThreads: () => pool.instances,
+    grpcUp: () => currentGrpcPort() !== null,
   });
   const metricsHistory = new MetricsHistory(() => metrics.summary(), METRICS_HISTORY);
   const tracer = new RequestTracer({
@@ -406,6 +422,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       data_dir: dataDir,
       urls: currentUrls(),
       grpc_targets: currentGrpcTargets(),
+      grpc: snakeCaseKeys({ ...currentGrpcStatus(), targets: currentGrpcTargets() }),
       tls: { enabled: useTls, fingerprint_sha256: currentFingerprint(), plain_http_on_lan: certificates.status().plainHttpOnLan, warnings: currentWarnings() },
       hardware: snakeCaseKeys(profile),
       execution_plan: snakeCaseKeys(plan),
@@ -415,24 +432,38 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }),
   });
   let listening: Awaited<ReturnType<typeof listen>> | undefined;
-  let grpc: GrpcListener | null = null;
   const wantedGrpcPort = grpcPortOf(settings);
   try {
     listening = await listen(app, { host: settings.host, port: settings.port, tls });
     if (wantedGrpcPort !== null) {
-      grpc = await startGrpcServer({
-        host: settings.host,
+      grpc = await RetryingGrpcListener.start({
         port: wantedGrpcPort,
         tls,
-        protoPath: join(packageRoot(), 'proto', 'grpc_predict_v2.proto'),
-        maxMessageBytes: settings.max_infer_body_bytes,
-        maxInferBytes: () => settingsService.current.max_infer_body_bytes,
-        access: { keys, failedAuth, rateLimiter, settings: settingsService, metrics },
-        registry,
-        pipeline,
-        serverVersion: packageVersion(),
-        onBug: (error, method) => logger.error({ err: error, method }, 'unexpected error in a gRPC call'),
+        // Only a port named for this run may stop the start: a saved one could not be changed
+        // from the console if the server did not come up, and auto is a guess (REST + 1).
+        required: typeof options.overrides?.grpc_port === 'number',
+        bind: (grpcPort, grpcTls) =>
+          startGrpcServer({
+            host: settings.host,
+            port: grpcPort,
+            tls: grpcTls,
+            protoPath: join(packageRoot(), 'proto', 'grpc_predict_v2.proto'),
+            maxMessageBytes: settings.max_infer_body_bytes,
+            maxInferBytes: () => settingsService.current.max_infer_body_bytes,
+            access: { keys, failedAuth, rateLimiter, settings: settingsService, metrics },
+            registry,
+            pipeline,
+            serverVersion: packageVersion(),
+            onBug: (error, method) => logger.error({ err: error, method }, 'unexpected error in a gRPC call'),
+          }),
+        retryMs: options.grpcRetryMs ?? GRPC_RETRY_MS,
+        onRetry: (status, error) => {
+          if (status.state === 'up') logger.info({ grpc_port: status.port }, 'gRPC is up: its port was free on a retry');
+          else logger.debug({ err: error }, 'gRPC port still unavailable; trying again later');
+        },
       });
+      const status = grpc.status();
+      if (status.state === 'unavailable') logger.warn({ grpc_port: status.port, retry_s: status.retryIntervalSeconds }, `gRPC unavailable, REST serves: ${status.reason}`);
     }
   } catch (error) {
     // Nothing may outlive a failed start (the desktop app retries with other settings).
@@ -449,10 +480,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   const { server, setCertificate } = listening;
   port = listening.port;
-  grpcPort = grpc?.port ?? null;
-  const setGrpcCertificate = grpc?.setCertificate ?? null;
-  // Both listeners serve every new certificate from their next handshake on.
-  if (setCertificate) certificates.attach((pair) => { setCertificate(pair); setGrpcCertificate?.(pair); });
+  // Both listeners serve every new certificate from their next handshake on (gRPC also once a retry binds).
+  if (setCertificate) certificates.attach((pair) => { setCertificate(pair); grpc?.setCertificate(pair); });
   // Jobs a stop or crash interrupted resume first, then new ones in order.
   jobRunner.start();
   backupScheduler.start();
@@ -526,8 +555,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   return {
     urls: currentUrls(),
     port,
-    grpcTargets: currentGrpcTargets(),
-    grpcPort,
+    get grpcTargets() { return currentGrpcTargets(); },
+    get grpcPort() { return currentGrpcPort(); },
+    grpcStatus: currentGrpcStatus,
     dataDir,
     adminKeyPath: admin.path,
     createdAdminKey: admin.createdKey,

@@ -30,7 +30,9 @@ export async function serveCommand(flags: Record<string, string | undefined>, ou
   }
   say(`Inferbox is ready in ${Math.round(performance.now())} ms (since process start). Reach it at:`);
   for (const url of running.urls) say(`  ${url}`);
-  if (running.grpcTargets.length > 0) say(`OIP v2 gRPC${running.tlsFingerprint ? ' (TLS)' : ''} at: ${running.grpcTargets.join(', ')}`);
+  const grpc = running.grpcStatus();
+  if (grpc.state === 'up') say(`OIP v2 gRPC${running.tlsFingerprint ? ' (TLS)' : ''} at: ${running.grpcTargets.join(', ')}`);
+  if (grpc.state === 'unavailable') say(`WARNING: OIP v2 gRPC is unavailable, REST serves: ${grpc.reason}. Port ${grpc.port} is tried again every ${grpc.retryIntervalSeconds} s.`);
   if (running.tlsFingerprint) say(`TLS certificate SHA-256 fingerprint: ${running.tlsFingerprint}`);
   for (const warning of running.tlsWarnings()) say(`WARNING: ${warning}`);
   say(`Execution: ${running.plan.provider}, ${running.plan.instances} worker instance(s) × ${running.plan.intraOpThreads} thread(s)`);

@@ -45,6 +45,8 @@ export const serverSettingsSchema = z.object({
    * The OIP v2 gRPC port. auto: the REST port + 1 (8001 beside the default 8000, the pair Triton and
    * KServe use), or a free port when the REST port is 0 (tests and side-by-side instances must not
    * fight over a fixed one); 0: a free port; off: no gRPC. TLS follows `tls`, with the same certificate.
+   * A taken port fails the start only when --grpc-port / INFERBOX_GRPC_PORT named it; otherwise REST
+   * serves and the port is tried again (grpc/RetryingGrpcListener).
    */
   grpc_port: z.union([z.number().int().min(0).max(65535), z.enum(['auto', 'off'])]).default('auto'),
   /** auto = HTTPS unless bound to loopback; off is for a reverse proxy that terminates TLS. */

@@ -76,7 +76,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcL
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${formatHost(options.host)}:${options.port}`, credentials, (error, bound) => {
       if (error) {
-        reject(new ListenError(`cannot listen for gRPC on ${options.host}:${options.port} (${error.message}); choose another port with --grpc-port or INFERBOX_GRPC_PORT (0: a free port; off: no gRPC)`));
+        // grpc-js wraps the system's errors ("No address added out of total 1 resolved errors: [listen EADDRINUSE: …]"): the inner ones say what happened.
+        const cause = /errors: \[(.+)\]$/.exec(error.message)?.[1] ?? error.message;
+        reject(new ListenError(`cannot listen for gRPC on ${options.host}:${options.port} (${cause}); choose another port with --grpc-port or INFERBOX_GRPC_PORT (0: a free port; off: no gRPC)`));
       } else {
         resolve(bound);
       }

@@ -36,6 +36,8 @@ export interface ServingState {
   versions(): { model: string; version: string; loaded: boolean; instances: number }[];
   /** Inference worker threads in the pool. */
   workerThreads(): number;
+  /** Whether the OIP v2 gRPC service listens now (false while its port is taken, or with gRPC off). */
+  grpcUp(): boolean;
 }
 
 /** One model version in the console's summary: cumulative counts and request-duration buckets (seconds). */
@@ -121,6 +123,10 @@ export class InferenceMetrics {
     });
     this.stateGauge('inferbox_worker_threads', 'Inference worker threads in the pool (the most instances any one model can use)', [], (gauge, state) => {
       gauge.set(state.workerThreads());
+    });
+    // A taken gRPC port does not stop the server (it is retried), so scrapers need this to alert on it.
+    this.stateGauge('inferbox_grpc_up', 'Whether the OIP v2 gRPC service listens (1) or not (0: its port is taken and retried, or gRPC is off)', [], (gauge, state) => {
+      gauge.set(state.grpcUp() ? 1 : 0);
     });
     // Process CPU (all threads, inference workers included), memory, event-loop lag and GC, from
     // prom-client itself, under the same prefix.

@@ -80,6 +80,7 @@ describe('admin console (Chromium, end to end)', () => {
     await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
     await page.getByText(server.baseUrl).first().waitFor();
     await page.getByText('Execution provider:').waitFor();
+    await page.getByText(server.running.grpcTargets[0]!, { exact: true }).waitFor(); // gRPC is up: its target is shown
     await shot('dashboard');
   });
 

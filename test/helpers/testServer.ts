@@ -29,6 +29,7 @@ export async function startTestServer(options: Partial<StartOptions> = {}): Prom
     logger: options.logger ?? pino({ level: 'silent' }),
     ...(options.execution ? { execution: options.execution } : { execution: { instances: 2, intraOpThreads: 1 } }),
     ...(options.network ? { network: options.network } : {}),
+    ...(options.grpcRetryMs ? { grpcRetryMs: options.grpcRetryMs } : {}),
   });
   const adminKey = (await readFile(running.adminKeyPath, 'utf8')).trim();
   const baseUrl = running.urls[0]!;

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { GENTOO_FEATURES, makeDataDir } from '../helpers/testServer.js';
+import { occupy, release, restPortBesideATakenOne } from '../helpers/occupiedPorts.js';
 import { spawnServe, waitForServeBanner } from '../helpers/serveProcess.js';
 
 const MAIN = new URL('../../server/main.ts', import.meta.url).pathname;
@@ -54,6 +56,42 @@ test('the headless CLI: serve prints its URLs, keys are managed from the command
     assert.equal(code, 0);
   } finally {
     server.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('serve with gRPC auto and its port taken: the banner says gRPC is unavailable and why, and REST serves', async () => {
+  const dataDir = await makeDataDir();
+  const { restPort, blocker } = await restPortBesideATakenOne();
+  const server = spawnServe(dataDir, { args: ['--port', String(restPort)] });
+  try {
+    const { url, output } = await waitForServeBanner(server);
+    assert.equal(url, `http://127.0.0.1:${restPort}`, output);
+    assert.match(output, new RegExp(`WARNING: OIP v2 gRPC is unavailable, REST serves: cannot listen for gRPC on 127\\.0\\.0\\.1:${restPort + 1} \\(.*EADDRINUSE.*\\).*Port ${restPort + 1} is tried again every 30 s\\.`));
+    assert.doesNotMatch(output, /gRPC at:/);
+    assert.equal((await fetch(`${url}/v2/health/ready`)).status, 200);
+    server.kill('SIGTERM');
+    const [code] = await once(server, 'exit');
+    assert.equal(code, 0, 'the pending retry does not hold up the stop');
+  } finally {
+    server.kill('SIGKILL');
+    await release(blocker);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('serve with --grpc-port naming a taken port exits with status 2 and says which port and what to do', async () => {
+  const dataDir = await makeDataDir();
+  const taken = await occupy(0);
+  const port = (taken.address() as AddressInfo).port;
+  try {
+    await assert.rejects(cli(['serve', '--host', '127.0.0.1', '--port', '0', '--grpc-port', String(port), '--data-dir', dataDir]), (error: { code?: number; stderr?: string }) => {
+      assert.equal(error.code, 2);
+      assert.match(error.stderr ?? '', new RegExp(`^inferbox: cannot listen for gRPC on 127\\.0\\.0\\.1:${port} \\(.*EADDRINUSE.*\\); choose another port with --grpc-port or INFERBOX_GRPC_PORT`, 'm'));
+      return true;
+    });
+  } finally {
+    await release(taken);
     await rm(dataDir, { recursive: true, force: true });
   }
 });

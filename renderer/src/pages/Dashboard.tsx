@@ -8,11 +8,32 @@ interface SystemInfo {
   version: string;
   uptime_s: number;
   urls: string[];
+  grpc: GrpcInfo;
   tls: { enabled: boolean; fingerprint_sha256: string | null; plain_http_on_lan: boolean; warnings: string[] };
   hardware: { cpu: { brand: string; physical_cores: number; logical_cores: number; flags: Record<string, boolean> | null }; memory: { total_bytes: number }; gpus: { vendor: string; model: string; vram_mb: number | null }[] };
   execution_plan: { provider: string; instances: number; intra_op_threads: number; reasons: string[] };
   storage: { free_bytes: number; total_bytes: number; low_space: boolean; warnings: string[] };
   memory: { model_budget_bytes: number; models_estimated_bytes: number };
+}
+
+/** gRPC listens, or its port was taken at start (REST serves; the server tries the port again), or it is off. */
+type GrpcInfo =
+  | { state: 'up'; port: number; targets: string[] }
+  | { state: 'unavailable'; port: number; reason: string; retry_interval_seconds: number; targets: string[] }
+  | { state: 'off'; targets: string[] };
+
+function GrpcStatus({ grpc }: { grpc: GrpcInfo }) {
+  if (grpc.state === 'off') return <p className="muted">Off (<code>grpc_port</code> is off).</p>;
+  if (grpc.state === 'unavailable') {
+    return <p role="alert" className="warning">gRPC is unavailable: {grpc.reason}. Port {grpc.port} is tried again every {grpc.retry_interval_seconds} s; REST serves meanwhile.</p>;
+  }
+  return (
+    <ul className="plain">
+      {grpc.targets.map((target) => (
+        <li key={target}><code>{target}</code> <CopyButton text={target} /></li>
+      ))}
+    </ul>
+  );
 }
 
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
@@ -146,6 +167,8 @@ export function Dashboard({ api }: { api: Api }) {
                   <li key={url}><code>{url}</code> <CopyButton text={url} /></li>
                 ))}
               </ul>
+              <h3>OIP v2 gRPC</h3>
+              <GrpcStatus grpc={info.grpc} />
               {info.tls.enabled && info.tls.fingerprint_sha256 && (
                 <p>TLS certificate fingerprint (SHA-256): <code className="wrap">{info.tls.fingerprint_sha256}</code> <CopyButton text={info.tls.fingerprint_sha256} /></p>
               )}
