@@ -13,9 +13,9 @@ import { sha256File } from './sha256File.js';
  * key's hash, so a restore makes a fresh admin key instead (docs/ARCHITECTURE.md, "Backup").
  * Not backups/, server.json (the running process) or the upload staging folder.
  */
-const MODELS_DIR = 'models';
+export const MODELS_DIR = 'models';
 const SKIPPED_IN_MODELS = '.incoming/';
-const TLS_FILES = ['tls.json', 'tls.crt'];
+export const TLS_FILES = ['tls.json', 'tls.crt'];
 
 export interface BackupSource {
   dataDir: string;

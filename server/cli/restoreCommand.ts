@@ -16,7 +16,9 @@ const DATABASE_FILE = 'inferbox.db';
 /**
  * `inferbox restore FILE`: into a stopped server's data dir (what it held is backed up first, as
  * `pre-restore`) or a fresh one. The archive holds API keys as hashes only and no admin.key, so a
- * new admin key is made and written to admin.key; keys from the backup keep working.
+ * new admin key is made and written to admin.key; keys from the backup keep working. All of it
+ * happens to the staged copy (opened, migrated, new key, audit rows) before the data dir's files
+ * are swapped: a failure leaves the old database and admin.key in place.
  */
 export async function restoreCommand(args: string[], flags: Record<string, string | undefined>, say: (line: string) => void): Promise<void> {
   const [archive] = args;
@@ -29,21 +31,24 @@ export async function restoreCommand(args: string[], flags: Record<string, strin
     appVersion: packageVersion(),
     latestSchemaVersion: latestSchemaVersion(),
     backupCurrent: () => createBackup({ dataDir, appVersion: packageVersion(), snapshotDatabase: (destination) => snapshotDatabase(databasePath, destination) }, join(dataDir, 'backups'), 'pre-restore'),
+    adopt: async ({ database, stagingDir, manifest: restored, previous: before }) => {
+      // Opening migrates a backup from an older version now (the archive itself is its pre-migration copy).
+      const store = Store.open(database);
+      try {
+        const { key, row } = new ApiKeyService(store.keys).createApiKey({ name: 'admin', scopes: ['admin'] });
+        const stagedKey = join(stagingDir, ADMIN_KEY_FILE);
+        await writeFile(stagedKey, `${key}\n`, { mode: 0o600 });
+        await chmod(stagedKey, 0o600);
+        const ts = new Date().toISOString();
+        store.audit.insert({ ts, actor_id: null, actor_name: 'cli', action: 'backup.restore', target: basename(archive), details: { created_at: restored.created_at, app_version: restored.app_version, schema_version: restored.schema_version, files: restored.files.length, previous_data: before?.path ?? null }, remote_addr: null });
+        store.audit.insert({ ts, actor_id: null, actor_name: 'cli', action: 'key.create', target: row.id, details: { name: 'admin', scopes: ['admin'], reason: 'restore: admin.key is not part of a backup' }, remote_addr: null });
+      } finally {
+        store.close();
+      }
+    },
   });
-  // Opening migrates a backup from an older version now (the archive itself is its pre-migration copy).
-  const store = Store.open(databasePath);
-  try {
-    const { key, row } = new ApiKeyService(store.keys).createApiKey({ name: 'admin', scopes: ['admin'] });
-    const adminKeyPath = join(dataDir, ADMIN_KEY_FILE);
-    await writeFile(adminKeyPath, `${key}\n`, { mode: 0o600 });
-    await chmod(adminKeyPath, 0o600);
-    const ts = new Date().toISOString();
-    store.audit.insert({ ts, actor_id: null, actor_name: 'cli', action: 'backup.restore', target: basename(archive), details: { created_at: manifest.created_at, app_version: manifest.app_version, schema_version: manifest.schema_version, files: manifest.files.length, previous_data: previous?.path ?? null }, remote_addr: null });
-    store.audit.insert({ ts, actor_id: null, actor_name: 'cli', action: 'key.create', target: row.id, details: { name: 'admin', scopes: ['admin'], reason: 'restore: admin.key is not part of a backup' }, remote_addr: null });
-    say(`Restored ${basename(archive)} (made ${manifest.created_at} by Inferbox ${manifest.app_version}, ${manifest.files.length} files, checksums verified) into ${dataDir}.`);
-    if (previous) say(`What the data folder held before is in ${previous.path}.`);
-    say(`New admin key in ${adminKeyPath}; the backup's API keys (stored as hashes) keep working. Start the server (or the service) now.`);
-  } finally {
-    store.close();
-  }
+  const adminKeyPath = join(dataDir, ADMIN_KEY_FILE);
+  say(`Restored ${basename(archive)} (made ${manifest.created_at} by Inferbox ${manifest.app_version}, ${manifest.files.length} files, checksums verified) into ${dataDir}.`);
+  if (previous) say(`What the data folder held before is in ${previous.path}.`);
+  say(`New admin key in ${adminKeyPath}; the backup's API keys (stored as hashes) keep working. Start the server (or the service) now.`);
 }
