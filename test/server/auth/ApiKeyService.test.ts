@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { ApiKeyService, hashKey, keyStatus } from '../../../server/auth/ApiKeyService.js';
 import { allows } from '../../../server/auth/scopes.js';
@@ -23,7 +24,7 @@ test('a created key authenticates, and only its SHA-256 hash is stored', () => {
   assert.deepEqual(keys.authenticate(key), { keyId: row.id, name: 'crm', scopes: ['infer:mlp'], rateLimit: { perSecond: null, burst: null } });
 });
 
-test("a key's own rate limit is stored, and a change applies to its next request despite the row cache", () => {
+test("a key's own rate limit is stored, and a change applies to its next request despite the rows kept in memory", () => {
   const { row, key } = keys.createApiKey({ name: 'metered', scopes: ['infer'], rateLimit: { perSecond: 5, burst: 10 } });
   assert.deepEqual([row.rate_limit_per_second, row.rate_limit_burst], [5, 10]);
   assert.deepEqual(keys.authenticate(key).rateLimit, { perSecond: 5, burst: 10 });
@@ -48,6 +49,21 @@ test('revocation applies to the very next request', () => {
   keys.revoke(row.id);
   assert.throws(() => keys.authenticate(key), /revoked/);
   assert.throws(() => keys.revoke('nosuchkey000'), /not found/);
+});
+
+test("another process's keys (the keys CLI on the same database) are seen within 100 ms: created, revoked", async () => {
+  const other = Store.open(join(dir, 'keys.db'));
+  try {
+    const cli = new ApiKeyService(other.keys, () => clock);
+    const { row, key } = cli.createApiKey({ name: 'from the cli', scopes: ['infer'] });
+    await sleep(150);
+    assert.equal(keys.authenticate(key).keyId, row.id);
+    cli.revoke(row.id);
+    await sleep(150);
+    assert.throws(() => keys.authenticate(key), /revoked/);
+  } finally {
+    other.close();
+  }
 });
 
 test('expiry is checked on every request', () => {
