@@ -13,6 +13,19 @@ export interface Principal {
   rateLimit: OwnRateLimit;
 }
 
+/**
+ * A refused key, with the 401's message: a value, not an error, so a flood of bad keys costs no
+ * stack traces (the caller makes the one error it answers with: 401, or 429 while throttled).
+ */
+export interface KeyRefusal {
+  refused: string;
+}
+
+const MISSING: KeyRefusal = { refused: 'an API key is required: send Authorization: Bearer <key>' };
+const NOT_VALID: KeyRefusal = { refused: 'the API key is not valid' };
+const REVOKED: KeyRefusal = { refused: 'the API key has been revoked' };
+const EXPIRED: KeyRefusal = { refused: 'the API key has expired' };
+
 export interface CreatedApiKey {
   row: ApiKeyRow;
   /** The only time the raw key exists outside the caller's hands. */
@@ -35,7 +48,7 @@ function newKeyId(): string {
 
 const isExpired = (row: Pick<ApiKeyRow, 'expires_at'>, now: Date) => row.expires_at !== null && Date.parse(row.expires_at) <= now.getTime();
 
-/** Whether a key works now: the one rule for `authenticate`, `GET /api/keys`, the Keys page and `keys list`. */
+/** Whether a key works now: the one rule for `verify`, `GET /api/keys`, the Keys page and `keys list`. */
 export type KeyStatus = 'active' | 'expired' | 'revoked';
 
 export function keyStatus(row: Pick<ApiKeyRow, 'revoked_at' | 'expires_at'>, now: Date): KeyStatus {
@@ -106,16 +119,16 @@ export class ApiKeyService {
    * constant-time compare (against a stand-in hash when there is no row). A revocation through this
    * service applies to the very next request, one by another process within EXTERNAL_CHECK_MS.
    */
-  authenticate(key: string | undefined): Principal {
-    if (key === undefined) throw inferboxError('IBX_ERR_UNAUTHENTICATED', 'an API key is required: send Authorization: Bearer <key>');
+  verify(key: string | undefined): Principal | KeyRefusal {
+    if (key === undefined) return MISSING;
     const match = KEY_FORMAT.exec(key);
     const known = this.find(match?.[1]);
     const matches = timingSafeEqual(known?.hash ?? NO_SUCH_KEY_HASH, createHash('sha256').update(key).digest());
-    if (!known || !matches) throw inferboxError('IBX_ERR_UNAUTHENTICATED', 'the API key is not valid');
+    if (!known || !matches) return NOT_VALID;
     const { row } = known;
-    if (row.revoked_at !== null) throw inferboxError('IBX_ERR_UNAUTHENTICATED', 'the API key has been revoked');
+    if (row.revoked_at !== null) return REVOKED;
     const now = this.now();
-    if (isExpired(row, now)) throw inferboxError('IBX_ERR_UNAUTHENTICATED', 'the API key has expired');
+    if (isExpired(row, now)) return EXPIRED;
     this.lastUsed.set(row.id, now.toISOString());
     return { keyId: row.id, name: row.name, scopes: row.scopes, rateLimit: { perSecond: row.rate_limit_per_second, burst: row.rate_limit_burst } };
   }

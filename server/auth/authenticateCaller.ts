@@ -1,4 +1,4 @@
-import { InferboxError, isInferboxError } from '../common/errors.js';
+import { InferboxError, inferboxError } from '../common/errors.js';
 import type { ApiKeyService, Principal } from './ApiKeyService.js';
 import type { FailedAuthThrottle } from './FailedAuthThrottle.js';
 import type { KeyRateLimiter } from './KeyRateLimiter.js';
@@ -32,16 +32,13 @@ export interface Caller {
  * 429 with Retry-After while that address backs off or is blocked after too many such failures.
  */
 export function authenticateCaller(caller: Caller, access: CallerAccess): Principal {
-  try {
-    return access.keys.authenticate(caller.token);
-  } catch (error) {
-    if (!isInferboxError(error) || error.code !== 'IBX_ERR_UNAUTHENTICATED') throw error;
-    // IPv4 clients of a dual-stack socket count as their IPv4 address.
-    const address = caller.address.startsWith('::ffff:') ? caller.address.slice(7) : caller.address;
-    const refusal = access.failedAuth.recordFailure(address);
-    if (!refusal) throw error;
-    access.metrics.countThrottled(refusal.state === 'blocked' ? 'auth_blocked' : 'auth_backoff');
-    const seconds = String(refusal.retryAfterSeconds);
-    throw new InferboxError('IBX_ERR_AUTH_THROTTLED', [address, refusal.state === 'blocked' ? 'the address is blocked' : 'requests are paused', seconds], { headers: { 'Retry-After': seconds } });
-  }
+  const checked = access.keys.verify(caller.token);
+  if (!('refused' in checked)) return checked;
+  // IPv4 clients of a dual-stack socket count as their IPv4 address.
+  const address = caller.address.startsWith('::ffff:') ? caller.address.slice(7) : caller.address;
+  const throttled = access.failedAuth.recordFailure(address);
+  if (!throttled) throw inferboxError('IBX_ERR_UNAUTHENTICATED', checked.refused);
+  access.metrics.countThrottled(throttled.state === 'blocked' ? 'auth_blocked' : 'auth_backoff');
+  const seconds = String(throttled.retryAfterSeconds);
+  throw new InferboxError('IBX_ERR_AUTH_THROTTLED', [address, throttled.state === 'blocked' ? 'the address is blocked' : 'requests are paused', seconds], { headers: { 'Retry-After': seconds } });
 }
