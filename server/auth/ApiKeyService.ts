@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { inferboxError } from '../common/errors.js';
 import type { ApiKeyRepository, ApiKeyRow } from '../store/ApiKeyRepository.js';
 import type { OwnRateLimit } from './KeyRateLimiter.js';
@@ -123,7 +123,8 @@ export class ApiKeyService {
     if (key === undefined) return MISSING;
     const match = KEY_FORMAT.exec(key);
     const known = this.find(match?.[1]);
-    const matches = timingSafeEqual(known?.hash ?? NO_SUCH_KEY_HASH, createHash('sha256').update(key).digest());
+    // crypto.hash (one call, no Hash object) is about half the cost of createHash for a key this short.
+    const matches = timingSafeEqual(known?.hash ?? NO_SUCH_KEY_HASH, hash('sha256', key, 'buffer'));
     if (!known || !matches) return NOT_VALID;
     const { row } = known;
     if (row.revoked_at !== null) return REVOKED;
