@@ -37,7 +37,7 @@ interface AddressState {
   /** Failures, decayed to `at`. */
   score: number;
   at: number;
-  /** Requests with a key are refused until then (ms since the epoch). */
+  /** Failing requests are refused until then (ms since the epoch). */
   until: number;
   blocked: boolean;
   /** Whether this back-off streak was already audited (one row per streak, not per failure). */
@@ -53,12 +53,12 @@ const MAX_TRACKED = 10_000;
 
 /**
  * Slows down guessing keys, per client address: after a few failed authentications the address
- * must wait (exponential back-off: while it waits every request with a key is refused with 429
- * without checking the key, and each one that ignores Retry-After counts as another failure), and
- * at a higher count it is blocked for a while. A successful authentication changes nothing: a
- * valid key from a blocked address is refused too, so guessing and then using a stolen key from
- * the same address gains nothing. Counts decay with a half-life; state is in memory only (a
- * restart forgets it). The check for an address that never failed is one Map lookup.
+ * must wait (exponential back-off: while it waits every failing request is refused with 429, and
+ * each one that ignores Retry-After counts as another failure), and at a higher count it is blocked
+ * for a while. Only failing requests are throttled: a valid key is served whatever its address's
+ * state, because one client with a revoked key (a cron job retrying) must not lock out every other
+ * app behind the same NAT or proxy, or the admin on loopback, and a 256-bit key cannot be guessed
+ * anyway. Counts decay with a half-life; state is in memory only (a restart forgets it).
  */
 export class FailedAuthThrottle {
   private readonly addresses = new Map<string, AddressState>();
@@ -69,25 +69,23 @@ export class FailedAuthThrottle {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Before the key is looked at: a refusal when the address must wait or is blocked. */
-  refusal(address: string): AuthRefusal | null {
-    const state = this.addresses.get(address);
-    if (state === undefined) return null;
+  /**
+   * A missing, unknown, revoked or expired key from the address. Null when the failure may be
+   * answered as what it is (401); a refusal (429) when the address was already waiting (this retry
+   * ignored Retry-After, and counts) or blocked (retries during a block do not extend it).
+   */
+  recordFailure(address: string): AuthRefusal | null {
     const now = this.now();
-    if (now >= state.until) return null;
-    if (!state.blocked) this.strike(address, state, now); // a retry that ignored Retry-After
-    return { state: state.blocked ? 'blocked' : 'backoff', retryAfterSeconds: Math.max(1, Math.ceil((state.until - now) / 1000)) };
-  }
-
-  /** A missing, unknown, revoked or expired key from the address. */
-  recordFailure(address: string): void {
     let state = this.addresses.get(address);
     if (state === undefined) {
       if (this.addresses.size >= MAX_TRACKED) this.forgetOne();
-      state = { score: 0, at: this.now(), until: 0, blocked: false, backoffReported: false };
+      state = { score: 0, at: now, until: 0, blocked: false, backoffReported: false };
       this.addresses.set(address, state);
     }
-    this.strike(address, state, this.now());
+    const waiting = now < state.until;
+    if (!(waiting && state.blocked)) this.strike(address, state, now);
+    if (!waiting) return null;
+    return { state: state.blocked ? 'blocked' : 'backoff', retryAfterSeconds: Math.max(1, Math.ceil((state.until - now) / 1000)) };
   }
 
   /** Addresses now waiting or blocked, the most recently tracked first. */

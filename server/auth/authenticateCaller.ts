@@ -1,9 +1,9 @@
-import { InferboxError, isInferboxError } from '../common/errors.js';
+import { InferboxError, inferboxError } from '../common/errors.js';
 import type { ApiKeyService, Principal } from './ApiKeyService.js';
 import type { FailedAuthThrottle } from './FailedAuthThrottle.js';
 import type { KeyRateLimiter } from './KeyRateLimiter.js';
 
-/** Why a request was refused before its key mattered, as the metrics count it. */
+/** Why a request was refused with 429 before reaching its route, as the metrics count it. */
 export type ThrottledBy = 'key_rate_limit' | 'auth_backoff' | 'auth_blocked';
 
 /**
@@ -27,22 +27,18 @@ export interface Caller {
 }
 
 /**
- * 401 when the key is missing or not valid (counted against the caller's address); 429 without
- * looking at the key while that address backs off or is blocked after too many such failures.
+ * The key is checked first (in memory, cheap enough for a flood): a valid one is served whatever
+ * its address did before. A missing or not valid key counts against the caller's address: 401, or
+ * 429 with Retry-After while that address backs off or is blocked after too many such failures.
  */
 export function authenticateCaller(caller: Caller, access: CallerAccess): Principal {
+  const checked = access.keys.verify(caller.token);
+  if (!('refused' in checked)) return checked;
   // IPv4 clients of a dual-stack socket count as their IPv4 address.
   const address = caller.address.startsWith('::ffff:') ? caller.address.slice(7) : caller.address;
-  const refusal = access.failedAuth.refusal(address);
-  if (refusal) {
-    access.metrics.countThrottled(refusal.state === 'blocked' ? 'auth_blocked' : 'auth_backoff');
-    const seconds = String(refusal.retryAfterSeconds);
-    throw new InferboxError('IBX_ERR_AUTH_THROTTLED', [address, refusal.state === 'blocked' ? 'the address is blocked' : 'requests are paused', seconds], { headers: { 'Retry-After': seconds } });
-  }
-  try {
-    return access.keys.authenticate(caller.token);
-  } catch (error) {
-    if (isInferboxError(error) && error.code === 'IBX_ERR_UNAUTHENTICATED') access.failedAuth.recordFailure(address);
-    throw error;
-  }
+  const throttled = access.failedAuth.recordFailure(address);
+  if (!throttled) throw inferboxError('IBX_ERR_UNAUTHENTICATED', checked.refused);
+  access.metrics.countThrottled(throttled.state === 'blocked' ? 'auth_blocked' : 'auth_backoff');
+  const seconds = String(throttled.retryAfterSeconds);
+  throw new InferboxError('IBX_ERR_AUTH_THROTTLED', [address, throttled.state === 'blocked' ? 'the address is blocked' : 'requests are paused', seconds], { headers: { 'Retry-After': seconds } });
 }

@@ -17,7 +17,7 @@ function enforceRateLimit(principal: Principal, access: CallerAccess): void {
 
 /**
  * The one access check of every protocol: null for a public rule; else 401 when the key is missing
- * or not valid, 429 when its address must wait or the key is over its rate limit (`onRateLimited`
+ * or not valid (429 instead while its address must wait), 429 when the key is over its rate limit (`onRateLimited`
  * sees that refusal first, with the principal: inference logs it), 403 when it is valid but lacks
  * the scope. `onPrincipal` hears who it is as soon as the key checks out.
  */

@@ -80,16 +80,17 @@ describe('console: abuse limits (Chromium, end to end)', () => {
     // Someone on another address guesses keys until it is blocked.
     const attacker = '127.0.0.7';
     for (let i = 0; i < 10; i++) await api(attacker, '/api/system', BAD_KEY);
-    assert.equal((await api(attacker, '/api/system')).status, 429, 'blocked, even with the admin key');
+    assert.equal((await api(attacker, '/api/system', BAD_KEY)).status, 429, 'blocked');
+    assert.equal((await api(attacker, '/api/system')).status, 200, 'a valid key from it is still served');
     await page.getByRole('row', { name: /127\.0\.0\.7.*blocked/ }).waitFor({ timeout: 10_000 }); // the panel refreshes every 5 s
     await page.screenshot({ path: join(ARTIFACTS, 'keys-blocked-addresses.png'), fullPage: true });
     await page.getByRole('button', { name: 'Unblock 127.0.0.7' }).click();
     await page.getByTestId('no-blocked-addresses').waitFor();
-    assert.equal((await api(attacker, '/api/system')).status, 200, 'unblocked from the console');
+    assert.equal((await api(attacker, '/api/system', BAD_KEY)).status, 401, 'unblocked from the console: a wrong key is refused as such again');
     await page.close();
   });
 
-  test('sign-in goes through the same throttle: repeated wrong keys make the browser wait, then even the admin key is refused', async () => {
+  test('sign-in goes through the same throttle: repeated wrong keys make the browser wait, but the admin key still signs in', async () => {
     const page = await newPage();
     await page.goto(`${server.baseUrl}/`);
     for (let i = 0; i < 3; i++) {
@@ -99,16 +100,13 @@ describe('console: abuse limits (Chromium, end to end)', () => {
     }
     await signIn(page, BAD_KEY);
     await page.getByRole('alert').filter({ hasText: /Too many failed attempts from this computer\. .*retry after \d+ s/ }).waitFor();
-    await signIn(page, server.adminKey);
-    await page.getByRole('alert').filter({ hasText: 'Too many failed attempts' }).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'sign-in-throttled.png'), fullPage: true });
-    assert.equal(await page.getByRole('heading', { level: 1, name: 'Dashboard' }).count(), 0, 'not signed in');
-
     const listed = JSON.parse((await api('127.0.0.2', '/api/security/blocked-addresses')).body) as { addresses: { address: string; state: string }[] };
     assert.ok(listed.addresses.some((a) => a.address === '127.0.0.1'), 'the browser address is listed');
-    assert.equal((await api('127.0.0.2', '/api/security/blocked-addresses/127.0.0.1', server.adminKey, 'DELETE')).status, 200);
+    // The admin is not locked out by someone else's failures on the same address (issue 17).
     await signIn(page, server.adminKey);
     await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    assert.equal((await api('127.0.0.2', '/api/security/blocked-addresses/127.0.0.1', server.adminKey, 'DELETE')).status, 200);
     assert.deepEqual(pageProblems, []);
     await page.close();
   });

@@ -26,8 +26,9 @@ export function BlockedAddresses({ api }: { api: Api }) {
     <section className="card" aria-labelledby="blocked-title">
       <h2 id="blocked-title">Blocked addresses</h2>
       <p className="muted">
-        After repeated failed sign-ins or API calls with a wrong key, an address must wait, then is blocked for a while; every request from it is
-        refused, even with a valid key. Behind a reverse proxy all clients share the proxy&apos;s address.
+        After repeated failed sign-ins or API calls with a wrong key, an address must wait, then is blocked for a while: every request from it
+        with a missing or wrong key is refused at once. Valid keys from it are still served, so one failing app does not lock out the others
+        on the same computer or network. Behind a reverse proxy all clients share the proxy&apos;s address.
       </p>
       <Status loading={list.loading} error={list.error} onRetry={() => void list.reload()}>
         {addresses.length === 0 ? (

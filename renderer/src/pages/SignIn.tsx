@@ -41,7 +41,7 @@ export function SignIn({ onSignedIn, tryDesktopKey = true, notice }: { onSignedI
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) setError('That key is not valid (or it was revoked or has expired).');
       else if (e instanceof ApiError && e.status === 403) setError('That key works, but it has no admin scope: use the admin key.');
-      // Too many failed sign-ins from this address: the server says how long to wait (keys are not even checked meanwhile).
+      // Too many failed sign-ins from this address: the server says how long to wait (a valid key still signs in meanwhile).
       else if (e instanceof ApiError && e.status === 429) setError(`Too many failed attempts from this computer. ${e.message}`);
       else setError(e instanceof Error ? e.message : String(e));
     } finally {

@@ -277,18 +277,20 @@ test('experiments route unversioned gRPC requests like REST: variant in the meta
   }
 });
 
-test('failed authentication over gRPC counts against the peer address, shared with REST (last: it blocks 127.0.0.1)', async () => {
+test('failed authentication over gRPC counts against the peer address, shared with REST; valid keys are still served (last: it throttles 127.0.0.1)', async () => {
   const settings = (json: object) => requestFrom('127.0.0.2', `${server.baseUrl}/api/settings`, { method: 'PUT', headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(json) });
   assert.equal((await settings({ auth_failures_before_backoff: 2, auth_backoff_initial_seconds: 30 })).status, 200);
   const unblock = () => requestFrom('127.0.0.2', `${server.baseUrl}/api/security/blocked-addresses/127.0.0.1`, { method: 'DELETE', headers: { authorization: `Bearer ${server.adminKey}` } });
   await unblock(); // forget the failures the tests above made on purpose
   try {
     for (let i = 0; i < 2; i++) assert.equal((await client.call('ServerMetadata', {}, { key: 'wrong' })).error?.code, status.UNAUTHENTICATED);
-    const throttled = await client.call('ServerMetadata', {});
-    assert.equal(throttled.error?.code, status.RESOURCE_EXHAUSTED, 'a valid key is not even looked at while the address waits');
+    const throttled = await client.call('ServerMetadata', {}, { key: 'wrong' });
+    assert.equal(throttled.error?.code, status.RESOURCE_EXHAUSTED, 'a wrong key is refused while the address waits');
     assert.match(throttled.error!.details, /too many failed authentication attempts from 127\.0\.0\.1/);
     assert.ok(Number(throttled.trailers?.get('retry-after')[0]) > 0);
-    assert.equal((await server.request('GET', '/api/system')).status, 429, 'REST from the same address waits too');
+    assert.equal((await client.call('ServerMetadata', {})).error, null, 'a valid key is served meanwhile');
+    assert.equal((await server.request('GET', '/api/system', { key: 'wrong' })).status, 429, 'REST from the same address waits too');
+    assert.equal((await server.request('GET', '/api/system')).status, 200, 'and serves valid keys');
     assert.deepEqual((await client.call('ServerLive', {}, { key: null })).response, { live: true }, 'public RPCs stay open');
   } finally {
     assert.equal((await unblock()).status, 200);

@@ -113,8 +113,10 @@ describe('failed-authentication throttling per client address', () => {
 
   const from = (address: string, key: string | null, path = '/api/system') =>
     requestFrom(address, `${server.baseUrl}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+  const inferFrom = (address: string, key: string) =>
+    requestFrom(address, `${server.baseUrl}/v2/models/mlp/infer`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(inferBody) });
 
-  test('failures from one address lead to a growing back-off, then a block that even a valid key cannot pass; it ends on time', async () => {
+  test('failures from one address lead to a growing back-off, then a block of its failing requests; it ends on time', async () => {
     const attacker = '127.0.0.2';
     const statuses = [];
     for (const key of [null, BAD_KEY, 'garbage']) statuses.push((await from(attacker, key)).status);
@@ -129,8 +131,8 @@ describe('failed-authentication throttling per client address', () => {
     assert.equal(last.status, 429);
     assert.equal(last.headers['retry-after'], '2');
     assert.match(JSON.parse(last.body).error, /too many failed authentication attempts from 127\.0\.0\.2: the address is blocked/);
-    const valid = await from(attacker, server.adminKey);
-    assert.equal(valid.status, 429, 'a valid key from a blocked address is refused too: success does not lift a block');
+    assert.equal((await from(attacker, server.adminKey)).status, 200, 'a valid key from a blocked address is served');
+    assert.equal((await from(attacker, BAD_KEY)).status, 429, 'and does not lift the block');
     assert.equal((await server.request('GET', '/api/system')).status, 200, 'other addresses are not affected');
 
     const listed = (await (await server.request('GET', '/api/security/blocked-addresses')).json()) as { addresses: { address: string; state: string; failures: number }[] };
@@ -144,14 +146,15 @@ describe('failed-authentication throttling per client address', () => {
     assert.ok((await throttledCount('auth_backoff')) >= 4);
 
     await sleep(2100);
-    assert.equal((await from(attacker, server.adminKey)).status, 200, 'the block has ended');
+    assert.equal((await from(attacker, BAD_KEY)).status, 401, 'the block has ended: a wrong key is refused as such again');
   });
 
   test('a client that waits out its back-off gets its key checked again, and the next wait is longer', async () => {
     const client = '127.0.0.3';
     for (let i = 0; i < 3; i++) assert.equal((await from(client, BAD_KEY)).status, 401);
-    const paused = await from(client, server.adminKey);
-    assert.equal(paused.status, 429, 'during the wait even a valid key is not looked at');
+    assert.equal((await from(client, server.adminKey)).status, 200, 'during the wait a valid key is served, and does not count');
+    const paused = await from(client, BAD_KEY);
+    assert.equal(paused.status, 429, 'a wrong key during the wait is refused, and counts');
     await sleep(Number(paused.headers['retry-after']) * 1000 + 100);
     assert.equal((await from(client, BAD_KEY)).status, 401, 'after the wait the key is checked');
     const longer = await from(client, BAD_KEY);
@@ -163,19 +166,51 @@ describe('failed-authentication throttling per client address', () => {
     await settings({ auth_block_seconds: 600 });
     const victim = '127.0.0.4';
     for (let i = 0; i < 12; i++) await requestFrom(victim, `${server.baseUrl}/api/models`, { method: 'OPTIONS', headers: { authorization: `Bearer ${BAD_KEY}` } });
-    assert.equal((await from(victim, server.adminKey)).status, 429);
+    assert.equal((await from(victim, BAD_KEY)).status, 429);
     const listed = (await (await server.request('GET', '/api/security/blocked-addresses')).json()) as { addresses: { address: string; state: string; until: string }[] };
     const entry = listed.addresses.find((a) => a.address === victim);
     assert.equal(entry?.state, 'blocked');
     assert.ok(Date.parse(entry.until) > Date.now() + 500_000, 'blocked for the configured 10 minutes');
     const unblocked = await server.request('DELETE', `/api/security/blocked-addresses/${victim}`);
     assert.equal(unblocked.status, 200);
-    assert.equal((await from(victim, server.adminKey)).status, 200);
     assert.ok((await auditOf('security.unblock')).some((e) => e.target === victim && e.actor_name === 'admin'));
     const again = await server.request('DELETE', `/api/security/blocked-addresses/${victim}`);
     assert.equal(again.status, 404);
     assert.match(((await again.json()) as { error: string }).error, /not waiting or blocked/);
+    assert.equal((await from(victim, BAD_KEY)).status, 401, 'unblocked: a wrong key is refused as such again');
     assert.equal((await server.request('GET', '/api/security/blocked-addresses', { key: BAD_KEY })).status, 401, 'admin only');
+  });
+
+  test('one client retrying a revoked key backs off and is blocked, but valid keys from the same address are always served (issue 17)', async () => {
+    await settings({ auth_block_seconds: 600 });
+    // A shared address: apps behind one NAT or reverse proxy, or the admin's console on loopback.
+    const shared = '127.0.0.6';
+    const cron = await createKey({ name: 'cron job', scopes: ['infer'] });
+    const app = await createKey({ name: 'other app', scopes: ['infer'] });
+    assert.equal((await server.request('DELETE', `/api/keys/${cron.id}`)).status, 200);
+    const validFromShared = async (when: string) => {
+      assert.equal((await inferFrom(shared, app.key)).status, 200, `inference with a valid key, ${when}`);
+      assert.equal((await from(shared, server.adminKey)).status, 200, `the admin (and the console's sign-in), ${when}`);
+    };
+    const states: string[] = [];
+    let last = await inferFrom(shared, cron.key);
+    for (let i = 0; i < 20 && !/blocked/.test(last.body); i++) {
+      states.push(last.status === 401 ? 'refused' : /paused/.test(last.body) ? 'backoff' : String(last.status));
+      await validFromShared(`after ${i + 1} failures`);
+      last = await inferFrom(shared, cron.key);
+    }
+    assert.equal(last.status, 429, last.body);
+    assert.match(JSON.parse(last.body).error, /too many failed authentication attempts from 127\.0\.0\.6: the address is blocked/);
+    assert.deepEqual(states.slice(0, 4), ['refused', 'refused', 'refused', 'backoff'], 'the failing client backs off as before');
+    await validFromShared('while the address is blocked');
+    assert.equal((await inferFrom(shared, cron.key)).status, 429, 'the revoked key is still refused fast');
+    assert.equal((await from(shared, BAD_KEY)).status, 429, 'so is any wrong key');
+
+    const listed = (await (await server.request('GET', '/api/security/blocked-addresses')).json()) as { addresses: { address: string; state: string }[] };
+    assert.deepEqual(listed.addresses.filter((a) => a.address === shared).map((a) => a.state), ['blocked'], 'valid requests do not lift the block');
+    assert.equal((await auditOf('security.auth_backoff')).filter((e) => e.target === shared).length, 1);
+    assert.equal((await auditOf('security.auth_block')).filter((e) => e.target === shared).length, 1);
+    assert.equal((await server.request('DELETE', `/api/security/blocked-addresses/${shared}`)).status, 200);
   });
 });
 
