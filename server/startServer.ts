@@ -23,7 +23,7 @@ import { storageStatus } from './hardware/storageStatus.js';
 import { planExecution, type ExecutionPlan, type PlanOverrides } from './hardware/planExecution.js';
 import { decodeInputs } from './serving/decodeInputs.js';
 import { InferenceRecorder } from './serving/InferenceRecorder.js';
-import { startGrpcServer, type GrpcListener } from './grpc/startGrpcServer.js';
+import type { GrpcListener } from './grpc/startGrpcServer.js';
 import { InferencePipeline } from './serving/InferencePipeline.js';
 import { answerOip } from './serving/oipCodec.js';
 import { JsonDecodePool } from './serving/JsonDecodePool.js';
@@ -188,6 +188,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const settings = resolveSettings(store.settings.getAll(), options.overrides ?? {});
   const overridden = Object.entries(options.overrides ?? {}).filter(([, value]) => value !== undefined).map(([name]) => name as SettingName);
   const settingsService = new SettingsService(store.settings, settings, overridden);
+  // gRPC (grpc-js, protobufjs and the proto file: ~0.3 s of module loading) loads while the models
+  // restore below, when this thread mostly waits for the workers, instead of before startServer runs.
+  const wantedGrpcPort = grpcPortOf(settings);
+  const grpcModule = wantedGrpcPort === null ? null : import('./grpc/startGrpcServer.js');
+  grpcModule?.catch(() => undefined); // awaited (and its failure reported) where gRPC starts
   const keys = new ApiKeyService(store.keys);
   const admin = await ensureAdminKey(keys, dataDir);
   const auditSystem = (action: string, target: string | null, details: Record<string, unknown> | null = null) =>
@@ -433,10 +438,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   let listening: Awaited<ReturnType<typeof listen>> | undefined;
   let grpc: GrpcListener | null = null;
-  const wantedGrpcPort = grpcPortOf(settings);
   try {
     listening = await listen(app, { host: settings.host, port: settings.port, tls });
-    if (wantedGrpcPort !== null) {
+    if (wantedGrpcPort !== null && grpcModule) {
+      const { startGrpcServer } = await grpcModule;
       grpc = await startGrpcServer({
         host: settings.host,
         port: wantedGrpcPort,
