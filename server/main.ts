@@ -2,12 +2,7 @@
 /** The headless CLI: `inferbox [serve] [flags]`, `inferbox keys …`, `backup`, `restore FILE`, `service install|uninstall`. */
 import { parseArgs } from 'node:util';
 import { isInferboxError } from './common/errors.js';
-import { backupCommand } from './cli/backupCommand.js';
-import { keysCommand } from './cli/keysCommand.js';
-import { restoreCommand } from './cli/restoreCommand.js';
 import { UsageError } from './cli/parseServeOptions.js';
-import { serveCommand } from './cli/serveCommand.js';
-import { serviceCommand } from './cli/serviceCommand.js';
 import { ListenError } from './common/ListenError.js';
 
 const OPTIONS = {
@@ -42,11 +37,13 @@ try {
   const [command = 'serve', ...rest] = positionals;
   const { 'dry-run': dryRun, ...strings } = values;
   if (dryRun !== undefined && command !== 'service') throw new UsageError(`--dry-run is an option of 'service' only`);
-  if (command === 'serve') await serveCommand(strings);
-  else if (command === 'keys') keysCommand(rest, strings, say);
-  else if (command === 'backup') await backupCommand(strings, say);
-  else if (command === 'restore') await restoreCommand(rest, strings, say);
-  else if (command === 'service') serviceCommand(rest, values, say);
+  // Each command's modules load only when it runs: `serve` does not wait for the backup archiver
+  // or the service definitions (systemd, launchd, Windows task) to load.
+  if (command === 'serve') await (await import('./cli/serveCommand.js')).serveCommand(strings);
+  else if (command === 'keys') (await import('./cli/keysCommand.js')).keysCommand(rest, strings, say);
+  else if (command === 'backup') await (await import('./cli/backupCommand.js')).backupCommand(strings, say);
+  else if (command === 'restore') await (await import('./cli/restoreCommand.js')).restoreCommand(rest, strings, say);
+  else if (command === 'service') (await import('./cli/serviceCommand.js')).serviceCommand(rest, values, say);
   else throw new UsageError(`unknown command '${command}': use 'serve', 'keys', 'backup', 'restore' or 'service'`);
 } catch (error) {
   const expected = error instanceof UsageError || error instanceof ListenError || isInferboxError(error);

@@ -18,12 +18,12 @@ import { SettingsService } from './config/SettingsService.js';
 import { ServerStateFile } from './config/ServerStateFile.js';
 import { ModelServingSettingsService } from './config/modelServingSettings.js';
 import { probeHardware, type HardwareProfile } from './hardware/probeHardware.js';
+import { HardwareProfileCache } from './hardware/HardwareProfileCache.js';
 import { storageStatus } from './hardware/storageStatus.js';
 import { planExecution, type ExecutionPlan, type PlanOverrides } from './hardware/planExecution.js';
 import { decodeInputs } from './serving/decodeInputs.js';
 import { InferenceRecorder } from './serving/InferenceRecorder.js';
 import { RetryingGrpcListener, type GrpcStatus } from './grpc/RetryingGrpcListener.js';
-import { startGrpcServer } from './grpc/startGrpcServer.js';
 import { InferencePipeline } from './serving/InferencePipeline.js';
 import { answerOip } from './serving/oipCodec.js';
 import { JsonDecodePool } from './serving/JsonDecodePool.js';
@@ -102,17 +102,32 @@ const DATABASE_FILE = 'inferbox.db';
 const DEFAULT_MODEL = { name: 'mlp', file: join('mlp', 'model.onnx'), samples: join('mlp', 'samples.json'), card: join('mlp', 'card.json') };
 const DEFAULT_MODEL_INSTALLED = 'bootstrap.default_model_installed';
 const HOUR_MS = 3_600_000;
+/** How long after a start from the cached hardware profile the probe runs again (see HardwareProfileCache). */
+const REPROBE_DELAY_MS = 3000;
 /** The console's live charts: a sample every 2 s (its poll interval), three minutes kept. */
 const METRICS_HISTORY = { intervalMs: 2000, capacity: 90 };
 /** A gRPC port taken at start is tried again this often (the port may be held only for a while: a client's ephemeral port). */
 const GRPC_RETRY_MS = 30_000;
 
 /** Waits for the hardware probe only as long as the plan needs: a GPU matters only if its provider is installed. */
-async function planFromHardware(options: StartOptions): Promise<{ profile: HardwareProfile; plan: ExecutionPlan }> {
-  const providers = detectProviders();
-  const profile = await probeHardware({ timeoutMs: providers.cuda ? 3000 : 1000 });
-  return { profile, plan: planExecution(profile, providers, options.execution) };
+function probeForPlan(signal?: AbortSignal): Promise<HardwareProfile> {
+  return probeHardware({ timeoutMs: detectProviders().cuda ? 3000 : 1000, ...(signal ? { signal } : {}) });
 }
+
+/**
+ * The execution plan, from the last probe's profile when this machine has one in the data dir
+ * (a restart does not wait for the probe: see HardwareProfileCache), else from a probe now.
+ * `probedNow` says whether the profile is fresh; if not, the server probes again once it serves.
+ */
+async function planFromHardware(options: StartOptions, cache: HardwareProfileCache): Promise<{ profile: HardwareProfile; plan: ExecutionPlan; probedNow: boolean }> {
+  const cached = cache.read();
+  const profile = cached ?? (await probeForPlan());
+  if (!cached) cache.write(profile);
+  return { profile, plan: planExecution(profile, detectProviders(), options.execution), probedNow: !cached };
+}
+
+const samePlan = (a: ExecutionPlan, b: ExecutionPlan) =>
+  a.provider === b.provider && a.instances === b.instances && a.intraOpThreads === b.intraOpThreads && a.interOpThreads === b.interOpThreads;
 
 /**
  * Installs the bundled default model once (a default model the admin deleted stays deleted) with
@@ -159,7 +174,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const logger = options.logger ?? pino({ level: process.env.INFERBOX_LOG_LEVEL ?? 'info' });
   const { dataDir } = options;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const hardware = planFromHardware(options);
+  const hardwareCache = new HardwareProfileCache(dataDir);
+  const hardware = planFromHardware(options, hardwareCache);
 
   const databasePath = join(dataDir, DATABASE_FILE);
   // An upgrade keeps a copy of the data as the older version left it, before any migration runs
@@ -178,6 +194,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const settings = resolveSettings(store.settings.getAll(), options.overrides ?? {});
   const overridden = Object.entries(options.overrides ?? {}).filter(([, value]) => value !== undefined).map(([name]) => name as SettingName);
   const settingsService = new SettingsService(store.settings, settings, overridden);
+  // gRPC (grpc-js, protobufjs and the proto file: ~0.3 s of module loading) loads while the models
+  // restore below, when this thread mostly waits for the workers, instead of before startServer runs.
+  const wantedGrpcPort = grpcPortOf(settings);
+  const grpcModule = wantedGrpcPort === null ? null : import('./grpc/startGrpcServer.js');
+  grpcModule?.catch(() => undefined); // awaited (and its failure reported) where gRPC starts
   const keys = new ApiKeyService(store.keys);
   const admin = await ensureAdminKey(keys, dataDir);
   const auditSystem = (action: string, target: string | null, details: Record<string, unknown> | null = null) =>
@@ -203,7 +224,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const currentWarnings = () => tlsWarnings(certificates.status(), settings.host);
   for (const warning of currentWarnings()) logger.warn(warning);
 
-  const { profile, plan } = await hardware;
+  const { plan, probedNow } = await hardware;
+  let { profile } = await hardware;
   for (const reason of plan.reasons) logger.debug({ plan: reason }, 'execution plan');
   const memoryBudget = () => modelMemoryBudgetBytes(settingsService.current, totalmem());
   const pool = new InferenceWorkerPool(
@@ -432,10 +454,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }),
   });
   let listening: Awaited<ReturnType<typeof listen>> | undefined;
-  const wantedGrpcPort = grpcPortOf(settings);
   try {
     listening = await listen(app, { host: settings.host, port: settings.port, tls });
-    if (wantedGrpcPort !== null) {
+    if (wantedGrpcPort !== null && grpcModule) {
+      const { startGrpcServer } = await grpcModule;
       grpc = await RetryingGrpcListener.start({
         port: wantedGrpcPort,
         tls,
@@ -509,6 +531,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       logger.error({ err: error }, `${what} failed`);
     }
   };
+  // A plan from the cached profile: probe again once serving (not while the first requests and
+  // model loads want the CPU), for /api/system and the next start's plan.
+  const reprobe = new AbortController();
+  const reprobeTimer = probedNow ? undefined : setTimeout(() => {
+    probeForPlan(reprobe.signal).then((fresh) => {
+      if (reprobe.signal.aborted) return;
+      hardwareCache.write(fresh);
+      profile = fresh;
+      const next = planExecution(fresh, detectProviders(), options.execution);
+      if (!samePlan(next, plan)) logger.info({ plan: snakeCaseKeys(plan), next: snakeCaseKeys(next) }, 'the hardware probe found changes: the next start plans the workers from them');
+    }, (error: unknown) => logger.warn({ err: error }, 'hardware probe failed'));
+  }, REPROBE_DELAY_MS);
+  reprobeTimer?.unref();
   const maintenance = setInterval(guarded('log purge', purge), HOUR_MS);
   const keyFlush = setInterval(guarded('writing key last-used times', () => keys.flushLastUsed()), 5000);
   const idleSweep = setInterval(() => registry.unloadIdle(), 1000);
@@ -519,6 +554,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      clearTimeout(reprobeTimer);
+      reprobe.abort();
       clearInterval(maintenance);
       clearInterval(keyFlush);
       clearInterval(idleSweep);

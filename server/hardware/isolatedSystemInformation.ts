@@ -46,6 +46,10 @@ export function isolatedSystemInformation(signal: AbortSignal): SystemInformatio
 
 function runInChild(call: SystemInformationCall, signal: AbortSignal): Promise<unknown> {
   return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new HardwareProbeError(call, 'failed', 'the probe was stopped'));
+      return;
+    }
     const child = spawn(process.execPath, ['-e', CHILD_SCRIPT, SYSTEMINFORMATION_PATH, call], {
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group on POSIX, so that killing it also kills the command it is stuck on.

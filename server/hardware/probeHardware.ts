@@ -16,6 +16,8 @@ export interface ProbeOptions {
    * module runs the calls in-process, where its synchronous commands cannot be bounded.
    */
   si?: SystemInformation;
+  /** Stops the probe early (the server closing): its child processes are killed and the calls fail. */
+  signal?: AbortSignal;
 }
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: HardwareProbeError };
@@ -28,9 +30,12 @@ type SiMem = Awaited<ReturnType<SystemInformation['mem']>>;
  * never takes much longer than `timeoutMs`: each systeminformation call that throws, hangs or
  * answers nonsense is replaced by node:os values and listed in `probe.errors`.
  */
-export async function probeHardware({ timeoutMs = 3000, si }: ProbeOptions = {}): Promise<HardwareProfile> {
+export async function probeHardware({ timeoutMs = 3000, si, signal }: ProbeOptions = {}): Promise<HardwareProfile> {
   const started = performance.now();
   const abort = new AbortController();
+  const stop = () => abort.abort();
+  if (signal?.aborted) stop();
+  signal?.addEventListener('abort', stop, { once: true });
   const source = si ?? isolatedSystemInformation(abort.signal);
   try {
     const [cpu, flags, mem, graphics, osInfo] = await Promise.all([
@@ -61,6 +66,7 @@ export async function probeHardware({ timeoutMs = 3000, si }: ProbeOptions = {})
     };
   } finally {
     // Kills the child processes of calls that timed out.
+    signal?.removeEventListener('abort', stop);
     abort.abort();
   }
 }

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { parseTraceParent, TraceState } from '@opentelemetry/core';
+import { createRequire } from 'node:module';
+import type * as OtelCore from '@opentelemetry/core';
 import { randomTraceIds } from './randomTraceIds.js';
 import type { StageTiming } from '../common/StageTiming.js';
 import { startOtlpPipeline, type OtlpPipeline } from './startOtlpPipeline.js';
@@ -34,6 +35,14 @@ export interface TracingSettings {
   endpoint: string;
   sampleRatio: number;
 }
+
+/**
+ * @opentelemetry/core (with the semantic conventions it loads, ~0.25 s of a start) is loaded by the
+ * first request that carries a `traceparent` (or when tracing starts), not at start-up: issue 17.
+ * Its CommonJS build, the same instance an ESM import of it gets (the package has no "exports").
+ */
+let otelCore: typeof OtelCore | undefined;
+const core = () => (otelCore ??= createRequire(import.meta.url)('@opentelemetry/core') as typeof OtelCore);
 
 const epochMs = (performanceMs: number) => performance.timeOrigin + performanceMs;
 const hexFlags = (flags: number) => (flags & 1 ? '01' : '00');
@@ -72,8 +81,8 @@ export class RequestTracer {
    */
   begin(traceparent: string, tracestate: string, startedAt: number, name: string): RequestTrace {
     this.followSettings();
-    const parent = traceparent === '' ? null : parseTraceParent(traceparent);
-    const state = parent && tracestate !== '' ? new TraceState(tracestate) : undefined;
+    const parent = traceparent === '' ? null : core().parseTraceParent(traceparent);
+    const state = parent && tracestate !== '' ? new (core().TraceState)(tracestate) : undefined;
     const tracer = this.pipeline?.tracer;
     if (!tracer) {
       const traceId = parent?.traceId ?? randomTraceIds.traceId();
