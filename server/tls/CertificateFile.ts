@@ -2,7 +2,7 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { subjectAltNames } from './describeCertificate.js';
+import { subjectAltNames } from './subjectAltNames.js';
 
 /** The key, the chain and what they are, in one file: one rename replaces the pair, so a crash never leaves a key beside another key's certificate. */
 const TLS_STATE_FILE = 'tls.json';

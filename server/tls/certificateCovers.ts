@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import { subjectAltNames } from './describeCertificate.js';
+import { subjectAltNames } from './subjectAltNames.js';
 
 /**
  * Whether a client that reaches the server by `name` can verify the certificate (the leaf of a

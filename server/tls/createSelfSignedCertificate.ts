@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, KeyObject, randomBytes, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import type { NetworkNames } from './NetworkSource.js';
 
 /** ECDSA P-256: WebCrypto makes it in milliseconds (an RSA key in JS would slow the first start). */
@@ -7,7 +7,18 @@ const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as con
 const KEY_PARAMS = { name: ALGORITHM.name, namedCurve: ALGORITHM.namedCurve } as const;
 const VALID_YEARS = 5;
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+/**
+ * @peculiar/x509 (and its ASN.1 packages, ~0.2 s of module loading) loads when a certificate is
+ * made (a first HTTPS start, a renewal, a regeneration), not on every start.
+ */
+let library: Promise<typeof X509> | undefined;
+function x509Library(): Promise<typeof X509> {
+  library ??= import('@peculiar/x509').then((x509) => {
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+    return x509;
+  });
+  return library;
+}
 
 /** A private key (PKCS#8 PEM) and its certificate chain (PEM, leaf first). */
 export interface CertificatePair {
@@ -32,6 +43,7 @@ async function keyPair(existingKeyPem: string | undefined): Promise<webcrypto.Cr
  * `existingKeyPem` the certificate is reissued for the same key.
  */
 export async function createSelfSignedCertificate(names: NetworkNames, existingKeyPem?: string): Promise<CertificatePair> {
+  const x509 = await x509Library();
   const keys = await keyPair(existingKeyPem);
   const notBefore = new Date(Date.now() - 60_000); // a minute of slack for clients whose clocks run behind
   const notAfter = new Date(notBefore);

@@ -1,5 +1,5 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { subjectAltNames } from './subjectAltNames.js';
 
 /** What clients and the console need to know about a certificate (the leaf of a chain). */
 export interface CertificateDescription {
@@ -22,16 +22,6 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 /** The PEM blocks of a chain, in order. */
 export function certificateBlocks(pem: string): string[] {
   return pem.match(PEM_CERTIFICATE) ?? [];
-}
-
-/** Subject alternative names, by type (Node's `subjectAltName` is a display string, not meant to be parsed). */
-export function subjectAltNames(leafPem: string): { dnsNames: string[]; ipAddresses: string[] } {
-  const san = new x509.X509Certificate(leafPem).getExtension(x509.SubjectAlternativeNameExtension);
-  const items = san?.names.items ?? [];
-  return {
-    dnsNames: items.filter((n) => n.type === 'dns').map((n) => n.value),
-    ipAddresses: items.filter((n) => n.type === 'ip').map((n) => n.value),
-  };
 }
 
 export function describeCertificate(chainPem: string): CertificateDescription {
