@@ -72,6 +72,8 @@ interface KnownKey {
   hash: Buffer;
 }
 
+const knownKey = (row: ApiKeyRow): KnownKey => ({ row, hash: Buffer.from(row.key_hash, 'hex') });
+
 /** Compared against when the id is unknown or the key malformed, so every refusal costs one compare. */
 const NO_SUCH_KEY_HASH = Buffer.from(hashKey('no such key'), 'hex');
 
@@ -147,11 +149,11 @@ export class ApiKeyService {
     const changes = this.keys.externalChanges();
     if (changes === this.seenExternalChanges) return;
     this.seenExternalChanges = changes;
-    this.known = new Map(this.keys.list().map((row) => [row.id, { row, hash: Buffer.from(row.key_hash, 'hex') }]));
+    this.known = new Map(this.keys.list().map((row) => [row.id, knownKey(row)]));
   }
 
   private remember(row: ApiKeyRow): void {
-    this.known.set(row.id, { row, hash: Buffer.from(row.key_hash, 'hex') });
+    this.known.set(row.id, knownKey(row));
   }
 
   list(): ApiKeyView[] {

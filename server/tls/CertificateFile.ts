@@ -1,4 +1,4 @@
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -78,7 +78,7 @@ export class CertificateFile {
       if (isMissing(error)) return null;
       throw error;
     }
-    const names = subjectAltNames(new X509Certificate(cert).toString());
+    const names = subjectAltNames(cert); // the leaf: the chain's first certificate
     const stored: StoredCertificate = {
       source: 'generated',
       key,
