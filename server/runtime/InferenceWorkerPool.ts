@@ -44,7 +44,7 @@ export interface PlacementStatus {
   inline: boolean;
   /** Moving average of one run's time, ms (null before the first run). */
   runMs: number | null;
-  /** The fastest run timed on the HTTP thread (as the model loaded, or later), ms (null: not timed there). */
+  /** The fastest run timed on the HTTP thread as the model loaded, ms (null: not timed there). */
   inlineRunMs: number | null;
 }
 
@@ -55,14 +55,6 @@ export interface PlacementStatus {
 const INLINE_MAX_RUN_MS = 0.05;
 /** Runs to watch before deciding, and how long a model that left the HTTP thread stays off it. */
 const INLINE_MIN_RUNS = 32;
-/**
- * A model whose fastest worker run is under this is timed on the HTTP thread again (at most once
- * per INLINE_RETRY_AFTER_MS): worker runs of a tiny model are dominated by waking the thread, so
- * they can say a model may be tiny but not that it is; the HTTP thread's own timing decides.
- */
-const INLINE_RETIME_MAX_WORKER_MS = 1;
-/** How long after a timing that kept a model off the HTTP thread it may be timed again (a busy start, say). */
-const INLINE_RETIME_AFTER_MS = 5_000;
 /**
  * The untimed warm-up run may take this long before timing stops: a session's first run allocates
  * and initialises (2-3 ms for the 2.7 KB mlp while the server starts), later runs do not.
@@ -85,9 +77,9 @@ const INLINE_CALIBRATION_MAX_FILE_BYTES = 1024 * 1024;
 /** Timed calibration runs (the fastest counts); the first, untimed, warms the session up. */
 const INLINE_CALIBRATION_RUNS = 16;
 /**
- * The limit for a run timed on the HTTP thread itself: it includes onnxruntime-node's own
- * setImmediate hop per run (10-20 µs), and holding the thread this long at light load costs less
- * than parsing a 4 KB JSON body; the mlp's fastest such run is 30-37 µs here.
+ * The limit for a run timed on the HTTP thread itself (from the start of onnxruntime-node's
+ * setImmediate to the answer): holding the thread this long at light load costs less than parsing
+ * a 4 KB JSON body; the mlp's fastest such run is 20-80 µs here.
  */
 export const INLINE_CALIBRATION_MAX_MS = 0.1;
 /** A second copy of the weights lives on the HTTP thread: only for small files. */
@@ -175,12 +167,8 @@ interface ModelEntry {
   /** The most input elements a measured run had: inline runs stay within a few times that. */
   maxElementsSeen: number;
   inline: 'off' | 'loading' | 'on';
-  /** A generated one-row input and the outputs to time the model with on the HTTP thread (null: none can be generated). */
-  calibration: { feeds: Record<string, RuntimeTensor>; outputNames: string[] } | null;
   inlineMaxElements: number;
   inlineLeftAt: number;
-  /** When the model was last timed on the HTTP thread (0: never). */
-  timedAt: number;
   /** Unloading: runs of requests that hold a lease still go through, new leases are refused. */
   retiring: boolean;
 }
@@ -275,16 +263,14 @@ export class InferenceWorkerPool {
       await Promise.allSettled(targets.map((index) => this.slots[index]!.send({ kind: 'unload', key })));
       throw this.loadRefused(sessionKey, path, failure.reason);
     }
-    const entry: ModelEntry = { path, fileBytes, placement, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, fastestRunMs: Number.POSITIVE_INFINITY, inlineRunMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', calibration: null, inlineMaxElements: 0, inlineLeftAt: 0, timedAt: 0, retiring: false };
+    const entry: ModelEntry = { path, fileBytes, placement, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, fastestRunMs: Number.POSITIVE_INFINITY, inlineRunMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false };
     this.entries.set(key, entry);
     const loaded = (results[0] as PromiseFulfilledResult<unknown>).value as LoadResult;
-    const feeds = calibrationFeeds(loaded.inputs);
-    entry.calibration = feeds && { feeds, outputNames: loaded.outputs.map((o) => o.name) };
     if (loaded.fallbackReason !== undefined) {
       this.onLoadProblem({ model: sessionKey.model, version: sessionKey.version, path, kind: 'provider fallback', message: loaded.fallbackReason });
       loaded.fallbackReason = withoutModelPaths(loaded.fallbackReason, [path]);
     }
-    if (entry.fileBytes <= INLINE_CALIBRATION_MAX_FILE_BYTES) void this.calibrateInline(key, entry);
+    void this.calibrateInline(key, entry, loaded);
     return loaded;
   }
 
@@ -302,21 +288,25 @@ export class InferenceWorkerPool {
   /**
    * Times a small model on the HTTP thread with a generated one-row input (the quantization gate
    * generates inputs the same way) and keeps it there when its fastest run beats a worker round
-   * trip; any failure just leaves it on the workers. The first run only warms the session up; a
-   * slow one (or a slow timed run) stops the timing at once, so the HTTP thread is never held for
-   * long. A model left on the workers is timed again later if its worker runs say it may be tiny.
+   * trip; any failure just leaves it on the workers, where runs are watched as before. The first
+   * run only warms the session up; a slow one (or a slow timed run) stops the timing at once, so
+   * the HTTP thread is never held for long.
    */
-  private async calibrateInline(key: string, entry: ModelEntry): Promise<void> {
-    const { calibration } = entry;
-    if (!calibration || !this.inlineAllowed || !entry.placement().inline || !this.fitsOneMore(entry)) return;
+  private async calibrateInline(key: string, entry: ModelEntry, loaded: LoadResult): Promise<void> {
+    const feeds = calibrationFeeds(loaded.inputs);
+    if (!feeds || !this.inlineAllowed || !entry.placement().inline || entry.fileBytes > INLINE_CALIBRATION_MAX_FILE_BYTES || !this.fitsOneMore(entry)) return;
     entry.inline = 'loading';
-    entry.timedAt = Date.now();
     try {
       await this.inlineSessions.load(key, entry.path, INLINE_SESSION);
+      const outputNames = loaded.outputs.map((o) => o.name);
       let fastest = Number.POSITIVE_INFINITY;
       for (let run = 0; run <= INLINE_CALIBRATION_RUNS && this.entries.get(key) === entry; run++) {
-        const started = performance.now();
-        await this.inlineSessions.run(key, calibration.feeds, calibration.outputNames);
+        // onnxruntime-node runs a session in a setImmediate of its own, queued right after this one:
+        // the clock starts when the run does, not when the thread is done with what was queued before
+        // (a starting server's restore, other requests), which is not the model's cost.
+        let started = performance.now();
+        setImmediate(() => { started = performance.now(); });
+        await this.inlineSessions.run(key, feeds, outputNames);
         const ms = performance.now() - started;
         const slow = ms > (run === 0 ? INLINE_WARMUP_MAX_MS : 10 * INLINE_CALIBRATION_MAX_MS);
         if (run > 0 || slow) fastest = Math.min(fastest, ms);
@@ -325,7 +315,7 @@ export class InferenceWorkerPool {
       entry.inlineRunMs = Number.isFinite(fastest) ? fastest : null;
       if (this.entries.get(key) === entry && entry.inline === 'loading' && fastest < INLINE_CALIBRATION_MAX_MS) {
         entry.inline = 'on';
-        entry.inlineMaxElements = Math.max(elementsOf(calibration.feeds), entry.maxElementsSeen) * INLINE_MAX_GROWTH;
+        entry.inlineMaxElements = elementsOf(feeds) * INLINE_MAX_GROWTH;
         return;
       }
     } catch {
@@ -482,16 +472,10 @@ export class InferenceWorkerPool {
       if (inferMs < INLINE_MAX_RUN_MS) entry.inlineMaxElements = Math.max(entry.inlineMaxElements, elements * INLINE_MAX_GROWTH);
       return;
     }
-    const now = Date.now();
     const eligible = this.inlineAllowed && entry.placement().inline && entry.runs >= INLINE_MIN_RUNS &&
-      entry.fileBytes <= INLINE_MAX_FILE_BYTES && now - entry.inlineLeftAt > INLINE_RETRY_AFTER_MS && this.fitsOneMore(entry);
+      entry.fastestRunMs < INLINE_MAX_RUN_MS && entry.fileBytes <= INLINE_MAX_FILE_BYTES && Date.now() - entry.inlineLeftAt > INLINE_RETRY_AFTER_MS &&
+      this.fitsOneMore(entry);
     if (!eligible) return;
-    if (entry.calibration) {
-      if (entry.fastestRunMs < INLINE_RETIME_MAX_WORKER_MS && now - entry.timedAt > INLINE_RETIME_AFTER_MS) void this.calibrateInline(key, entry);
-      return;
-    }
-    // No input can be generated for it: its worker runs alone decide.
-    if (entry.fastestRunMs >= INLINE_MAX_RUN_MS) return;
     entry.inline = 'loading';
     entry.inlineMaxElements = entry.maxElementsSeen * INLINE_MAX_GROWTH;
     this.inlineSessions.load(key, entry.path, INLINE_SESSION).then(

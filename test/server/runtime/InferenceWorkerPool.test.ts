@@ -135,9 +135,10 @@ test('a tiny model is timed on the HTTP thread as it loads and runs there, answe
   }
 });
 
-test('a model kept off the HTTP thread by a timing on a busy thread is timed again once its worker runs say it may be tiny', async () => {
+test('a tiny model loaded while the HTTP thread is busy is still timed by its own runs: the warm-up and the wait for the thread do not count', async () => {
   const pool = new InferenceWorkerPool({ instances: 1, executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1 });
-  // Keeps the HTTP thread busy in 3 ms slices, as a starting server is: every timed run waits behind one.
+  // Keeps the HTTP thread busy in 3 ms slices, as a starting server is (restoring, quantizing):
+  // every timed run is queued behind one. Before, the first run (a few ms) or the wait decided.
   let busy = true;
   const hog = () => {
     const until = performance.now() + 3;
@@ -149,15 +150,9 @@ test('a model kept off the HTTP thread by a timing on a busy thread is timed aga
     await pool.load(key('add', '1'), modelPath, () => ({ minInstances: 1, maxInstances: 1, inline: true }));
     await until(() => pool.placementStatus(key('add', '1'))?.inlineRunMs != null, 'the timing at load');
     busy = false;
-    const first = pool.placementStatus(key('add', '1'))!;
-    assert.equal(first.inline, false, `a busy thread's timing (${first.inlineRunMs} ms) keeps it on the workers`);
-    assert.ok(first.inlineRunMs! >= 1, 'the warm-up run does not count, a timed run that waited does');
-    await new Promise((resolve) => setTimeout(resolve, 5_100)); // the time before it may be timed again
-    for (let i = 0; i < 40 && pool.placementStatus(key('add', '1'))!.inlineRunMs === first.inlineRunMs; i++) await pool.run(key('add', '1'), feeds(1), ['sum']);
-    await until(() => pool.placementStatus(key('add', '1'))!.inlineRunMs !== first.inlineRunMs, 'a second timing on the quiet thread');
-    await until(() => pool.placementStatus(key('add', '1'))!.inline || pool.placementStatus(key('add', '1'))!.inlineRunMs! >= INLINE_CALIBRATION_MAX_MS, 'the second timing to finish');
-    const second = pool.placementStatus(key('add', '1'))!;
-    assert.equal(second.inline, second.inlineRunMs! < INLINE_CALIBRATION_MAX_MS, `placed by the new timing (${second.inlineRunMs} ms)`);
+    const timed = pool.placementStatus(key('add', '1'))!;
+    assert.ok(timed.inlineRunMs! < 3, `the 3 ms waits are not the model's (${timed.inlineRunMs} ms)`);
+    assert.equal(timed.inline, timed.inlineRunMs! < INLINE_CALIBRATION_MAX_MS, `placed by its timing (${timed.inlineRunMs} ms)`);
     const result = await pool.run(key('add', '1'), feeds(2), ['sum']);
     assert.ok((result.outputs.sum!.data as Float32Array).every((v) => v === 3));
   } finally {
