@@ -11,10 +11,18 @@ export interface SessionKey {
   readonly precision: Precision;
 }
 
+/** Each key object's id, made once: a request looks its session up several times, and a new string is hashed anew each time. */
+const ids = new WeakMap<SessionKey, string>();
+
 /**
  * The key as the worker threads' maps and messages hold it. Never parsed back: code that needs the
  * model or version keeps the SessionKey.
  */
 export function sessionId(key: SessionKey): string {
-  return `${key.model}\u0000${key.version}\u0000${key.precision}`;
+  let id = ids.get(key);
+  if (id === undefined) {
+    id = `${key.model}\u0000${key.version}\u0000${key.precision}`;
+    ids.set(key, id);
+  }
+  return id;
 }
