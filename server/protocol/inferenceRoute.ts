@@ -8,7 +8,7 @@ import { bearerTokenOf } from '../auth/bearerTokenOf.js';
 import type { StageTiming } from '../common/StageTiming.js';
 import type { DecodedRequest, InferenceCodec, InferencePipeline, InferenceResult, ReadBody } from '../serving/InferencePipeline.js';
 import { errorAnswer } from './errorAnswer.js';
-import { securityHeaderList } from './middleware/securityHeaders.js';
+import { securityHeaderPairs } from './middleware/securityHeaders.js';
 
 /** One HTTP request to an inference route, as the dispatcher (or Koa, see routeTable) hands it over. */
 export interface HttpExchange {
@@ -53,15 +53,16 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * The one place an inference answer is written: the security headers (precomputed), the request
- * id, no-store under /api/ (as the Koa stack does for every admin answer), then the answer's own.
+ * id, no-store under /api/ (as the Koa stack does for every admin answer), then the answer's own,
+ * in one `writeHead` (through Koa, it adds them to what Koa's middleware set, CORS's included).
  */
 function send(exchange: HttpExchange, status: number, headers: OutgoingHttpHeaders, body: Buffer): void {
   const { res, req } = exchange;
-  for (const [name, value] of securityHeaderList((req.socket as TLSSocket).encrypted === true)) res.setHeader(name, value);
-  res.setHeader('X-Request-Id', exchange.requestId);
-  if (exchange.route.startsWith('/api/')) res.setHeader('Cache-Control', 'no-store');
-  headers['Content-Length'] = body.length;
-  res.writeHead(status, headers);
+  const pairs: (string | number | readonly string[])[] = [...securityHeaderPairs((req.socket as TLSSocket).encrypted === true), 'X-Request-Id', exchange.requestId];
+  if (exchange.route.startsWith('/api/')) pairs.push('Cache-Control', 'no-store');
+  for (const name in headers) pairs.push(name, headers[name]!);
+  pairs.push('Content-Length', body.length);
+  res.writeHead(status, pairs as string[]);
   res.end(body);
 }
 

@@ -42,13 +42,19 @@ function recordHeaders(middleware: typeof overHttp): readonly (readonly [string,
 
 const HTTPS_HEADERS = recordHeaders(overHttps);
 const HTTP_HEADERS = recordHeaders(overHttp);
+const HTTPS_FLAT = HTTPS_HEADERS.flat();
+const HTTP_FLAT = HTTP_HEADERS.flat();
 
-/** The security headers of every answer, over HTTPS (with HSTS) or plain HTTP. */
-export function securityHeaderList(secure: boolean): readonly (readonly [string, string])[] {
-  return secure ? HTTPS_HEADERS : HTTP_HEADERS;
+/**
+ * The security headers of every answer, over HTTPS (with HSTS) or plain HTTP, as the flat
+ * name, value, name, value… list `writeHead` takes (the inference routes write their headers in one
+ * call, without a `setHeader` per header).
+ */
+export function securityHeaderPairs(secure: boolean): readonly string[] {
+  return secure ? HTTPS_FLAT : HTTP_FLAT;
 }
 
 export async function securityHeaders(ctx: AppContext, next: Next): Promise<void> {
-  for (const [name, value] of securityHeaderList(ctx.secure)) ctx.res.setHeader(name, value);
+  for (const [name, value] of ctx.secure ? HTTPS_HEADERS : HTTP_HEADERS) ctx.res.setHeader(name, value);
   await next();
 }
