@@ -119,6 +119,17 @@ function serve<Body, Request extends DecodedRequest>(services: InferenceRouteSer
       req.resume(); // the body nobody reads: drained, so the connection stays usable
       return;
     }
+    const answer = (result: InferenceResult<HttpReply>) => {
+      const headers = resultHeaders(result);
+      if (result.outcome.ok) {
+        const { reply } = result.outcome;
+        Object.assign(headers, reply.headers);
+        headers['Content-Type'] = reply.type;
+        send(exchange, 200, headers, reply.body);
+      } else {
+        sendError(exchange, result.outcome.error, headers, logger);
+      }
+    };
     const result = await pipeline.serve(
       {
         model,
@@ -131,16 +142,8 @@ function serve<Body, Request extends DecodedRequest>(services: InferenceRouteSer
       },
       codec.read(exchange),
       codec,
+      answer,
     );
-    const headers = resultHeaders(result);
-    if (result.outcome.ok) {
-      const { reply } = result.outcome;
-      Object.assign(headers, reply.headers);
-      headers['Content-Type'] = reply.type;
-      send(exchange, 200, headers, reply.body);
-    } else {
-      sendError(exchange, result.outcome.error, headers, logger);
-    }
     const { afterSent } = result;
     if (afterSent) exchange.res.once('finish', () => setImmediate(afterSent));
   };

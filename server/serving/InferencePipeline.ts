@@ -159,9 +159,16 @@ export class InferencePipeline {
 
   /**
    * Serves one request. `body` is the protocol's read of it, as a promise: a refusal while reading
-   * (too large, malformed) is recorded like every other. Never throws: the result carries the error.
+   * (too large, malformed) is recorded like every other. Never throws (unless `deliver` does): the
+   * result carries the error. A transport that can write the answer at once passes `deliver`: the answer then goes out before
+   * the request is recorded (request log row, metrics, span), so the caller does not wait for that.
    */
-  async serve<Body, Request extends DecodedRequest, Reply>(call: InferenceCall, body: ReadBody<Body> | Promise<ReadBody<Body>>, codec: InferenceCodec<Body, Request, Reply>): Promise<InferenceResult<Reply>> {
+  async serve<Body, Request extends DecodedRequest, Reply>(
+    call: InferenceCall,
+    body: ReadBody<Body> | Promise<ReadBody<Body>>,
+    codec: InferenceCodec<Body, Request, Reply>,
+    deliver?: (result: InferenceResult<Reply>) => void,
+  ): Promise<InferenceResult<Reply>> {
     const started = performance.now();
     const progress: RequestProgress = {
       started,
@@ -186,9 +193,9 @@ export class InferencePipeline {
     } finally {
       this.interactive -= 1;
     }
-    this.record(call, progress, outcome);
+    const answeredAt = performance.now();
     const { assignment } = progress;
-    return {
+    const result: InferenceResult<Reply> = {
       outcome,
       trace: progress.trace,
       variant: assignment ? `${assignment.experimentId}/${assignment.variant}` : null,
@@ -196,6 +203,12 @@ export class InferencePipeline {
       cache: progress.cache,
       afterSent: progress.afterSent,
     };
+    try {
+      deliver?.(result);
+    } finally {
+      this.record(call, progress, outcome, answeredAt);
+    }
+    return result;
   }
 
   private async answer<Body, Request extends DecodedRequest, Reply>(call: InferenceCall, read: ReadBody<Body>, codec: InferenceCodec<Body, Request, Reply>, progress: RequestProgress): Promise<Reply> {
@@ -245,8 +258,11 @@ export class InferencePipeline {
     throw inferboxError('IBX_ERR_SESSION_UNAVAILABLE');
   }
 
-  /** Request log, metrics, span and the experiment's monitor: once per request, answered or refused. */
-  private record(call: InferenceCall, progress: RequestProgress, outcome: InferenceResult<unknown>['outcome']): void {
+  /**
+   * Request log, metrics, span and the experiment's monitor: once per request, answered or refused.
+   * Latencies end at `answeredAt` (the answer ready to write), whenever this runs.
+   */
+  private record(call: InferenceCall, progress: RequestProgress, outcome: InferenceResult<unknown>['outcome'], answeredAt: number): void {
     const error = outcome.ok ? null : outcome.error;
     const status = outcome.ok ? 200 : error instanceof InferboxError ? error.status : 500;
     const errorCode = error instanceof InferboxError ? error.code : null;
@@ -254,7 +270,7 @@ export class InferencePipeline {
     const { assignment, served, timing, cache } = progress;
     // The variant answers for what it caused: answers and its own failures. A caller's bad input or
     // a full queue says nothing about the model (and must not let a client roll an experiment back).
-    if (assignment && countsForVariant(status, errorCode)) this.deps.experiments.monitor.record(assignment, { failed: status !== 200, latencyMs: performance.now() - progress.routedAt });
+    if (assignment && countsForVariant(status, errorCode)) this.deps.experiments.monitor.record(assignment, { failed: status !== 200, latencyMs: answeredAt - progress.routedAt });
     const version = served?.version ?? call.version ?? null;
     if (progress.trace.recording) progress.trace.end({
       status,
@@ -278,7 +294,7 @@ export class InferencePipeline {
       keyId: call.keyId,
       status,
       error: message,
-      totalMs: performance.now() - progress.started,
+      totalMs: answeredAt - progress.started,
       experiment: assignment ? { id: assignment.experimentId, variant: assignment.variant, unitId: assignment.unitId } : undefined,
       payload: progress.payload,
       timing: timing ?? {},
