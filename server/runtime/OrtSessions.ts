@@ -14,8 +14,8 @@ function sessionOptions(settings: SessionSettings, providers: string[]): ort.Inf
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     // A memory pattern is planned and kept per input shape, and dynamic batching runs many shapes
-    // (1 to max_batch_size rows): off, ocr-cls binary at 32 concurrent peaked at 354-366 MB instead
-    // of 390-418 MB (four runs each, bench/serving's row), with the same requests/s.
+    // (1 to max_batch_size rows): off, a fresh server under 6 s of ocr-cls binary at 32 concurrent
+    // peaked at 354-366 MB instead of 390-418 MB (four runs each), with the same requests/s.
     enableMemPattern: false,
   };
 }
