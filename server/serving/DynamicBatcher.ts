@@ -91,14 +91,18 @@ export class DynamicBatcher {
   private async runAlone(feeds: Record<string, RuntimeTensor>, outputNames: string[]): Promise<BatchedRunResult> {
     this.running += 1;
     try {
-      const result = await this.run(feeds, outputNames);
-      const rows = rowsOf(feeds);
-      this.hooks.onExecuted?.(rows);
-      return { outputs: result.outputs, queueMs: result.queueMs, inferMs: result.inferMs, batchRows: rows, batchMs: 0 };
+      return await this.runOne(feeds, outputNames, rowsOf(feeds), 0);
     } finally {
       this.running -= 1;
       this.schedule();
     }
+  }
+
+  /** One request's run, not joined with others: from the queue, or alone without it. */
+  private async runOne(feeds: Record<string, RuntimeTensor>, outputNames: string[], rows: number, waitedMs: number): Promise<BatchedRunResult> {
+    const result = await this.run(feeds, outputNames);
+    this.hooks.onExecuted?.(rows);
+    return { ...result, queueMs: waitedMs + result.queueMs, batchRows: rows, batchMs: 0 };
   }
 
   /** A request that is still queued when its time is up leaves the queue; one already running finishes. */
@@ -167,9 +171,7 @@ export class DynamicBatcher {
     try {
       if (batch.length === 1) {
         const only = batch[0]!;
-        const result = await this.run(only.feeds, only.outputNames);
-        this.hooks.onExecuted?.(rows);
-        only.resolve({ ...result, queueMs: waited(only) + result.queueMs, batchRows: rows, batchMs: 0 });
+        only.resolve(await this.runOne(only.feeds, only.outputNames, rows, waited(only)));
         return;
       }
       const joinStarted = performance.now();

@@ -160,8 +160,9 @@ export class InferencePipeline {
   /**
    * Serves one request. `body` is the protocol's read of it, as a promise: a refusal while reading
    * (too large, malformed) is recorded like every other. Never throws (unless `deliver` does): the
-   * result carries the error. A transport that can write the answer at once passes `deliver`: the answer then goes out before
-   * the request is recorded (request log row, metrics, span), so the caller does not wait for that.
+   * result carries the error. A transport that can write the answer at once passes `deliver`: the
+   * answer then goes out before the request is recorded (request log row, metrics, span), so the
+   * caller does not wait for that; the request is recorded even if `deliver` throws.
    */
   async serve<Body, Request extends DecodedRequest, Reply>(
     call: InferenceCall,

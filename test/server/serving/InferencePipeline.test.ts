@@ -142,6 +142,25 @@ describe('the pipeline', () => {
     assert.ok(row!.infer_ms !== null && row!.decode_ms !== null, 'the stages are logged');
   });
 
+  test('deliver hands the answer over before the request is recorded, and a deliver that throws still leaves it recorded', async () => {
+    const logged = (requestId: string) => {
+      logWriter.flushAndWait();
+      return store.requestLog.query({ limit: 200, offset: 0, model: 'add' }).rows.some((row) => row.request_id === requestId);
+    };
+    const first = call('add');
+    let recordedWhenDelivered: boolean | undefined;
+    const result = await pipeline.serve(first, addBody([1, 1, 1], [2, 2, 2]), oip, (delivered) => {
+      assert.ok(delivered.outcome.ok);
+      recordedWhenDelivered = logged(first.requestId);
+    });
+    assert.equal(recordedWhenDelivered, false, 'not in the request log while the answer is handed over');
+    assert.ok(result.outcome.ok);
+    assert.equal(logged(first.requestId), true, 'recorded once serve returns');
+    const second = call('add');
+    await assert.rejects(pipeline.serve(second, addBody([1, 1, 1], [2, 2, 2]), oip, () => { throw new Error('the socket broke'); }), /the socket broke/);
+    assert.equal(logged(second.requestId), true, 'recorded although the answer could not be written');
+  });
+
   test('a refusal is an outcome, not a throw, and is recorded with its status', async () => {
     const unknown = await pipeline.serve(call('nope'), addBody([1, 2, 3], [1, 2, 3]), oip);
     assert.equal(unknown.outcome.ok, false);
