@@ -12,7 +12,9 @@ const MODULES = {
   common: [],
   store: ['common'],
   hardware: ['common'],
-  runtime: ['common', 'hardware'],
+  // Decisions by timing (paired runs, a 95% interval, hysteresis), shared by the int8 gate and placement.
+  measurement: [],
+  runtime: ['common', 'hardware', 'measurement'],
   onnx: ['common'],
   metrics: ['common'],
   tracing: ['common'],
@@ -20,7 +22,7 @@ const MODULES = {
   auth: ['common', 'store'],
   config: ['common', 'store'],
   tls: ['common'],
-  quantization: ['common', 'store', 'runtime', 'onnx'],
+  quantization: ['common', 'store', 'runtime', 'onnx', 'measurement'],
   experiments: ['common', 'store'],
   // The serving core: served versions (batcher, cache, sessions), the OIP codec and the one pipeline.
   serving: ['common', 'runtime', 'experiments', 'tracing', 'logging', 'metrics'],

@@ -302,7 +302,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     repository: store.quantization,
     target: (name, version) => {
       const view = registry.getVersion(name, version);
-      return { inputs: view.inputs, outputs: view.outputs, files: registry.filesOf(name, version), precisionOverride: view.precision_override };
+      return { inputs: view.inputs, outputs: view.outputs, files: registry.filesOf(name, version), precisionOverride: view.precision_override, servedPrecision: view.served_precision };
     },
     serve: async (name, version, precision) => { await registry.setServedPrecision(name, version, precision); },
     decodeInputs,

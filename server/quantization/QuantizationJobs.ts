@@ -6,7 +6,7 @@ import { withoutModelPaths } from '../common/withoutModelPaths.js';
 import { compareModels } from '../runtime/compareModels.js';
 import type { Precision } from '../store/ModelRepository.js';
 import type { QuantizationRepository, SampleRow } from '../store/QuantizationRepository.js';
-import { decidePrecision, judgeOutput, measureAgreement, type GateThresholds, type OutputAgreement } from './accuracyGate.js';
+import { decidePrecision, degenerateComparison, judgeOutput, measureAgreement, type GateThresholds, type OutputAgreement } from './accuracyGate.js';
 import { generateInputs } from './generateInputs.js';
 import { makeInt8Candidate } from './makeInt8Candidate.js';
 
@@ -19,6 +19,8 @@ export interface VersionTarget {
   outputs: TensorSpec[];
   files: { fp32: string; int8: string };
   precisionOverride: Precision | null;
+  /** What serves now: the override, else the gate's last decision (fp32 before the first). */
+  servedPrecision: Precision;
 }
 
 export interface QuantizationJobsDeps {
@@ -54,7 +56,16 @@ export interface QuantizationReport {
   outputs: { name: string; metric: string; agreement: number; cosine: number; max_abs_error: number; passes: boolean }[];
   fp32_median_ms: number | null;
   int8_median_ms: number | null;
+  /** int8's speed-up over fp32: the median of paired runs' ratios, with its 95% interval. */
   speedup: number | null;
+  speedup_interval: [number, number] | null;
+  timed_pairs: number | null;
+  /** Why timing stopped: the interval was narrow, it cleared the margin, or the time was up. */
+  timing_stopped_by: string | null;
+  /** The gate's choice before this run: a speed-up whose interval straddles the margin keeps it. */
+  previous_decision: Precision;
+  /** Why the comparison could tell nothing (fp32 answered every sample alike), or null. */
+  degenerate: string | null;
   fp32_bytes: number;
   int8_bytes: number | null;
   size_ratio: number | null;
@@ -65,11 +76,15 @@ export interface QuantizationReport {
   thresholds: { min_top1_agreement: number; min_cosine: number; min_speedup: number };
 }
 
-/** Validation uses at most this many samples; latency is the median of at least this many runs each. */
+/** Validation uses at most this many samples; the timed pairs cycle through the first TIMED_SAMPLES. */
 const MAX_SAMPLES = 256;
 const GENERATED_SAMPLES = 8;
 const TIMED_SAMPLES = 8;
-const MIN_TIMED_RUNS = 40;
+/**
+ * Time for the timed pairs (a slow model gets at most 4× this, see measureSpeedup). A background
+ * job: ten seconds buy a few hundred pairs of a 10 ms model, enough for a ±1-2% interval here.
+ */
+const TIMING_BUDGET_MS = 10_000;
 
 class JobStopped extends Error {}
 
@@ -95,8 +110,10 @@ export class QuantizationJobs {
 
   /** Queues a job; the returned promise settles when it has run (the API does not wait on it). */
   enqueue(name: string, version: string): Promise<void> {
+    // Read before the queued row replaces the report: with an override in place, the last report is the only record of the gate's own choice.
+    const previous = this.lastDecision(name, version);
     this.save(name, version, 'queued', 'queued', 0);
-    const job = this.queue.then(() => (this.stop.signal.aborted ? undefined : this.run(name, version)));
+    const job = this.queue.then(() => (this.stop.signal.aborted ? undefined : this.run(name, version, previous)));
     this.queue = job.catch(() => undefined);
     return job;
   }
@@ -112,10 +129,15 @@ export class QuantizationJobs {
     await this.queue;
   }
 
-  private async run(name: string, version: string): Promise<void> {
+  private lastDecision(name: string, version: string): Precision | null {
+    const decision = this.deps.repository.getJob(name, version)?.report?.decision;
+    return decision === 'int8' || decision === 'fp32' ? decision : null;
+  }
+
+  private async run(name: string, version: string, previous: Precision | null): Promise<void> {
     const label = `${name}/${version}`;
     try {
-      const report = await this.evaluate(name, version);
+      const report = await this.evaluate(name, version, previous);
       this.save(name, version, 'done', 'done', 1, report as unknown as Record<string, unknown>);
       this.deps.onDecided?.(name, version, report);
     } catch (error) {
@@ -161,9 +183,10 @@ export class QuantizationJobs {
     return { samples, sources, misfits };
   }
 
-  private async evaluate(name: string, version: string): Promise<QuantizationReport> {
+  private async evaluate(name: string, version: string, previous: Precision | null): Promise<QuantizationReport> {
     const signal = this.stop.signal;
     const target = this.deps.target(name, version);
+    const current = target.precisionOverride === null ? target.servedPrecision : (previous ?? 'fp32');
     const thresholds = this.deps.thresholds();
     const fp32Bytes = (await stat(target.files.fp32)).size;
 
@@ -171,7 +194,8 @@ export class QuantizationJobs {
     const candidate = await makeInt8Candidate({ sourcePath: target.files.fp32, targetPath: target.files.int8 }, signal);
     const base = {
       validation: null, unvalidated: false, samples: 0, metric: null, agreement: null, cosine: null, max_abs_error: null, outputs: [] as QuantizationReport['outputs'],
-      fp32_median_ms: null, int8_median_ms: null, speedup: null, fp32_bytes: fp32Bytes, int8_bytes: null, size_ratio: null,
+      fp32_median_ms: null, int8_median_ms: null, speedup: null, speedup_interval: null, timed_pairs: null, timing_stopped_by: null,
+      previous_decision: current, degenerate: null, fp32_bytes: fp32Bytes, int8_bytes: null, size_ratio: null,
       quantized_nodes: candidate.quantized.length, skipped_nodes: candidate.skipped, conv_nodes_left_fp32: candidate.convNodes,
       thresholds: { min_top1_agreement: thresholds.minTop1, min_cosine: thresholds.minCosine, min_speedup: thresholds.minSpeedup },
     } as const;
@@ -195,20 +219,23 @@ export class QuantizationJobs {
         outputNames: target.outputs.map((o) => o.name),
         ...this.deps.execution,
         timedSamples,
-        timingRepeats: Math.ceil(MIN_TIMED_RUNS / timedSamples),
+        timingBudgetMs: TIMING_BUDGET_MS,
+        speedupMargin: thresholds.minSpeedup,
       },
       signal,
     );
 
     this.save(name, version, 'running', 'deciding', 0.9);
+    const outputNames = target.outputs.map((o) => o.name);
     const outputs: OutputAgreement[] = [];
-    for (const { name: output } of target.outputs) {
-      const agreement = measureAgreement(evaluation.baseline.outputs.map((o) => o[output]!), evaluation.candidate.outputs.map((o) => o[output]!));
+    for (const output of outputNames) {
+      const agreement = measureAgreement(evaluation.baseline.map((o) => o[output]!), evaluation.candidate.map((o) => o[output]!));
       outputs.push(judgeOutput(output, agreement, thresholds));
       await nextTurn();
     }
-    const speedup = evaluation.baseline.medianMs / evaluation.candidate.medianMs;
-    const gate = decidePrecision(outputs, speedup, thresholds);
+    const degenerate = degenerateComparison(evaluation.baseline, outputNames);
+    const { estimate } = evaluation.speed;
+    const gate = decidePrecision(outputs, estimate, current, thresholds, degenerate);
     const sourceNotes = [
       ...(real.misfits > 0 ? [`${real.misfits} stored samples do not fit this version's inputs and were skipped`] : []),
       ...(unvalidated ? ['measured on generated inputs (no fitting validation samples): the decision is unvalidated'] : []),
@@ -226,9 +253,13 @@ export class QuantizationJobs {
       cosine: headline.cosine,
       max_abs_error: headline.maxAbsError,
       outputs: outputs.map((o) => ({ name: o.name, metric: o.metric, agreement: o.agreement, cosine: o.cosine, max_abs_error: o.maxAbsError, passes: o.passes })),
-      fp32_median_ms: evaluation.baseline.medianMs,
-      int8_median_ms: evaluation.candidate.medianMs,
-      speedup,
+      fp32_median_ms: evaluation.speed.aMedianMs,
+      int8_median_ms: evaluation.speed.bMedianMs,
+      speedup: estimate?.ratio ?? null,
+      speedup_interval: estimate ? [estimate.low, estimate.high] : null,
+      timed_pairs: estimate?.pairs ?? null,
+      timing_stopped_by: evaluation.speed.stoppedBy,
+      degenerate,
       int8_bytes: int8Bytes,
       size_ratio: fp32Bytes / int8Bytes,
     });

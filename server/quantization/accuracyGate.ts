@@ -1,4 +1,7 @@
 import type { RuntimeTensor } from '../common/datatypes.js';
+import type { Precision } from '../common/SessionKey.js';
+import { decideBySpeed, describeSpeedup } from '../measurement/decideBySpeed.js';
+import type { RatioEstimate } from '../measurement/PairedRatio.js';
 
 export type GateMetric = 'top1' | 'cosine' | 'exact';
 
@@ -7,7 +10,7 @@ export interface GateThresholds {
   minTop1: number;
   /** Mean cosine similarity the int8 outputs must reach, for other outputs. */
   minCosine: number;
-  /** fp32 median latency / int8 median latency must exceed this: int8 must be faster. */
+  /** int8's speed-up over fp32 (paired runs) must exceed this throughout its 95% interval to replace fp32, and fall below it throughout to be replaced. */
   minSpeedup: number;
 }
 
@@ -109,7 +112,7 @@ export interface OutputAgreement extends Agreement {
 }
 
 export interface GateDecision {
-  decision: 'int8' | 'fp32';
+  decision: Precision;
   reasons: string[];
 }
 
@@ -123,14 +126,54 @@ export function judgeOutput(name: string, agreement: Agreement, thresholds: Gate
   return { name, ...agreement, passes: passes(agreement, thresholds) };
 }
 
-/** int8 is served only when every output keeps its answers and the model is faster. */
-export function decidePrecision(outputs: OutputAgreement[], speedup: number, thresholds: GateThresholds = DEFAULT_GATE): GateDecision {
+/** Float outputs within this (relative to the value, absolute below 1) count as the same answer. */
+const SAME_ANSWER = 1e-6;
+
+function sameAnswer(a: RuntimeTensor, b: RuntimeTensor): boolean {
+  const [va, vb] = [values(a), values(b)];
+  if (va.length !== vb.length) return false;
+  for (let i = 0; i < va.length; i++) {
+    const [x, y] = [Number(va[i]), Number(vb[i])];
+    if (Math.abs(x - y) > SAME_ANSWER * Math.max(1, Math.abs(x))) return false;
+  }
+  return true;
+}
+
+/**
+ * Why a comparison can tell nothing, or null: when fp32 gives every sample the same answer on
+ * every output, the inputs never reached the part of the model that quantization changes (seen:
+ * generated standard-normal inputs saturated a tabular model's softmax, and the gate "passed" at a
+ * max abs error of 3e-21). One sample alone is not judged.
+ */
+export function degenerateComparison(baseline: Record<string, RuntimeTensor>[], outputNames: string[]): string | null {
+  if (baseline.length < 2 || outputNames.length === 0) return null;
+  const first = baseline[0]!;
+  const constant = outputNames.every((name) => baseline.every((sample) => sameAnswer(first[name]!, sample[name]!)));
+  return constant
+    ? `fp32 answers all ${baseline.length} samples alike on every output: these inputs do not exercise the model, so the comparison cannot show whether int8 keeps its answers (upload samples of real inputs)`
+    : null;
+}
+
+/**
+ * int8 is served only when the comparison means something, every output keeps its answers, and
+ * the speed-up clears the margin by the hysteresis of decideBySpeed: it must be above it
+ * throughout its interval to replace fp32, and below it throughout to be replaced; in between,
+ * `current` (the gate's choice in place) stays.
+ */
+export function decidePrecision(
+  outputs: OutputAgreement[],
+  speed: RatioEstimate | null,
+  current: Precision,
+  thresholds: GateThresholds = DEFAULT_GATE,
+  degenerate: string | null = null,
+): GateDecision {
   const keepsAnswers = outputs.length > 0 && outputs.every((o) => o.passes);
-  const faster = speedup > thresholds.minSpeedup;
   const needed = (o: OutputAgreement) => (o.metric === 'top1' ? `${thresholds.minTop1} (and cosine ≥ ${CLASSIFIER_MIN_COSINE})` : o.metric === 'cosine' ? String(thresholds.minCosine) : '1');
   const reasons = [
+    ...(degenerate ? [degenerate] : []),
     ...outputs.map((o) => `${o.name}: ${o.metric} agreement ${o.agreement.toFixed(4)} ${o.passes ? 'meets' : 'misses'} ${needed(o)}`),
-    `speed-up ${speedup.toFixed(2)}× ${faster ? '>' : '≤'} ${thresholds.minSpeedup}×`,
   ];
-  return { decision: keepsAnswers && faster ? 'int8' : 'fp32', reasons };
+  if (degenerate || !keepsAnswers) return { decision: 'fp32', reasons: [...reasons, `int8 vs fp32: ${describeSpeedup(speed)}; fp32 serves, whatever the speed`] };
+  const bySpeed = decideBySpeed(current, { a: 'fp32', b: 'int8' }, speed, thresholds.minSpeedup);
+  return { decision: bySpeed.choice, reasons: [...reasons, bySpeed.reason] };
 }

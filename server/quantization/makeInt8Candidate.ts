@@ -18,8 +18,11 @@ export type Int8Candidate = Omit<Extract<CandidateReply, { ok: true }>, 'ok'>;
 /** Quantizes `sourcePath` into `targetPath` in a worker thread; `written` is false when nothing was worth it. `signal` ends the thread. */
 export function makeInt8Candidate(request: CandidateRequest, signal?: AbortSignal): Promise<Int8Candidate> {
   const worker = spawnWorker(siblingModule(import.meta.url, 'candidateWorker'), { workerData: request });
+  let onAbort: (() => void) | undefined;
   return new Promise<Int8Candidate>((resolve, reject) => {
-    signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+    onAbort = () => reject(signal!.reason);
+    // The signal outlives the job (the server's stop signal): the listener must go with it.
+    signal?.addEventListener('abort', onAbort, { once: true });
     worker.once('message', (reply: CandidateReply) => {
       if (reply.ok) {
         const { ok: _ok, ...candidate } = reply;
@@ -31,5 +34,8 @@ export function makeInt8Candidate(request: CandidateRequest, signal?: AbortSigna
     });
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the quantization worker stopped (code ${code})`)));
-  }).finally(() => void worker.terminate());
+  }).finally(() => {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    void worker.terminate();
+  });
 }

@@ -19,6 +19,7 @@ export function quantizationDecidedEvent(model: string, version: string, report:
     fp32_median_ms: report.fp32_median_ms,
     int8_median_ms: report.int8_median_ms,
     speedup: report.speedup,
+    speedup_interval: report.speedup_interval,
     fp32_bytes: report.fp32_bytes,
     int8_bytes: report.int8_bytes,
   };

@@ -1,5 +1,6 @@
 import { siblingModule, spawnWorker } from '../common/spawnWorker.js';
 import type { RuntimeTensor } from '../common/datatypes.js';
+import type { SpeedupMeasurement } from '../measurement/measureSpeedup.js';
 
 export interface EvaluationRequest {
   baselinePath: string;
@@ -9,20 +10,20 @@ export interface EvaluationRequest {
   executionProviders: string[];
   /** The serving workers' thread count, so the latencies compare what will really be served. */
   intraOpThreads: number;
-  /** How many samples are timed (all are compared) and how often each is run per model. */
+  /** How many samples are timed (all are compared); the timed pairs cycle through them. */
   timedSamples: number;
-  timingRepeats: number;
-}
-
-export interface ModelRuns {
-  /** Per sample, its outputs by name. */
-  outputs: Record<string, RuntimeTensor>[];
-  medianMs: number;
+  /** Time allowed for the timed pairs, ms (see measureSpeedup). */
+  timingBudgetMs: number;
+  /** The speed-up the decision turns on: timing stops once the interval is wholly on one side of it. */
+  speedupMargin: number;
 }
 
 export interface EvaluationResult {
-  baseline: ModelRuns;
-  candidate: ModelRuns;
+  /** Per sample, each model's outputs by name. */
+  baseline: Record<string, RuntimeTensor>[];
+  candidate: Record<string, RuntimeTensor>[];
+  /** The candidate's speed-up over the baseline (a: baseline, b: candidate). */
+  speed: SpeedupMeasurement;
 }
 
 /** Runs baseline and candidate on the same samples in a worker thread of its own; rejects with ORT's reason, or when `signal` aborts. */
@@ -32,13 +33,18 @@ export function compareModels(request: EvaluationRequest, signal?: AbortSignal):
   // its sessions and answers.
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const worker = spawnWorker(siblingModule(import.meta.url, 'evaluationWorker'), { workerData: { ...request, stop } });
+  const onAbort = () => Atomics.store(stop, 0, 1);
+  // The signal outlives the comparison (a server's stop signal): the listener must go with it.
+  signal?.addEventListener('abort', onAbort, { once: true });
   return new Promise<EvaluationResult>((resolve, reject) => {
-    signal?.addEventListener('abort', () => Atomics.store(stop, 0, 1), { once: true });
     worker.once('message', (reply: { ok: true; result: EvaluationResult } | { ok: false; error: string }) => {
       if (reply.ok) resolve(reply.result);
       else reject(new Error(reply.error));
     });
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the evaluation worker stopped (code ${code})`)));
-  }).finally(() => void worker.terminate());
+  }).finally(() => {
+    signal?.removeEventListener('abort', onAbort);
+    void worker.terminate();
+  });
 }

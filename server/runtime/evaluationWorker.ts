@@ -1,14 +1,15 @@
 /**
  * Runs two models side by side on the same inputs with the same settings, for the int8 accuracy
- * gate: each sample through both (outputs kept), then timed runs interleaved A, B, A, B so that
- * machine noise hits both alike. A dedicated thread: it never competes with the serving workers'
- * queues, and the HTTP thread never runs a session.
+ * gate: each sample through both (outputs kept), then timed pairs (measureSpeedup) until the
+ * speed-up's interval is narrow enough or decides the margin. A dedicated thread: it never
+ * competes with the serving workers' queues, and the HTTP thread never runs a session.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import './disableOrtTelemetry.js'; // before onnxruntime-node loads: see the file
 import * as ort from 'onnxruntime-node';
 import { transferablesOf, type RuntimeTensor } from '../common/datatypes.js';
-import type { EvaluationRequest, EvaluationResult, ModelRuns } from './compareModels.js';
+import { measureSpeedup } from '../measurement/measureSpeedup.js';
+import type { EvaluationRequest, EvaluationResult } from './compareModels.js';
 
 const request = workerData as EvaluationRequest & { stop: Int32Array };
 
@@ -26,8 +27,6 @@ function fromOrt(tensor: ort.Tensor): RuntimeTensor {
   return { type: tensor.type as RuntimeTensor['type'], dims: [...tensor.dims], data };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-
 async function evaluate(): Promise<EvaluationResult> {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: request.executionProviders,
@@ -35,7 +34,7 @@ async function evaluate(): Promise<EvaluationResult> {
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   };
-  const sessions = [await ort.InferenceSession.create(request.baselinePath, options), await ort.InferenceSession.create(request.candidatePath, options)];
+  const sessions = [await ort.InferenceSession.create(request.baselinePath, options), await ort.InferenceSession.create(request.candidatePath, options)] as const;
   try {
     return await runBoth(sessions);
   } finally {
@@ -43,33 +42,28 @@ async function evaluate(): Promise<EvaluationResult> {
   }
 }
 
-async function runBoth(sessions: ort.InferenceSession[]): Promise<EvaluationResult> {
-  const runs: ModelRuns[] = sessions.map(() => ({ outputs: [], medianMs: 0 }));
+async function runBoth(sessions: readonly [ort.InferenceSession, ort.InferenceSession]): Promise<EvaluationResult> {
+  const outputs: Record<string, RuntimeTensor>[][] = [[], []];
   const feeds = request.samples.map(toOrt);
+  // Every sample through both (also the warm-up: a session's first runs are slow).
   for (const feed of feeds) {
     for (const [i, session] of sessions.entries()) {
       checkStop();
       const result = await session.run(feed, request.outputNames);
-      runs[i]!.outputs.push(Object.fromEntries(request.outputNames.map((name) => [name, fromOrt(result[name]!)])));
+      outputs[i]!.push(Object.fromEntries(request.outputNames.map((name) => [name, fromOrt(result[name]!)])));
     }
   }
-  const times: number[][] = sessions.map(() => []);
-  const timed = feeds.slice(0, request.timedSamples);
-  for (let repeat = 0; repeat < request.timingRepeats; repeat++) {
-    for (const feed of timed) {
-      for (const [i, session] of sessions.entries()) {
-        checkStop();
-        const started = performance.now();
-        await session.run(feed, request.outputNames);
-        times[i]!.push(performance.now() - started);
-      }
-    }
-  }
-  runs.forEach((run, i) => { run.medianMs = median(times[i]!); });
-  return { baseline: runs[0]!, candidate: runs[1]! };
+  const timed = feeds.slice(0, Math.max(1, request.timedSamples));
+  const speed = await measureSpeedup({
+    run: (which, pair) => sessions[which === 'a' ? 0 : 1].run(timed[pair % timed.length]!, request.outputNames),
+    budgetMs: request.timingBudgetMs,
+    margin: request.speedupMargin,
+    checkStop,
+  });
+  return { baseline: outputs[0]!, candidate: outputs[1]!, speed };
 }
 
 evaluate().then(
-  (result) => parentPort!.postMessage({ ok: true, result }, transferablesOf([...result.baseline.outputs, ...result.candidate.outputs].flatMap((o) => Object.values(o)))),
+  (result) => parentPort!.postMessage({ ok: true, result }, transferablesOf([...result.baseline, ...result.candidate].flatMap((o) => Object.values(o)))),
   (error: unknown) => parentPort!.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) }),
 );

@@ -100,9 +100,10 @@ describe('admin console (Chromium, end to end)', () => {
     await panel.getByText(/server: decode;dur=/).waitFor();
     await shot('models');
 
-    // The precision override sticks in the form.
+    // The gate's report shows the speed-up with its interval; the precision override sticks in the form.
     const mlp = page.locator('section', { has: page.getByRole('heading', { name: 'mlp', exact: true }) });
     await mlp.getByText('Quantization (version 1)').click();
+    await mlp.getByText(/95% interval \d\.\d{3}–\d\.\d{3}×, \d+ paired runs/).waitFor({ timeout: 15_000 });
     await mlp.getByLabel('Serve as').selectOption('fp32');
     await page.waitForTimeout(500);
     assert.equal(await mlp.getByLabel('Serve as').inputValue(), 'fp32');

@@ -19,7 +19,15 @@ interface VersionView {
   labels: Record<string, string>; metrics: Record<string, number>;
 }
 interface ModelView { name: string; active_version: string | null; cache_enabled: boolean; versions: VersionView[] }
-interface Quantization { status: string; progress: number; report: null | { decision: string; reasons: string[]; size_ratio: number | null; speedup: number | null; agreement: number | null; cosine: number | null; unvalidated: boolean; fp32_bytes: number; int8_bytes: number | null } }
+interface Quantization {
+  status: string;
+  progress: number;
+  report: null | {
+    decision: string; reasons: string[]; size_ratio: number | null; speedup: number | null; agreement: number | null; cosine: number | null; unvalidated: boolean; fp32_bytes: number; int8_bytes: number | null;
+    // Older reports (before the paired timing) lack these.
+    speedup_interval?: [number, number] | null; timed_pairs?: number | null; degenerate?: string | null;
+  };
+}
 interface ServingSettings { effective: Record<string, unknown>; overrides: Record<string, unknown> }
 
 const SETTINGS_FIELDS = ['max_batch_size', 'max_queue_delay_micros', 'max_queue_size', 'timeout_micros', 'min_instances', 'max_instances', 'idle_unload_seconds'] as const;
@@ -106,8 +114,13 @@ function QuantizationReport({ api, model, version, onChange }: { api: Api; model
         {report && (
           <ul className="plain">
             <li>Size: {(report.fp32_bytes / 1024).toFixed(0)} KB fp32{report.int8_bytes ? `, ${(report.int8_bytes / 1024).toFixed(0)} KB int8 (${report.size_ratio?.toFixed(2)}× smaller)` : ''}</li>
-            <li>Speed-up: {report.speedup?.toFixed(2) ?? '—'}×; agreement {report.agreement?.toFixed(4) ?? '—'}; cosine {report.cosine?.toFixed(4) ?? '—'}</li>
-            {report.unvalidated && <li className="warning">Checked on generated inputs only: upload validation samples for a decision you can trust.</li>}
+            <li>
+              Speed-up: {report.speedup?.toFixed(3) ?? '—'}×
+              {report.speedup_interval && <span className="speedup-interval"> (95% interval {report.speedup_interval[0].toFixed(3)}–{report.speedup_interval[1].toFixed(3)}×, {report.timed_pairs} paired runs)</span>}
+              ; agreement {report.agreement?.toFixed(4) ?? '—'}; cosine {report.cosine?.toFixed(4) ?? '—'}
+            </li>
+            {report.degenerate && <li className="warning">{report.degenerate}</li>}
+            {report.unvalidated && !report.degenerate && <li className="warning">Checked on generated inputs only: upload validation samples for a decision you can trust.</li>}
             {report.reasons.map((r) => <li key={r} className="muted">{r}</li>)}
           </ul>
         )}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildMlpStack } from '../../../models/lib/mlpStack.js';
@@ -26,14 +26,22 @@ async function finished(server: TestServer, model: string, version: string): Pro
 
 const stackInput = (seed: number) => ({ name: 'x', datatype: 'FP32', shape: [1, STACK.tokens, STACK.hidden], data: Array.from({ length: STACK.tokens * STACK.hidden }, (_, i) => Math.sin(i * seed)) });
 
-/** The report's decision follows its own figures: every output passes and the speed-up clears its threshold. */
+/**
+ * The report's decision follows its own figures: every output passes, the comparison is not
+ * degenerate, and the speed-up's whole interval is above the margin (or, with int8 in place
+ * before, not wholly below it).
+ */
 function assertConsistent(report: QuantizationStatus['report']): void {
   const thresholds = report.thresholds as { min_top1_agreement: number; min_cosine: number; min_speedup: number };
   const outputs = report.outputs as { metric: string; agreement: number; passes: boolean }[];
   assert.ok(outputs.length > 0);
   for (const o of outputs) if (o.metric === 'cosine') assert.equal(o.passes, o.agreement >= thresholds.min_cosine);
-  const passes = outputs.every((o) => o.passes) && report.speedup! > thresholds.min_speedup;
-  assert.equal(report.decision, passes ? 'int8' : 'fp32', JSON.stringify(report));
+  const [low, high] = report.speedup_interval as [number, number];
+  assert.ok(low <= report.speedup! && report.speedup! <= high, `interval [${low}, ${high}] holds ${report.speedup}`);
+  assert.ok((report.timed_pairs as number) >= 6);
+  const bySpeed = low > thresholds.min_speedup ? 'int8' : high < thresholds.min_speedup ? 'fp32' : report.previous_decision;
+  const expected = outputs.every((o) => o.passes) && report.degenerate === null ? bySpeed : 'fp32';
+  assert.equal(report.decision, expected, JSON.stringify(report));
 }
 
 let server: TestServer;
@@ -80,6 +88,28 @@ describe('int8 candidates', () => {
     assert.equal(result.report.validation, 'uploaded');
     assert.equal(result.report.samples, 4);
     assert.equal(result.report.unvalidated, false);
+  });
+
+  test('a re-run keeps the decision, and starts from the choice the last run left', async () => {
+    let previous = (await finished(server, 'stack', '1')).report;
+    for (let run = 0; run < 3; run++) {
+      assert.equal((await server.request('POST', '/api/models/stack/versions/1/quantization')).status, 202);
+      const { report } = await finished(server, 'stack', '1');
+      assert.equal(report.previous_decision, previous.decision);
+      assert.equal(report.decision, previous.decision, `run ${run + 1}: ${JSON.stringify(report.speedup_interval)}`);
+      assertConsistent(report);
+      previous = report;
+    }
+  });
+
+  test('generated inputs that fp32 answers all alike make a degenerate comparison: fp32 serves, and the report says why', async () => {
+    const upload = await server.request('POST', '/api/models/tabular/versions', { body: await readFile(new URL('../../../models/mlp/model.onnx', import.meta.url)), headers: ONNX });
+    assert.equal(upload.status, 201);
+    const result = await finished(server, 'tabular', '1');
+    assert.equal(result.report.validation, 'generated');
+    assert.match(String(result.report.degenerate), /answers all 8 samples alike on every output/);
+    assert.equal(result.report.reasons![0], result.report.degenerate);
+    assert.deepEqual([result.report.decision, result.served_precision], ['fp32', 'fp32']);
   });
 
   test('the admin override wins, swaps without failing a request, and auto returns to the gate', async () => {
