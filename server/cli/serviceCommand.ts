@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { detectProviders } from '../runtime/detectProviders.js';
+import { gpuDeviceAccess, groupNames, NO_GPU_ACCESS, type GpuDeviceAccess } from '../service/gpuDeviceAccess.js';
 import { SERVICE_NAME, type ServiceOptions } from '../service/ServiceOptions.js';
 import { defaultServiceDataDir, serviceInstallPlan, serviceUninstallPlan, type ServiceStep } from '../service/servicePlan.js';
 import { UsageError } from './parseServeOptions.js';
@@ -12,6 +14,32 @@ function describe(step: ServiceStep): string {
   if (step.kind === 'write') return `write ${step.path} (mode ${step.mode.toString(8)}):\n${step.content.replace(/^\ufeff/, '').replace(/^/gm, '    ')}`;
   if (step.kind === 'remove') return `remove ${step.path}`;
   return `${step.unless ? `unless \`${step.unless.join(' ')}\` succeeds: ` : ''}${step.argv.join(' ')}`;
+}
+
+/** Entries of a directory, or none when it does not exist (no /dev/dri without a DRM driver). */
+function entries(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The GPU nodes of this machine that this build's providers can use. WebGPU: onnxruntime-node 1.30
+ * ships it in the Linux x64 build only (its library carries Dawn and its binding offers 'webgpu';
+ * the arm64 ones do neither), and an operator can select it at any time (--provider webgpu), so its
+ * nodes are allowed whenever the build has it. CUDA: when its provider library is installed.
+ */
+function linuxGpuAccess(): GpuDeviceAccess {
+  let etcGroup = '';
+  try {
+    etcGroup = readFileSync('/etc/group', 'utf8');
+  } catch {
+    // No /etc/group: no group is named, the nodes are still allowed.
+  }
+  const providers = { cuda: detectProviders('linux').cuda === true, webgpu: process.arch === 'x64' };
+  return gpuDeviceAccess({ dev: entries('/dev'), dri: entries('/dev/dri'), groups: groupNames(etcGroup) }, providers);
 }
 
 function succeeds(argv: string[]): boolean {
@@ -56,7 +84,7 @@ export function serviceCommand(args: string[], flags: Record<string, string | bo
     // macOS has no useradd: the daemon runs as the admin who installs it (sudo keeps their name in SUDO_USER).
     user: typeof flags.user === 'string' ? flags.user : platform === 'darwin' ? process.env.SUDO_USER ?? 'root' : SERVICE_NAME,
     port: port.data,
-    gpu: existsSync('/dev/nvidiactl'),
+    gpu: platform === 'linux' && action === 'install' ? linuxGpuAccess() : NO_GPU_ACCESS,
   };
   const steps = action === 'install' ? serviceInstallPlan(platform, options) : serviceUninstallPlan(platform);
   if (flags['dry-run'] === true) {

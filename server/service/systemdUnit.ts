@@ -1,14 +1,36 @@
+import type { GpuDeviceAccess } from './gpuDeviceAccess.js';
 import type { ServiceOptions } from './ServiceOptions.js';
 
 /** systemd quotes: a path with spaces stays one argument. */
 const quote = (arg: string) => (/[\s"\\]/.test(arg) ? `"${arg.replace(/(["\\])/g, '\\$1')}"` : arg);
 
 /**
+ * GPU nodes through the private /dev rather than PrivateDevices=no: PrivateDevices=yes also hides
+ * every other node, filters the @raw-io system calls, drops CAP_SYS_RAWIO and CAP_MKNOD and implies
+ * DevicePolicy=closed (systemd.exec(5)), written out anyway so an admin reading the unit sees it.
+ * DeviceAllow= only opens the cgroup device filter, it creates no node (systemd.resource-control(5)),
+ * so each node is bound into the private /dev too. systemd binds them before it remounts that /dev
+ * read-only, and a read-only mount does not stop writes to a device node. The "-" skips a node that
+ * is gone at start (driver not loaded, card removed) instead of failing the start (226/NAMESPACE):
+ * the server then falls back to the CPU. Groups are set on the service, not added to the user, so
+ * uninstall leaves the account as it was.
+ */
+function gpuLines(gpu: GpuDeviceAccess): string {
+  if (gpu.devices.length === 0) return '';
+  return [
+    'DevicePolicy=closed',
+    ...gpu.devices.flatMap((node) => [`BindPaths=${quote(`-${node}`)}`, `DeviceAllow=${quote(node)} rw`]),
+    ...(gpu.groups.length > 0 ? [`SupplementaryGroups=${gpu.groups.map(quote).join(' ')}`] : []),
+  ].map((line) => `${line}\n`).join('');
+}
+
+/**
  * The Linux unit (systemd.exec(5), systemd.service(5)). Hardened as far as a Node server allows:
  * the whole file system read-only except the data dir, no privilege gain, private /tmp, no kernel
- * or cgroup tuning, no capabilities (unless the port is below 1024). Not MemoryDenyWriteExecute:
- * V8's JIT needs writable executable memory. Restart on failure only: a clean stop (exit 0 after the
- * drain) stays stopped. TimeoutStopSec leaves the drain (shutdown_drain_seconds, 10 s) time to finish.
+ * or cgroup tuning, no capabilities (unless the port is below 1024), no physical devices but the GPU
+ * nodes found at install time. Not MemoryDenyWriteExecute: V8's JIT needs writable executable
+ * memory. Restart on failure only: a clean stop (exit 0 after the drain) stays stopped.
+ * TimeoutStopSec leaves the drain (shutdown_drain_seconds, 10 s) time to finish.
  */
 export function systemdUnit(o: ServiceOptions): string {
   const underHome = /^\/(home|root)(\/|$)/.test(o.mainPath) || /^\/(home|root)(\/|$)/.test(o.nodePath);
@@ -35,8 +57,8 @@ ProtectSystem=strict
 ReadWritePaths=${quote(o.dataDir)}
 ProtectHome=${underHome ? 'read-only' : 'yes'}
 PrivateTmp=yes
-PrivateDevices=${o.gpu ? 'no' : 'yes'}
-ProtectKernelTunables=yes
+PrivateDevices=yes
+${gpuLines(o.gpu)}ProtectKernelTunables=yes
 ProtectKernelModules=yes
 ProtectKernelLogs=yes
 ProtectControlGroups=yes
