@@ -20,6 +20,7 @@ import { ModelServingSettingsService } from './config/modelServingSettings.js';
 import { probeHardware, type HardwareProfile } from './hardware/probeHardware.js';
 import { HardwareProfileCache } from './hardware/HardwareProfileCache.js';
 import { storageStatus } from './hardware/storageStatus.js';
+import { modelExecution } from './hardware/modelExecution.js';
 import { planExecution, type ExecutionPlan, type PlanOverrides } from './hardware/planExecution.js';
 import { decodeInputs } from './serving/decodeInputs.js';
 import { InferenceRecorder } from './serving/InferenceRecorder.js';
@@ -270,7 +271,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onError: (error, experimentId) => logger.error({ err: error, experiment: experimentId }, 'experiment bookkeeping failed'),
     onEnded: (ended) => webhooks.emit(ended.outcome === 'rolled_back' ? 'experiment.rolled_back' : 'experiment.completed', endedExperimentEvent(ended)),
   });
-  const modelSettings = new ModelServingSettingsService({ models: store.models, server: () => settingsService.current, workers: pool.instances });
+  const modelSettings = new ModelServingSettingsService({ models: store.models, server: () => settingsService.current, workers: pool.instances, intraOpThreads: plan.intraOpThreads });
   const metrics = new InferenceMetrics();
   const registry = new ModelRegistry({
     models: store.models,
@@ -293,7 +294,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     dataDir,
     runtimeSettings: (model) => {
       const chosen = modelSettings.effective(model);
-      return { minInstances: chosen.min_instances, maxInstances: chosen.max_instances, inline: chosen.inline, idleUnloadSeconds: chosen.idle_unload_seconds };
+      const session = modelExecution(plan, { provider: chosen.provider, intraOpThreads: chosen.intra_op_threads });
+      return { minInstances: chosen.min_instances, maxInstances: chosen.max_instances, inline: chosen.inline, idleUnloadSeconds: chosen.idle_unload_seconds, ...(session ? { session } : {}) };
     },
     versionInUse: (model, version) => experiments.versionInUse(model, version),
   });
@@ -311,7 +313,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       minCosine: settingsService.current.int8_min_cosine,
       minSpeedup: settingsService.current.int8_min_speedup,
     }),
-    execution: { executionProviders: plan.executionProviders, intraOpThreads: plan.intraOpThreads },
+    // The comparison runs in a thread of its own beside the serving workers, and two threads running
+    // WebGPU at once crash onnxruntime-node (see InferenceWorkerPool): a WebGPU plan is compared on the CPU.
+    execution: { executionProviders: plan.executionProviders.includes('webgpu') ? ['cpu'] : plan.executionProviders, intraOpThreads: plan.intraOpThreads },
     onError: (error, job) => logger.error({ err: error, job }, 'int8 candidate failed; the version keeps serving fp32'),
     onDecided: (name, version, report) => webhooks.emit('quantization.decided', quantizationDecidedEvent(name, version, report)),
   });

@@ -9,6 +9,11 @@ export interface SessionKey {
   readonly model: string;
   readonly version: string;
   readonly precision: Precision;
+  /**
+   * The model's own execution settings (providers and threads an admin chose), when it has them:
+   * a change loads the new sessions beside the old ones before they go, as a precision swap does.
+   */
+  readonly execution?: string;
 }
 
 /** Each key object's id, made once: a request looks its session up several times, and a new string is hashed anew each time. */
@@ -21,7 +26,7 @@ const ids = new WeakMap<SessionKey, string>();
 export function sessionId(key: SessionKey): string {
   let id = ids.get(key);
   if (id === undefined) {
-    id = `${key.model}\u0000${key.version}\u0000${key.precision}`;
+    id = `${key.model}\u0000${key.version}\u0000${key.precision}${key.execution === undefined ? '' : `\u0000${key.execution}`}`;
     ids.set(key, id);
   }
   return id;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { inferboxError } from '../common/errors.js';
+import { EXECUTION_PROVIDERS } from '../common/executionProviders.js';
 import { parseRequest } from '../common/parseRequest.js';
 import type { ModelRepository } from '../store/ModelRepository.js';
 import type { ServerSettings } from './serverSettings.js';
@@ -35,7 +36,17 @@ export const modelServingSchema = z.object({
   log_payloads: z.boolean(),
   /** Days this model's payloads and live samples are kept before the purge deletes them. */
   payload_retention_days: z.number().int().min(1).max(365),
+  /**
+   * Where its sessions run: `auto` follows the server's execution plan; a provider name forces it
+   * (with the CPU as the fallback when its sessions cannot be created).
+   */
+  provider: z.enum(['auto', ...EXECUTION_PROVIDERS]),
+  /** Intra-op threads of each of its sessions (default: the execution plan's). */
+  intra_op_threads: z.number().int().min(1).max(256),
 });
+
+/** The serving settings that choose how a model's sessions run: changing one reloads them. */
+export const EXECUTION_FIELDS = ['provider', 'intra_op_threads'] as const satisfies readonly (keyof z.infer<typeof modelServingSchema>)[];
 
 export type ModelServingSettings = z.infer<typeof modelServingSchema>;
 type Field = keyof ModelServingSettings;
@@ -62,7 +73,7 @@ export interface ModelServingView {
 export class ModelServingSettingsService {
   private readonly parsed = new Map<string, { json: string; overrides: Partial<ModelServingSettings> }>();
 
-  constructor(private readonly deps: { models: ModelRepository; server: () => Readonly<ServerSettings>; workers: number }) {}
+  constructor(private readonly deps: { models: ModelRepository; server: () => Readonly<ServerSettings>; workers: number; intraOpThreads: number }) {}
 
   defaults(): ModelServingSettings {
     const server = this.deps.server();
@@ -79,6 +90,8 @@ export class ModelServingSettingsService {
       // Off unless the admin turns it on for this model: payloads can hold personal data.
       log_payloads: false,
       payload_retention_days: server.payload_retention_days,
+      provider: 'auto',
+      intra_op_threads: this.deps.intraOpThreads,
     };
   }
 

@@ -1,8 +1,7 @@
+import type { ExecutionProviderName } from '../common/executionProviders.js';
 import type { GpuProfile, GpuVendor, HardwareProfile } from './HardwareProfile.js';
 
-/** Execution provider names as onnxruntime-node spells them. */
-export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
-export type ExecutionProviderName = (typeof EXECUTION_PROVIDERS)[number];
+export { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../common/executionProviders.js';
 
 /** Which providers this onnxruntime-node build has installed; a missing key means no. CPU is always there. */
 export type ProviderAvailability = Readonly<Partial<Record<ExecutionProviderName, boolean>>>;

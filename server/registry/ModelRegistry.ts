@@ -90,6 +90,10 @@ export interface RegistryDeps {
 const DEFAULT_RUNTIME_SETTINGS: ModelRuntimeSettings = { minInstances: 1, maxInstances: Number.MAX_SAFE_INTEGER, inline: true, idleUnloadSeconds: 0 };
 
 const keyOf = (name: string, version: string) => `${name}/${version}`;
+
+/** The session key's label for a model's own execution settings ("webgpu,cpu×2"); undefined when it has none. */
+const executionLabel = (settings: ModelRuntimeSettings): string | undefined =>
+  settings.session ? `${settings.session.executionProviders.join(',')}×${settings.session.intraOpThreads}` : undefined;
 const MODEL_FILE = 'model.onnx';
 /** Uploads in progress; whatever a crash left here is removed on the next start. */
 const INCOMING = '.incoming';
@@ -177,7 +181,31 @@ export class ModelRegistry {
   private loadServed(name: string, version: string, precision: Precision, path: string, row?: ModelVersionRow): Promise<ServedVersion> {
     const signatureOf = (loaded: LoadResult) =>
       row ? { inputs: row.inputs, outputs: row.outputs } : { inputs: signatureFromMetadata(loaded.inputs, 'input'), outputs: signatureFromMetadata(loaded.outputs, 'output') };
-    return ServedVersion.load({ model: name, version, precision }, path, () => this.runtimeSettings(name), this.deps.serving, signatureOf);
+    const execution = executionLabel(this.runtimeSettings(name));
+    const key = execution === undefined ? { model: name, version, precision } : { model: name, version, precision, execution };
+    return ServedVersion.load(key, path, () => this.runtimeSettings(name), this.deps.serving, signatureOf);
+  }
+
+  /**
+   * After the model's execution settings changed (provider, intra-op threads): each loaded
+   * version loads sessions with the new ones beside the old, takes requests over in one step, and
+   * retires the old ones once their requests finish, as a precision swap does: no request fails.
+   * A version whose new sessions cannot load keeps the old ones and the error is thrown.
+   */
+  applyExecution(name: string): Promise<VersionView[]> {
+    return this.serialize(name, async () => {
+      const wanted = executionLabel(this.runtimeSettings(name));
+      for (const row of this.deps.models.listVersions(name)) {
+        const key = keyOf(name, row.version);
+        const old = this.status.get(key)?.served;
+        if (!old || old.key.execution === wanted) continue;
+        const served = await this.loadServed(name, row.version, old.precision, this.pathFor(row, old.precision), row);
+        served.lastUsedAt = old.lastUsedAt;
+        this.status.set(key, { state: 'ready', served, fallbackReason: served.loaded.fallbackReason });
+        await old.retire();
+      }
+      return this.deps.models.listVersions(name).map((row) => this.viewOf(name, row.version));
+    });
   }
 
   private nowMs(): number {

@@ -27,6 +27,17 @@ export interface Placement {
   maxInstances: number;
   /** Whether it may run on the HTTP thread once its runs prove shorter than a trip to a worker. */
   inline: boolean;
+  /**
+   * Its sessions' providers and intra-op threads when the model has its own (an admin's choice);
+   * else the pool's. Read once per load: every session of one load runs the same way.
+   */
+  session?: SessionChoice;
+}
+
+/** A model's own execution settings: providers in order of preference ('cpu' last) and intra-op threads. */
+export interface SessionChoice {
+  executionProviders: string[];
+  intraOpThreads: number;
 }
 
 export const DEFAULT_PLACEMENT: Placement = { minInstances: 1, maxInstances: Number.MAX_SAFE_INTEGER, inline: true };
@@ -148,6 +159,8 @@ interface ModelEntry {
   path: string;
   fileBytes: number;
   placement: () => Placement;
+  /** What every session of this load runs with (the model's own choice or the pool's). */
+  session: SessionSettings;
   /** Indexes into the pool's workers that hold a ready session. */
   holders: number[];
   /** Loads into further workers in progress. */
@@ -172,6 +185,15 @@ interface ModelEntry {
   /** Unloading: runs of requests that hold a lease still go through, new leases are refused. */
   retiring: boolean;
 }
+
+/**
+ * onnxruntime-node's WebGPU provider shares one WebGPU device across the process, and two threads
+ * running WebGPU sessions at once crash it (SIGSEGV, onnxruntime-node 1.30 on Mesa's lavapipe:
+ * creation in two threads, or runs in two threads, each alone is fine; a WebGPU thread beside CPU
+ * threads is fine). Every WebGPU session therefore lives in this one worker, one instance per model.
+ */
+const WEBGPU_WORKER = 0;
+const onWebGpu = (session: SessionSettings) => session.executionProviders.includes('webgpu');
 
 const elementsOf = (feeds: Record<string, RuntimeTensor>) => {
   let n = 0;
@@ -219,8 +241,14 @@ export class InferenceWorkerPool {
     return this.slots.length;
   }
 
-  private get inlineAllowed(): boolean {
-    return this.settings.executionProviders.every((p) => p === 'cpu');
+  /** The HTTP thread's sessions are CPU ones: a model that runs on an accelerator stays off it. */
+  private static inlineAllowed(entry: ModelEntry): boolean {
+    return entry.session.executionProviders.every((p) => p === 'cpu');
+  }
+
+  private sessionSettings(placement: Placement): SessionSettings {
+    const own = placement.session;
+    return own ? { executionProviders: own.executionProviders, intraOpThreads: own.intraOpThreads, interOpThreads: this.settings.interOpThreads } : this.settings;
   }
 
   private spawn(): WorkerSlot {
@@ -236,7 +264,7 @@ export class InferenceWorkerPool {
     const fresh = this.spawn();
     this.slots[index] = fresh;
     const held = [...this.entries].filter(([, entry]) => entry.holders.includes(index));
-    fresh.ready = Promise.all(held.map(([key, entry]) => fresh.send({ kind: 'load', key, path: entry.path, settings: this.settings }))).then(() => undefined, () => undefined);
+    fresh.ready = Promise.all(held.map(([key, entry]) => fresh.send({ kind: 'load', key, path: entry.path, settings: entry.session }))).then(() => undefined, () => undefined);
   }
 
   /**
@@ -246,7 +274,9 @@ export class InferenceWorkerPool {
   async load(sessionKey: SessionKey, path: string, placement: () => Placement = () => DEFAULT_PLACEMENT): Promise<LoadResult> {
     const key = sessionId(sessionKey);
     await this.unloadId(key); // a reload starts from nothing, so no worker keeps the old file's session
-    const count = this.clamp(placement().minInstances);
+    const chosen = placement();
+    const session = this.sessionSettings(chosen);
+    const count = onWebGpu(session) ? 1 : this.clamp(chosen.minInstances);
     const fileBytes = await stat(path).then((stats) => stats.size, (error: unknown) => { throw this.loadRefused(sessionKey, path, error); });
     const needed = count * estimateSessionBytes(fileBytes);
     const left = this.memoryBudgetBytes() - this.estimatedBytes();
@@ -255,15 +285,15 @@ export class InferenceWorkerPool {
       throw inferboxError('IBX_ERR_MEMORY_BUDGET', `${sessionKey.model}/${sessionKey.version}`, mb(needed), count, mb(estimateSessionBytes(fileBytes)), mb(Math.max(0, left)), mb(this.memoryBudgetBytes()));
     }
     this.reservedBytes += needed;
-    const targets = this.leastLoadedSlots(count);
-    const results = await Promise.allSettled(targets.map((index) => this.slots[index]!.send({ kind: 'load', key, path, settings: this.settings })))
+    const targets = onWebGpu(session) ? [WEBGPU_WORKER] : this.leastLoadedSlots(count);
+    const results = await Promise.allSettled(targets.map((index) => this.slots[index]!.send({ kind: 'load', key, path, settings: session })))
       .finally(() => { this.reservedBytes -= needed; });
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
       await Promise.allSettled(targets.map((index) => this.slots[index]!.send({ kind: 'unload', key })));
       throw this.loadRefused(sessionKey, path, failure.reason);
     }
-    const entry: ModelEntry = { path, fileBytes, placement, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, fastestRunMs: Number.POSITIVE_INFINITY, inlineRunMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false };
+    const entry: ModelEntry = { path, fileBytes, placement, session, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, fastestRunMs: Number.POSITIVE_INFINITY, inlineRunMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false };
     this.entries.set(key, entry);
     const loaded = (results[0] as PromiseFulfilledResult<unknown>).value as LoadResult;
     if (loaded.fallbackReason !== undefined) {
@@ -294,7 +324,7 @@ export class InferenceWorkerPool {
    */
   private async calibrateInline(key: string, entry: ModelEntry, loaded: LoadResult): Promise<void> {
     const feeds = calibrationFeeds(loaded.inputs);
-    if (!feeds || !this.inlineAllowed || !entry.placement().inline || entry.fileBytes > INLINE_CALIBRATION_MAX_FILE_BYTES || !this.fitsOneMore(entry)) return;
+    if (!feeds || !InferenceWorkerPool.inlineAllowed(entry) || !entry.placement().inline || entry.fileBytes > INLINE_CALIBRATION_MAX_FILE_BYTES || !this.fitsOneMore(entry)) return;
     entry.inline = 'loading';
     try {
       await this.inlineSessions.load(key, entry.path, INLINE_SESSION);
@@ -392,12 +422,12 @@ export class InferenceWorkerPool {
     if (!entry || this.closing) return;
     entry.lastBacklogAt = Date.now();
     const placement = entry.placement();
-    const limit = Math.max(this.clamp(placement.minInstances), this.clamp(placement.maxInstances));
+    const limit = onWebGpu(entry.session) ? 1 : Math.max(this.clamp(placement.minInstances), this.clamp(placement.maxInstances));
     if (entry.holders.length + entry.growing >= limit) return;
     const [target] = this.leastLoadedSlots(1, entry.holders);
     if (target === undefined || !this.fitsOneMore(entry)) return;
     entry.growing += 1;
-    void this.slots[target]!.send({ kind: 'load', key, path: entry.path, settings: this.settings }).then(
+    void this.slots[target]!.send({ kind: 'load', key, path: entry.path, settings: entry.session }).then(
       () => {
         entry.growing -= 1;
         if (this.entries.get(key) === entry && !entry.holders.includes(target)) entry.holders.push(target);
@@ -472,7 +502,7 @@ export class InferenceWorkerPool {
       if (inferMs < INLINE_MAX_RUN_MS) entry.inlineMaxElements = Math.max(entry.inlineMaxElements, elements * INLINE_MAX_GROWTH);
       return;
     }
-    const eligible = this.inlineAllowed && entry.placement().inline && entry.runs >= INLINE_MIN_RUNS &&
+    const eligible = InferenceWorkerPool.inlineAllowed(entry) && entry.placement().inline && entry.runs >= INLINE_MIN_RUNS &&
       entry.fastestRunMs < INLINE_MAX_RUN_MS && entry.fileBytes <= INLINE_MAX_FILE_BYTES && Date.now() - entry.inlineLeftAt > INLINE_RETRY_AFTER_MS &&
       this.fitsOneMore(entry);
     if (!eligible) return;

@@ -30,7 +30,9 @@ interface Quantization {
 }
 interface ServingSettings { effective: Record<string, unknown>; overrides: Record<string, unknown> }
 
-const SETTINGS_FIELDS = ['max_batch_size', 'max_queue_delay_micros', 'max_queue_size', 'timeout_micros', 'min_instances', 'max_instances', 'idle_unload_seconds'] as const;
+const SETTINGS_FIELDS = ['max_batch_size', 'max_queue_delay_micros', 'max_queue_size', 'timeout_micros', 'min_instances', 'max_instances', 'idle_unload_seconds', 'intra_op_threads'] as const;
+/** onnxruntime's execution providers; `auto` follows the server's plan. */
+const PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
 
 /** Above this many elements a prefilled request would be megabytes of zeros: the data is left for the user to fill. */
 const EXAMPLE_MAX_ELEMENTS = 10_000;
@@ -163,6 +165,17 @@ function ServingSettingsForm({ api, model, cacheEnabled, onChange }: { api: Api;
       setError(e instanceof Error ? e.message : String(e));
     }
   };
+  // The loaded versions swap to sessions on the chosen provider as this returns (no request fails).
+  const chooseProvider = async (provider: string) => {
+    setError(undefined);
+    try {
+      await api.send('PUT', `/api/models/${model}/settings`, { provider: provider === 'auto' ? null : provider });
+      await settings.reload();
+      onChange();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
   return (
     <Status loading={settings.loading} error={settings.error}>
       <form className="settings" onSubmit={(e) => { e.preventDefault(); void save(); }}>
@@ -171,6 +184,11 @@ function ServingSettingsForm({ api, model, cacheEnabled, onChange }: { api: Api;
             <input inputMode="numeric" value={draft[field] ?? String(settings.data?.effective[field] ?? '')} onChange={(e) => setDraft({ ...draft, [field]: e.target.value })} />
           </label>
         ))}
+        <label>Execution provider
+          <select value={String(settings.data?.overrides.provider ?? 'auto')} onChange={(e) => void chooseProvider(e.target.value)}>
+            {PROVIDERS.map((p) => <option key={p} value={p}>{p === 'auto' ? 'automatic (the server\'s plan)' : p}</option>)}
+          </select>
+        </label>
         <button type="submit" disabled={Object.keys(draft).length === 0}>Save settings</button>
         <label className="checkbox"><input type="checkbox" checked={cacheEnabled} onChange={() => void toggleCache()} /> Response cache (repeat inputs answered from memory)</label>
         <ErrorText error={error} />
@@ -245,7 +263,10 @@ function ModelPanel({ api, model, onChange }: { api: Api; model: ModelView; onCh
                 <td>{v.state}{v.error ? `: ${v.error}` : ''}</td>
                 <td>{v.served_precision}</td>
                 <td>{(v.size_bytes / 1024).toFixed(0)} KB</td>
-                <td>{v.execution_provider ?? '—'}{v.placement ? `, ${v.placement.workers} worker(s)${v.placement.inline ? ' + inline' : ''}` : ''}</td>
+                <td>
+                  {v.execution_provider ?? '—'}{v.placement ? `, ${v.placement.workers} worker(s)${v.placement.inline ? ' + inline' : ''}` : ''}
+                  {v.fallback_reason && <div className="muted">{v.fallback_reason}</div>}
+                </td>
                 <td><VersionMetadata labels={v.labels} metrics={v.metrics} /></td>
                 <td className="actions">
                   {!v.active && <button type="button" className="small" onClick={() => void act('POST', `/api/models/${model.name}/versions/${v.version}/activate`)}>Activate</button>}

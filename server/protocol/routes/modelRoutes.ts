@@ -6,6 +6,7 @@ import { isAdmin } from '../../auth/scopes.js';
 import type { ExperimentView } from '../../experiments/ExperimentService.js';
 import type { VersionView } from '../../registry/ModelRegistry.js';
 import { parseJsonText } from '../../common/parseJsonText.js';
+import { EXECUTION_FIELDS } from '../../config/modelServingSettings.js';
 import { readJsonBody } from '../readBody.js';
 import { readModelUpload } from '../readModelUpload.js';
 import { registerModelVersion } from '../registerModelVersion.js';
@@ -132,6 +133,8 @@ export function modelRoutes(services: AppServices): RouteSpec[] {
         const body = (await readJsonBody(ctx.req, 16 * 1024)).value;
         const before = services.modelSettings.effective(name);
         const view = services.modelSettings.update(name, body);
+        // Provider and threads are fixed in a session: the loaded versions swap to new ones (no request fails).
+        if (EXECUTION_FIELDS.some((field) => view.effective[field] !== before[field])) await registry.applyExecution(name);
         // Before and after of each field named: who switched payload logging on, and when, stays on record.
         const fields = Object.keys(body as object) as (keyof typeof before)[];
         const pick = (from: typeof before) => Object.fromEntries(fields.map((f) => [f, from[f]]));

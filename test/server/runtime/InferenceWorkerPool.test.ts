@@ -175,3 +175,29 @@ test('a model file above the calibration size is not timed on the HTTP thread: i
     await rm(slowDir, { recursive: true, force: true });
   }
 });
+
+test('WebGPU sessions all live in one worker, one instance per model, so no two threads run WebGPU at once (that crashes onnxruntime-node)', async (t) => {
+  process.env.XDG_RUNTIME_DIR ??= dir; // Mesa's Vulkan drivers want a private runtime directory
+  const pool = new InferenceWorkerPool({ instances: 2, executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1, scaleDownAfterMs: 60_000 });
+  try {
+    const onGpu = { minInstances: 2, maxInstances: 2, inline: true, session: { executionProviders: ['webgpu', 'cpu'], intraOpThreads: 1 } };
+    const first = await pool.load(key('add', '1'), modelPath, () => onGpu);
+    if (first.provider !== 'webgpu') {
+      if (process.env.CI_REQUIRE_WEBGPU === '1') assert.fail(`no WebGPU adapter: ${first.fallbackReason}`);
+      t.skip(`no WebGPU adapter here: ${first.fallbackReason}`);
+      return;
+    }
+    await pool.load(key('add', '2'), modelPath, () => onGpu);
+    await pool.load(key('add', 'cpu'), modelPath, () => ({ minInstances: 2, maxInstances: 2, inline: false }));
+    // Many at once, on both WebGPU models and the CPU one: the backlog would spread a CPU model to more workers.
+    const runs = await Promise.all(Array.from({ length: 60 }, (_, i) => pool.run(key('add', ['1', '2', 'cpu'][i % 3]!), feeds(1 + (i % 4)), ['sum'])));
+    for (const run of runs) assert.ok((run.outputs.sum!.data as Float32Array).every((v) => v === 3));
+    for (const version of ['1', '2']) {
+      assert.deepEqual(pool.placementStatus(key('add', version))?.workers, 1, `WebGPU model ${version} stays on one worker`);
+      assert.equal(pool.placementStatus(key('add', version))?.inline, false, 'and off the HTTP thread');
+    }
+    assert.equal(pool.placementStatus(key('add', 'cpu'))?.workers, 2);
+  } finally {
+    await pool.close();
+  }
+});
