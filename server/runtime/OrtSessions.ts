@@ -1,7 +1,8 @@
 import './disableOrtTelemetry.js'; // before onnxruntime-node loads: see the file
 import * as ort from 'onnxruntime-node';
 import type { RuntimeTensor, TensorData } from '../common/datatypes.js';
-import { epochMs, type LoadResult, type RawTensorMetadata, type RunResult, type SessionSettings } from './workerProtocol.js';
+import { compareSessions, type SessionComparison } from './compareSessions.js';
+import { epochMs, type CompareRequest, type LoadResult, type RawTensorMetadata, type RunResult, type SessionSettings } from './workerProtocol.js';
 
 /** The key has no session here (being loaded or unloaded): retryable, not the input's fault. */
 export class SessionUnavailable extends Error {}
@@ -81,6 +82,24 @@ export class OrtSessions {
       tensor.dispose();
     }
     return { outputs, startedAt, inferMs };
+  }
+
+  /**
+   * Two sessions of one file with different settings (providers), compared here (compareSessions)
+   * and released. No fallback: a candidate provider that cannot start is the answer.
+   */
+  async compare(request: CompareRequest): Promise<SessionComparison> {
+    const baseline = await ort.InferenceSession.create(request.path, sessionOptions(request.baseline, request.baseline.executionProviders));
+    try {
+      const candidate = await ort.InferenceSession.create(request.path, sessionOptions(request.candidate, request.candidate.executionProviders));
+      try {
+        return await compareSessions([baseline, candidate], request.samples, request.outputNames, request.timing);
+      } finally {
+        await candidate.release();
+      }
+    } finally {
+      await baseline.release();
+    }
   }
 
   async unload(key: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { siblingModule, spawnWorker } from '../common/spawnWorker.js';
 import type { RuntimeTensor } from '../common/datatypes.js';
-import type { SpeedupMeasurement } from '../measurement/measureSpeedup.js';
+import type { SessionComparison } from './compareSessions.js';
 
 export interface EvaluationRequest {
   baselinePath: string;
@@ -18,13 +18,7 @@ export interface EvaluationRequest {
   speedupMargin: number;
 }
 
-export interface EvaluationResult {
-  /** Per sample, each model's outputs by name. */
-  baseline: Record<string, RuntimeTensor>[];
-  candidate: Record<string, RuntimeTensor>[];
-  /** The candidate's speed-up over the baseline (a: baseline, b: candidate). */
-  speed: SpeedupMeasurement;
-}
+export type EvaluationResult = SessionComparison;
 
 /** Runs baseline and candidate on the same samples in a worker thread of its own; rejects with ORT's reason, or when `signal` aborts. */
 export function compareModels(request: EvaluationRequest, signal?: AbortSignal): Promise<EvaluationResult> {

@@ -1,3 +1,4 @@
+import type { TimingSpec } from './compareSessions.js';
 import type { RuntimeTensor } from '../common/datatypes.js';
 
 /** How a session is built; the same for every instance of a model (from the hardware plan). */
@@ -31,7 +32,18 @@ export interface RunResult {
   inferMs: number;
 }
 
+/** Two sessions of one file, each with its own settings (providers), compared in the worker's thread (compareSessions). */
+export interface CompareRequest {
+  path: string;
+  baseline: SessionSettings;
+  candidate: SessionSettings;
+  samples: Record<string, RuntimeTensor>[];
+  outputNames: string[];
+  timing: TimingSpec;
+}
+
 export type WorkerRequest =
+  | ({ kind: 'compare'; id: number } & CompareRequest)
   | { kind: 'load'; id: number; key: string; path: string; settings: SessionSettings }
   | { kind: 'run'; id: number; key: string; feeds: Record<string, RuntimeTensor>; outputNames: string[] }
   | { kind: 'unload'; id: number; key: string };

@@ -5,6 +5,7 @@ import { JobRepository } from './JobRepository.js';
 import { ModelCardRepository } from './ModelCardRepository.js';
 import { ModelRepository } from './ModelRepository.js';
 import { PayloadRepository } from './PayloadRepository.js';
+import { PlacementRepository } from './PlacementRepository.js';
 import { truncateWal } from './truncateWal.js';
 import { openDatabase, type SqliteDatabase } from './openDatabase.js';
 import { QuantizationRepository } from './QuantizationRepository.js';
@@ -26,6 +27,7 @@ export class Store {
   readonly payloads: PayloadRepository;
   readonly cards: ModelCardRepository;
   readonly webhooks: WebhookRepository;
+  readonly placements: PlacementRepository;
 
   private constructor(private readonly db: SqliteDatabase, private readonly path: string) {
     this.models = new ModelRepository(db);
@@ -39,6 +41,7 @@ export class Store {
     this.payloads = new PayloadRepository(db);
     this.cards = new ModelCardRepository(db);
     this.webhooks = new WebhookRepository(db);
+    this.placements = new PlacementRepository(db);
   }
 
   static open(path: string): Store {
