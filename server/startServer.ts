@@ -114,6 +114,8 @@ const DEFAULT_MODEL_INSTALLED = 'bootstrap.default_model_installed';
 const HOUR_MS = 3_600_000;
 /** How long after a start from the cached hardware profile the probe runs again (see HardwareProfileCache). */
 const REPROBE_DELAY_MS = 3000;
+/** XDG_RUNTIME_DIR of the WebGPU probe when the environment has none (see WebGpuProbeOptions.runtimeDir). */
+const WEBGPU_RUNTIME_DIR = 'xdg-runtime';
 /** The console's live charts: a sample every 2 s (its poll interval), three minutes kept. */
 const METRICS_HISTORY = { intervalMs: 2000, capacity: 90 };
 /** A gRPC port taken at start is tried again this often (the port may be held only for a while: a client's ephemeral port). */
@@ -577,7 +579,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const webgpuOptions = options.webgpuProbe;
   const webgpuTimer = webgpuOptions === false ? undefined : setTimeout(() => {
     const modelPath = join(options.bundledModelsDir ?? join(packageRoot(), 'models'), DEFAULT_MODEL.file);
-    void probeWebGpu({ ...webgpuOptions, modelPath, signal: webgpuStop.signal }).then((fresh) => {
+    void probeWebGpu({ runtimeDir: join(dataDir, WEBGPU_RUNTIME_DIR), ...webgpuOptions, modelPath, signal: webgpuStop.signal }).then((fresh) => {
       if (webgpuStop.signal.aborted) return;
       webgpu = fresh;
       webgpuChecking = false;

@@ -10,7 +10,7 @@ const FILE = 'webgpu.json';
  * say what this machine's WebGPU was from the first request of a restart, marked with when it was
  * checked, instead of "not checked yet". Unlike the CPU, WebGPU can change without the machine
  * changing (a driver installed or upgraded), so the probe runs again on every start, in the
- * background (~0.4 s of one core here), and its answer replaces this file.
+ * background (0.6-1 s here), and its answer replaces this file.
  */
 export class WebGpuStatusCache {
   private readonly path: string;

@@ -1,8 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describeWebGpuAdapter } from '../hardware/describeWebGpuAdapter.js';
 import { readVulkanLoaderLog, type VulkanLoaderLog } from '../hardware/readVulkanLoaderLog.js';
 import type { WebGpuBackend, WebGpuStatus } from '../hardware/WebGpuStatus.js';
@@ -21,11 +19,12 @@ const WEBGPU_BUILDS: Readonly<Record<string, WebGpuBackend>> = {
 };
 
 /**
- * 10 s: the probe took 0.3-0.4 s here idle (node start, onnxruntime load, lavapipe, two sessions
- * and a run each) and must not be called unavailable because the server's own start (workers,
- * model loads, the hardware probe) has the cores at the same time; a real driver's first
- * initialization and shader compile can take a second or two more. It runs in the background, so
- * a generous bound delays nothing; a probe past it is stuck (a hung driver), not slow.
+ * 10 s: the probe took 0.6-0.7 s here idle and 0.9-1.0 s with both cores busy (node start,
+ * onnxruntime load, lavapipe, two sessions and a run each), and it must not be called unavailable
+ * because the server's own start (workers, model loads, the hardware probe) has the cores at the
+ * same time; a real driver's first initialization and shader compile can add a second or two. It
+ * runs in the background, so a generous bound delays nothing; a probe past it is stuck (a hung
+ * driver), not slow.
  */
 export const WEBGPU_PROBE_TIMEOUT_MS = 10_000;
 /** After its answer the child exits by itself; one that lingers (a driver's teardown) is killed after this. */
@@ -38,13 +37,25 @@ const EXCERPT_LIMIT = 300;
 const GROUP_KILL = process.platform !== 'win32';
 
 export interface WebGpuProbeOptions {
-  /** The ONNX model to run on WebGPU and on the CPU (the bundled mlp: 4 inputs, ~70 KB). */
+  /** The ONNX model to run on WebGPU and on the CPU (the bundled mlp, ~70 KB); its float32 inputs come from a samples.json beside it, else are made up. */
   modelPath: string;
   timeoutMs?: number;
   /** Stops the probe (the server closing): the child is killed. */
   signal?: AbortSignal;
   /** Added to the child's environment, e.g. `VK_DRIVER_FILES` to hide the Vulkan drivers. */
   env?: Record<string, string>;
+  /**
+   * XDG_RUNTIME_DIR for the child (Linux) when the environment has none (a service account, a
+   * container): created 0700 if missing. The server passes a folder of its data dir.
+   *
+   * Why: Vulkan drivers' window-system code looks for it, and the WebGPU recipe
+   * (docs/ARCHITECTURE.md) sets it. Measured here (Mesa 25.0.7 lavapipe, loader 1.3.239) the probe
+   * works without it and opens nothing under it, so it is a precaution for other drivers. In the
+   * data dir rather than a fresh temp dir per probe: that one leaked whenever the server was killed
+   * while a probe ran (seen in the tests), and the data dir is already private (0700) and the
+   * server's own; a fixed name in the shared /tmp could be created first by another user.
+   */
+  runtimeDir?: string;
   /** Test seam: a command run instead of the probe child (one that hangs, crashes or says nothing). */
   command?: { file: string; args: string[] };
   platform?: NodeJS.Platform;
@@ -79,7 +90,17 @@ let gpu;
   }
   const cpu = await ort.InferenceSession.create(model, { executionProviders: ['cpu'] });
   const feeds = {};
+  // The model's own first sample when one lies beside it (the bundled models' samples.json): real
+  // inputs give unsaturated outputs, a sharper comparison than the filler values below.
+  let sample = [];
+  try {
+    sample = JSON.parse(require('node:fs').readFileSync(require('node:path').join(require('node:path').dirname(modelPath), 'samples.json'), 'utf8')).samples[0].inputs;
+  } catch {}
+  for (const input of sample) {
+    if (input.datatype === 'FP32') feeds[input.name] = new ort.Tensor('float32', Float32Array.from(input.data), input.shape);
+  }
   for (const input of cpu.inputMetadata) {
+    if (feeds[input.name]) continue;
     if (input.type !== 'float32') throw new Error('probe model input ' + input.name + ' is ' + input.type + ', not float32');
     const shape = input.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
     const size = shape.reduce((a, b) => a * b, 1);
@@ -141,44 +162,37 @@ export async function probeWebGpu(options: WebGpuProbeOptions): Promise<WebGpuSt
   const vulkan = backend === 'vulkan';
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    // The child loads onnxruntime itself: keep its telemetry off (see disableOrtTelemetry).
-    ORT_DISABLE_TELEMETRY: '1',
     // The loader's log is the only place the Vulkan device and its driver are named (readVulkanLoaderLog).
     ...(vulkan ? { VK_LOADER_DEBUG: 'driver' } : {}),
     ...options.env,
+    // The child loads onnxruntime itself: its telemetry stays off whatever came in (see disableOrtTelemetry).
+    ORT_DISABLE_TELEMETRY: '1',
   };
-  const runtimeDir = vulkan && !env.XDG_RUNTIME_DIR ? await privateRuntimeDir() : undefined;
-  if (runtimeDir) env.XDG_RUNTIME_DIR = runtimeDir;
-  try {
-    const outcome = await runChild(options, env, timeoutMs);
-    const loader = vulkan ? readVulkanLoaderLog(outcome.stderr) : null;
-    const answer = outcome.answer;
-    if (answer === undefined) return status({ available: false, reason: reasonWithoutAnswer(outcome, timeoutMs, options.signal) });
-    if (answer.stage === 'session') return status({ available: false, reason: `${cleanOrtMessage(answer.error)}${vulkan ? vulkanHint(loader!) : ''}` });
-    const adapter = describeWebGpuAdapter(backend, arch, loader);
-    if (answer.stage === 'failed') {
-      return status({ available: false, reason: `the probe failed: ${cleanOrtMessage(answer.error)}`, adapter: answer.afterSession ? adapter : null });
-    }
-    if (answer.mismatch !== null) {
-      return status({ available: false, reason: `WebGPU outputs differ from the CPU provider's (${answer.mismatch})`, adapter, maxAbsDiff: answer.maxAbsDiff });
-    }
-    return status({ available: true, reason: null, adapter, maxAbsDiff: answer.maxAbsDiff });
-  } finally {
-    if (runtimeDir) await rm(runtimeDir, { recursive: true, force: true });
+  if (vulkan && !env.XDG_RUNTIME_DIR && options.runtimeDir && (await privateDir(options.runtimeDir))) env.XDG_RUNTIME_DIR = options.runtimeDir;
+  const outcome = await runChild(options, env, timeoutMs);
+  const loader = vulkan ? readVulkanLoaderLog(outcome.stderr) : null;
+  const answer = outcome.answer;
+  if (answer === undefined) return status({ available: false, reason: reasonWithoutAnswer(outcome, timeoutMs, options.signal) });
+  if (answer.stage === 'session') return status({ available: false, reason: `${cleanOrtMessage(answer.error)}${vulkan ? vulkanHint(loader!) : ''}` });
+  const adapter = describeWebGpuAdapter(backend, arch, loader);
+  if (answer.stage === 'failed') {
+    return status({ available: false, reason: `the probe failed: ${cleanOrtMessage(answer.error)}`, adapter: answer.afterSession ? adapter : null });
   }
+  if (answer.mismatch !== null) {
+    return status({ available: false, reason: `WebGPU outputs differ from the CPU provider's (${answer.mismatch})`, adapter, maxAbsDiff: answer.maxAbsDiff });
+  }
+  return status({ available: true, reason: null, adapter, maxAbsDiff: answer.maxAbsDiff });
 }
 
-/**
- * XDG_RUNTIME_DIR for a child that has none (a service account, a container). Vulkan drivers
- * look for it for their window-system sockets and some print errors without it; the WebGPU recipe
- * (docs/ARCHITECTURE.md) sets it. Measured here (Mesa 25.0.7 lavapipe, loader 1.3.239): the probe
- * works without it and opens nothing under it, so it is a precaution for other drivers, and
- * a cheap one. A fresh mkdtemp directory (0700, a name nobody can squat), under the OS temp dir
- * rather than the data dir: it is meant for sockets, whose paths are limited to ~108 bytes, and
- * the data dir may be long or on a network disk. Removed when the child is done.
- */
-function privateRuntimeDir(): Promise<string | undefined> {
-  return mkdtemp(join(tmpdir(), 'inferbox-xdg-')).catch(() => undefined);
+/** Makes `path` a 0700 folder; false when it cannot (the child then runs without XDG_RUNTIME_DIR). */
+async function privateDir(path: string): Promise<boolean> {
+  try {
+    await mkdir(path, { recursive: true, mode: 0o700 });
+    await chmod(path, 0o700);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function runChild(options: WebGpuProbeOptions, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ChildOutcome> {
@@ -281,5 +295,5 @@ export function cleanOrtMessage(message: string): string {
 function vulkanHint(loader: VulkanLoaderLog): string {
   if (!loader.loaderRan) return ' (no Vulkan loader answered: install libvulkan1 and a Vulkan driver)';
   if (loader.noDrivers || loader.devices.length === 0) return ' (the Vulkan loader found no driver: install mesa-vulkan-drivers or the GPU vendor\'s Vulkan driver)';
-  return ` (Vulkan devices found: ${loader.devices.join(', ')}; none was usable by WebGPU, e.g. a Mesa older than 23)`;
+  return ` (Vulkan devices found: ${loader.devices.join(', ')}; none was usable by WebGPU: Dawn refuses some older drivers, e.g. Debian 12's Mesa 22.3)`;
 }
