@@ -48,8 +48,8 @@ export interface WebGpuProbeOptions {
    * XDG_RUNTIME_DIR for the child (Linux) when the environment has none (a service account, a
    * container): created 0700 if missing. The server passes a folder of its data dir.
    *
-   * Why: Vulkan drivers' window-system code looks for it, and the WebGPU recipe
-   * (docs/ARCHITECTURE.md) sets it. Measured here (Mesa 25.0.7 lavapipe, loader 1.3.239) the probe
+   * Why: the recipe WebGPU was first measured with (design notes, 2026-12) sets it, and
+   * window-system code (libwayland's, for one) looks for it. Measured here (Mesa 25.0.7 lavapipe, loader 1.3.239) the probe
    * works without it and opens nothing under it, so it is a precaution for other drivers. In the
    * data dir rather than a fresh temp dir per probe: that one leaked whenever the server was killed
    * while a probe ran (seen in the tests), and the data dir is already private (0700) and the
@@ -58,6 +58,7 @@ export interface WebGpuProbeOptions {
   runtimeDir?: string;
   /** Test seam: a command run instead of the probe child (one that hangs, crashes or says nothing). */
   command?: { file: string; args: string[] };
+  /** The build to probe for (default: this process's); tests name one without WebGPU. */
   platform?: NodeJS.Platform;
   arch?: string;
 }
@@ -169,7 +170,13 @@ export async function probeWebGpu(options: WebGpuProbeOptions): Promise<WebGpuSt
     ORT_DISABLE_TELEMETRY: '1',
   };
   if (vulkan && !env.XDG_RUNTIME_DIR && options.runtimeDir && (await privateDir(options.runtimeDir))) env.XDG_RUNTIME_DIR = options.runtimeDir;
-  const outcome = await runChild(options, env, timeoutMs);
+  let outcome: ChildOutcome;
+  try {
+    outcome = await runChild(options, env, timeoutMs);
+  } catch (error) {
+    // A bug of ours or a broken install (onnxruntime-node not resolvable): still a reason, never a rejection.
+    return status({ available: false, reason: `the probe could not start: ${error instanceof Error ? error.message : String(error)}` });
+  }
   const loader = vulkan ? readVulkanLoaderLog(outcome.stderr) : null;
   const answer = outcome.answer;
   if (answer === undefined) return status({ available: false, reason: reasonWithoutAnswer(outcome, timeoutMs, options.signal) });
