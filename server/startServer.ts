@@ -19,9 +19,11 @@ import { ServerStateFile } from './config/ServerStateFile.js';
 import { ModelServingSettingsService } from './config/modelServingSettings.js';
 import { probeHardware, type HardwareProfile } from './hardware/probeHardware.js';
 import { HardwareProfileCache } from './hardware/HardwareProfileCache.js';
+import { WebGpuStatusCache } from './hardware/WebGpuStatusCache.js';
+import type { WebGpuStatus } from './hardware/WebGpuStatus.js';
 import { storageStatus } from './hardware/storageStatus.js';
 import { modelExecution } from './hardware/modelExecution.js';
-import { planExecution, type ExecutionPlan, type PlanOverrides } from './hardware/planExecution.js';
+import { planExecution, type ExecutionPlan, type PlanOverrides, type ProviderAvailability } from './hardware/planExecution.js';
 import { decodeInputs } from './serving/decodeInputs.js';
 import { InferenceRecorder } from './serving/InferenceRecorder.js';
 import { RetryingGrpcListener, type GrpcStatus } from './grpc/RetryingGrpcListener.js';
@@ -47,6 +49,7 @@ import { quantizationDecidedEvent } from './quantization/quantizationDecidedEven
 import { ModelRegistry, type VersionView } from './registry/ModelRegistry.js';
 import { detectProviders } from './runtime/detectProviders.js';
 import { InferenceWorkerPool } from './runtime/InferenceWorkerPool.js';
+import { probeWebGpu, type WebGpuProbeOptions } from './runtime/probeWebGpu.js';
 import { latestSchemaVersion } from './store/migrate.js';
 import { readSchemaVersion } from './store/readSchemaVersion.js';
 import { snapshotDatabase } from './store/snapshotDatabase.js';
@@ -73,6 +76,13 @@ export interface StartOptions {
   network?: NetworkSource;
   /** How often a gRPC port that was taken at start is tried again (default 30 s). */
   grpcRetryMs?: number;
+  /**
+   * The WebGPU probe, run in the background once the server listens (see probeWebGpu): options for
+   * it (tests hide the Vulkan drivers with `env`, or inject a hanging child with `command`), or
+   * false for no probe, as the test helper does by default (each of its many servers would start
+   * an onnxruntime child).
+   */
+  webgpuProbe?: false | Omit<WebGpuProbeOptions, 'modelPath' | 'signal'>;
   logger?: Logger;
 }
 
@@ -105,6 +115,8 @@ const DEFAULT_MODEL_INSTALLED = 'bootstrap.default_model_installed';
 const HOUR_MS = 3_600_000;
 /** How long after a start from the cached hardware profile the probe runs again (see HardwareProfileCache). */
 const REPROBE_DELAY_MS = 3000;
+/** XDG_RUNTIME_DIR of the WebGPU probe when the environment has none (see WebGpuProbeOptions.runtimeDir). */
+const WEBGPU_RUNTIME_DIR = 'xdg-runtime';
 /** The console's live charts: a sample every 2 s (its poll interval), three minutes kept. */
 const METRICS_HISTORY = { intervalMs: 2000, capacity: 90 };
 /** A gRPC port taken at start is tried again this often (the port may be held only for a while: a client's ephemeral port). */
@@ -120,11 +132,11 @@ function probeForPlan(signal?: AbortSignal): Promise<HardwareProfile> {
  * (a restart does not wait for the probe: see HardwareProfileCache), else from a probe now.
  * `probedNow` says whether the profile is fresh; if not, the server probes again once it serves.
  */
-async function planFromHardware(options: StartOptions, cache: HardwareProfileCache): Promise<{ profile: HardwareProfile; plan: ExecutionPlan; probedNow: boolean }> {
+async function planFromHardware(options: StartOptions, cache: HardwareProfileCache, providers: ProviderAvailability): Promise<{ profile: HardwareProfile; plan: ExecutionPlan; probedNow: boolean }> {
   const cached = cache.read();
   const profile = cached ?? (await probeForPlan());
   if (!cached) cache.write(profile);
-  return { profile, plan: planExecution(profile, detectProviders(), options.execution), probedNow: !cached };
+  return { profile, plan: planExecution(profile, providers, options.execution), probedNow: !cached };
 }
 
 const samePlan = (a: ExecutionPlan, b: ExecutionPlan) =>
@@ -176,7 +188,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { dataDir } = options;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const hardwareCache = new HardwareProfileCache(dataDir);
-  const hardware = planFromHardware(options, hardwareCache);
+  // The last start's WebGPU answer until this start's probe (after listening) replaces it.
+  const webgpuCache = new WebGpuStatusCache(dataDir);
+  let webgpu: WebGpuStatus | null = webgpuCache.read();
+  let webgpuChecking = options.webgpuProbe !== false;
+  const providers = () => detectProviders(process.platform, process.arch, webgpu);
+  const hardware = planFromHardware(options, hardwareCache, providers());
 
   const databasePath = join(dataDir, DATABASE_FILE);
   // An upgrade keeps a copy of the data as the older version left it, before any migration runs
@@ -459,7 +476,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       tls: { enabled: useTls, fingerprint_sha256: currentFingerprint(), plain_http_on_lan: certificates.status().plainHttpOnLan, warnings: currentWarnings() },
       hardware: snakeCaseKeys(profile),
       execution_plan: snakeCaseKeys(plan),
-      providers: detectProviders(),
+      providers: providers(),
+      webgpu: {
+        checking: webgpuChecking,
+        ...(snakeCaseKeys(webgpu ?? { available: false, reason: webgpuChecking ? 'not checked yet: the probe runs in the background' : 'not checked: the WebGPU probe is off for this run', adapter: null, maxAbsDiff: null, checkedAt: null, durationMs: null }) as object),
+      },
       storage: storageStatus(dataDir, settingsService.current.disk_low_space_warning_bytes, logWriter.failure),
       memory: { model_budget_bytes: memoryBudget(), models_estimated_bytes: pool.estimatedBytes(), total_bytes: totalmem() },
     }),
@@ -550,11 +571,32 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       if (reprobe.signal.aborted) return;
       hardwareCache.write(fresh);
       profile = fresh;
-      const next = planExecution(fresh, detectProviders(), options.execution);
+      const next = planExecution(fresh, providers(), options.execution);
       if (!samePlan(next, plan)) logger.info({ plan: snakeCaseKeys(plan), next: snakeCaseKeys(next) }, 'the hardware probe found changes: the next start plans the workers from them');
     }, (error: unknown) => logger.warn({ err: error }, 'hardware probe failed'));
   }, REPROBE_DELAY_MS);
   reprobeTimer?.unref();
+  // WebGPU: a child process creates a session on it (a driver crash or hang there is a reason, not
+  // a crash here), off the start's critical path. With no earlier answer it runs at once (the
+  // first-run wizard shows it); otherwise after the same delay as the hardware reprobe.
+  const webgpuStop = new AbortController();
+  const webgpuOptions = options.webgpuProbe;
+  const webgpuTimer = webgpuOptions === false ? undefined : setTimeout(() => {
+    const modelPath = join(options.bundledModelsDir ?? join(packageRoot(), 'models'), DEFAULT_MODEL.file);
+    void probeWebGpu({ runtimeDir: join(dataDir, WEBGPU_RUNTIME_DIR), ...webgpuOptions, modelPath, signal: webgpuStop.signal }).then((fresh) => {
+      if (webgpuStop.signal.aborted) return;
+      webgpu = fresh;
+      webgpuChecking = false;
+      try {
+        webgpuCache.write(fresh);
+      } catch (error) {
+        logger.warn({ err: error }, 'could not save the WebGPU probe result');
+      }
+      if (fresh.available) logger.info({ adapter: fresh.adapter, duration_ms: fresh.durationMs }, 'WebGPU is available (not used unless chosen: --provider webgpu)');
+      else logger.info({ reason: fresh.reason, duration_ms: fresh.durationMs }, `WebGPU is unavailable: ${fresh.reason}`);
+    });
+  }, webgpu ? REPROBE_DELAY_MS : 0);
+  webgpuTimer?.unref();
   const maintenance = setInterval(guarded('log purge', purge), HOUR_MS);
   const keyFlush = setInterval(guarded('writing key last-used times', () => keys.flushLastUsed()), 5000);
   const idleSweep = setInterval(() => registry.unloadIdle(), 1000);
@@ -567,6 +609,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     (closing ??= (async () => {
       clearTimeout(reprobeTimer);
       reprobe.abort();
+      clearTimeout(webgpuTimer);
+      webgpuStop.abort();
       clearInterval(maintenance);
       clearInterval(keyFlush);
       clearInterval(idleSweep);

@@ -1,18 +1,9 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import type { HardwareProfile } from './HardwareProfile.js';
+import { machineKey } from './machineKey.js';
 
 const FILE = 'hardware.json';
-
-/**
- * What node:os says about this machine without asking systeminformation: a cached profile is used
- * only while these are the same (another machine, a resized VM or a moved data dir probes again).
- */
-function machineKey(): string {
-  const cpus = os.cpus();
-  return JSON.stringify([os.platform(), os.arch(), cpus.length, cpus[0]?.model.trim() ?? '', os.totalmem()]);
-}
 
 /**
  * The last hardware probe, kept in the data dir (`hardware.json`) so that a restart plans its

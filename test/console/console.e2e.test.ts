@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildModel } from '../../models/lib/onnxGraph.js';
 import { GENTOO_FEATURES, startTestServer, type TestServer } from '../helpers/testServer.js';
+import { assertWebGpuLine } from '../helpers/webGpuLine.js';
 
 /**
  * The admin console in a real Chromium against the real server (temp data dir, real ORT): the
@@ -32,7 +33,8 @@ describe('admin console (Chromium, end to end)', () => {
 
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
-    server = await startTestServer();
+    // With the WebGPU probe, for the hardware panel's WebGPU line.
+    server = await startTestServer({ webgpuProbe: {} });
     // The first-run wizard has its own test (firstRun.e2e.test.ts); these start after it.
     await server.request('POST', '/api/setup/complete');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
@@ -80,6 +82,7 @@ describe('admin console (Chromium, end to end)', () => {
     await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
     await page.getByText(server.baseUrl).first().waitFor();
     await page.getByText('Execution provider:').waitFor();
+    await assertWebGpuLine(page.getByTestId('webgpu-status'), server, 'WebGPU: ');
     await page.getByText(server.running.grpcTargets[0]!, { exact: true }).waitFor(); // gRPC is up: its target is shown
     await shot('dashboard');
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { GENTOO_FEATURES, makeDataDir, startTestServer, type TestServer } from '../helpers/testServer.js';
+import { assertWebGpuLine } from '../helpers/webGpuLine.js';
 
 /**
  * The first-run wizard in a real Chromium against the real server: on a headless server (the
@@ -45,7 +46,7 @@ describe('first-run wizard (Chromium, end to end)', () => {
     const seed = await startTestServer({ dataDir });
     await seed.request('PUT', '/api/settings', { json: { host: '127.0.0.1' } });
     await seed.stop();
-    const server = await startTestServer({ dataDir, overrides: { host: undefined } });
+    const server = await startTestServer({ dataDir, overrides: { host: undefined }, webgpuProbe: {} });
     const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
     watch(page);
     try {
@@ -54,6 +55,7 @@ describe('first-run wizard (Chromium, end to end)', () => {
       assert.equal(await page.getByRole('navigation', { name: 'Main' }).count(), 0, 'the wizard comes first');
       await page.getByTestId('wizard-data-dir').filter({ hasText: dataDir }).waitFor();
       assert.match(await page.getByTestId('wizard-provider').innerText(), /^CPU, 2 workers × 1 threads$/);
+      await assertWebGpuLine(page.getByTestId('wizard-webgpu'), server, '');
       await page.getByText('mlp').first().waitFor();
       await page.screenshot({ path: join(ARTIFACTS, '1-this-computer.png'), fullPage: true });
 

@@ -20,7 +20,7 @@ export async function makeDataDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'inferbox-test-'));
 }
 
-/** A real server on 127.0.0.1 with an ephemeral port, a temp data dir, real SQLite and real ORT. */
+/** A real server on 127.0.0.1 with an ephemeral port, a temp data dir, real SQLite and real ORT (no WebGPU probe unless `webgpuProbe` is given). */
 export async function startTestServer(options: Partial<StartOptions> = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await makeDataDir());
   const running = await startServer({
@@ -30,6 +30,8 @@ export async function startTestServer(options: Partial<StartOptions> = {}): Prom
     ...(options.execution ? { execution: options.execution } : { execution: { instances: 2, intraOpThreads: 1 } }),
     ...(options.network ? { network: options.network } : {}),
     ...(options.grpcRetryMs ? { grpcRetryMs: options.grpcRetryMs } : {}),
+    // No WebGPU probe unless a test asks (an onnxruntime child per server would load every test run's cores).
+    webgpuProbe: options.webgpuProbe ?? false,
   });
   const adminKey = (await readFile(running.adminKeyPath, 'utf8')).trim();
   const baseUrl = running.urls[0]!;

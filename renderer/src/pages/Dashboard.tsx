@@ -3,6 +3,7 @@ import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, X
 import type { Api } from '../api.js';
 import { useLoad } from '../components/useLoad.js';
 import { CopyButton, Status } from '../components/Status.js';
+import { describeWebGpu, useWebGpuRecheck, type WebGpuInfo } from '../components/WebGpuStatus.js';
 
 interface SystemInfo {
   version: string;
@@ -12,6 +13,7 @@ interface SystemInfo {
   tls: { enabled: boolean; fingerprint_sha256: string | null; plain_http_on_lan: boolean; warnings: string[] };
   hardware: { cpu: { brand: string; physical_cores: number; logical_cores: number; flags: Record<string, boolean> | null }; memory: { total_bytes: number }; gpus: { vendor: string; model: string; vram_mb: number | null }[] };
   execution_plan: { provider: string; instances: number; intra_op_threads: number; reasons: string[] };
+  webgpu: WebGpuInfo;
   storage: { free_bytes: number; total_bytes: number; low_space: boolean; warnings: string[] };
   memory: { model_budget_bytes: number; models_estimated_bytes: number };
 }
@@ -152,6 +154,7 @@ function LiveCharts({ api }: { api: Api }) {
 export function Dashboard({ api }: { api: Api }) {
   const system = useLoad(() => api.get<SystemInfo>('/api/system'), [api], 10_000);
   const info = system.data;
+  useWebGpuRecheck(info?.webgpu, system.reload);
   return (
     <>
       <h1>Dashboard</h1>
@@ -181,6 +184,7 @@ export function Dashboard({ api }: { api: Api }) {
               <p>{info.hardware.cpu.brand}: {info.hardware.cpu.physical_cores} cores ({info.hardware.cpu.logical_cores} threads), {(info.hardware.memory.total_bytes / 2 ** 30).toFixed(1)} GiB</p>
               <p>Instruction sets: {info.hardware.cpu.flags ? Object.entries(info.hardware.cpu.flags).filter(([, on]) => on).map(([flag]) => flag).join(', ') || 'none of AVX2/AVX-512/VNNI/AMX' : 'unknown'}</p>
               <p>GPUs: {info.hardware.gpus.length === 0 ? 'none found' : info.hardware.gpus.map((g) => `${g.model}${g.vram_mb ? ` (${g.vram_mb} MB)` : ''}`).join(', ')}</p>
+              <p data-testid="webgpu-status">WebGPU: {describeWebGpu(info.webgpu)}</p>
               <p>Execution provider: <strong>{info.execution_plan.provider}</strong>, {info.execution_plan.instances} workers × {info.execution_plan.intra_op_threads} threads</p>
               <details>
                 <summary>Why</summary>

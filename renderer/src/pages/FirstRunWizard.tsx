@@ -3,6 +3,7 @@ import type { Api } from '../api.js';
 import { applyServeScope, ServeScopeChoice, useServeScope } from '../components/ServeScope.js';
 import { CopyButton, ErrorText, Status } from '../components/Status.js';
 import { useLoad } from '../components/useLoad.js';
+import { describeWebGpu, useWebGpuRecheck, type WebGpuInfo } from '../components/WebGpuStatus.js';
 
 interface SystemInfo {
   data_dir: string;
@@ -14,6 +15,7 @@ interface SystemInfo {
     os: { platform: string; distro: string; arch: string };
   };
   execution_plan: { provider: string; instances: number; intra_op_threads: number; reasons: string[] };
+  webgpu: WebGpuInfo;
 }
 
 interface ModelView { name: string; active_version: string | null }
@@ -28,6 +30,7 @@ const STEPS = ['This computer', 'Network', 'First app key', 'Done'] as const;
 export function FirstRunWizard({ api, onDone }: { api: Api; onDone: (message: string | undefined) => void }) {
   const [step, setStep] = useState(0);
   const system = useLoad(() => api.get<SystemInfo>('/api/system'), [api]);
+  useWebGpuRecheck(system.data?.webgpu, system.reload);
   const models = useLoad(() => api.get<{ models: ModelView[] }>('/api/models'), [api]);
   const serve = useServeScope(api);
   const [lan, setLan] = useState<boolean>();
@@ -107,6 +110,7 @@ function ThisComputer({ info, models }: { info: SystemInfo; models: ModelView[] 
         <dt>Processor</dt><dd>{cpu.brand}: {cpu.physical_cores} cores ({cpu.logical_cores} threads){flags ? `, ${flags.join(', ') || 'no AVX2/AVX-512/VNNI/AMX'}` : ''}</dd>
         <dt>Memory</dt><dd>{(memory.total_bytes / 2 ** 30).toFixed(1)} GiB</dd>
         <dt>Graphics</dt><dd>{gpus.length === 0 ? 'none found' : gpus.map((g) => `${g.model}${g.vram_mb ? ` (${g.vram_mb} MB)` : ''}`).join(', ')}</dd>
+        <dt>WebGPU</dt><dd data-testid="wizard-webgpu">{describeWebGpu(info.webgpu)}</dd>
         <dt>System</dt><dd>{os.distro || os.platform} ({os.arch})</dd>
         <dt>Models run on</dt><dd data-testid="wizard-provider">{info.execution_plan.provider.toUpperCase()}, {info.execution_plan.instances} workers × {info.execution_plan.intra_op_threads} threads</dd>
         <dt>Data location</dt><dd><code className="wrap" data-testid="wizard-data-dir">{info.data_dir}</code> <small className="muted">models, settings, keys (hashed), logs and the audit trail; nothing is sent anywhere else.</small></dd>
