@@ -23,6 +23,8 @@ const MODULES = {
   config: ['common', 'store'],
   tls: ['common'],
   quantization: ['common', 'store', 'runtime', 'onnx', 'measurement'],
+  // Where `auto` runs a version (CPU or WebGPU), by measurement with the int8 gate's tolerances.
+  placement: ['common', 'store', 'runtime', 'measurement', 'quantization'],
   experiments: ['common', 'store'],
   // The serving core: served versions (batcher, cache, sessions), the OIP codec and the one pipeline.
   serving: ['common', 'runtime', 'experiments', 'tracing', 'logging', 'metrics'],
@@ -34,7 +36,7 @@ const MODULES = {
   webhooks: ['common', 'store'],
   export: ['common'],
   grpc: ['common', 'auth', 'registry', 'serving'],
-  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'registry', 'serving', 'predict', 'jobs', 'experiments', 'backup', 'tracing', 'webhooks', 'export'],
+  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'placement', 'registry', 'serving', 'predict', 'jobs', 'experiments', 'backup', 'tracing', 'webhooks', 'export'],
 };
 
 const PACKAGE_HOMES = {

@@ -23,6 +23,8 @@ import { WebGpuStatusCache } from './hardware/WebGpuStatusCache.js';
 import type { WebGpuStatus } from './hardware/WebGpuStatus.js';
 import { storageStatus } from './hardware/storageStatus.js';
 import { modelExecution } from './hardware/modelExecution.js';
+import { PlacementJobs } from './placement/PlacementJobs.js';
+import { storedSamples } from './quantization/storedSamples.js';
 import { planExecution, type ExecutionPlan, type PlanOverrides, type ProviderAvailability } from './hardware/planExecution.js';
 import { decodeInputs } from './serving/decodeInputs.js';
 import { InferenceRecorder } from './serving/InferenceRecorder.js';
@@ -115,6 +117,8 @@ const DEFAULT_MODEL_INSTALLED = 'bootstrap.default_model_installed';
 const HOUR_MS = 3_600_000;
 /** How long after a start from the cached hardware profile the probe runs again (see HardwareProfileCache). */
 const REPROBE_DELAY_MS = 3000;
+/** Stored samples a placement measurement uses at most (it times at most 8 of them). */
+const PLACEMENT_SAMPLES = 64;
 /** XDG_RUNTIME_DIR of the WebGPU probe when the environment has none (see WebGpuProbeOptions.runtimeDir). */
 const WEBGPU_RUNTIME_DIR = 'xdg-runtime';
 /** The console's live charts: a sample every 2 s (its poll interval), three minutes kept. */
@@ -309,13 +313,45 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       onExecuted: (model, version) => metrics.executionCounter(model, version),
     },
     dataDir,
-    runtimeSettings: (model) => {
+    runtimeSettings: (model, version) => {
       const chosen = modelSettings.effective(model);
-      const session = modelExecution(plan, { provider: chosen.provider, intraOpThreads: chosen.intra_op_threads });
+      // `auto` follows the plan; on a CPU plan, a version that measured faster on WebGPU runs there (placements).
+      const provider = autoPlaced(model) && placements.providerOf(model, version) === 'webgpu' ? 'webgpu' : chosen.provider;
+      const session = modelExecution(plan, { provider, intraOpThreads: chosen.intra_op_threads });
       return { minInstances: chosen.min_instances, maxInstances: chosen.max_instances, inline: chosen.inline, idleUnloadSeconds: chosen.idle_unload_seconds, ...(session ? { session } : {}) };
     },
     versionInUse: (model, version) => experiments.versionInUse(model, version),
   });
+  /** Whether `auto` may place the model's versions by measurement: its provider is `auto` and the plan runs on the CPU. */
+  const autoPlaced = (model: string) => plan.provider === 'cpu' && modelSettings.effective(model).provider === 'auto';
+  const gateThresholds = () => ({
+    minTop1: settingsService.current.int8_min_top1_agreement,
+    minCosine: settingsService.current.int8_min_cosine,
+    minSpeedup: settingsService.current.int8_min_speedup,
+  });
+  const placements = new PlacementJobs({
+    repository: store.placements,
+    target: (name, version) => {
+      const view = registry.getVersion(name, version);
+      const files = registry.filesOf(name, version);
+      return { path: view.served_precision === 'int8' ? files.int8 : files.fp32, inputs: view.inputs, outputs: view.outputs };
+    },
+    samples: async (_name, signature) => (await storedSamples(store.quantization, decodeInputs, signature, PLACEMENT_SAMPLES)).samples,
+    compare: (request) => pool.compareProviders(request),
+    webgpuUnavailable: () => (providers().webgpu === true ? null : webgpu?.reason ?? 'the WebGPU probe has not answered yet'),
+    apply: async (name) => { await registry.applyExecution(name); },
+    thresholds: gateThresholds,
+    intraOpThreads: (name) => modelSettings.effective(name).intra_op_threads,
+    onError: (error, job) => logger.error({ err: error, job }, 'placement measurement failed; the version stays where it runs'),
+  });
+  /** Measures every loaded version `auto` may place and never measured (WebGPU just found usable, or a start). */
+  const placeUnmeasured = () => {
+    if (providers().webgpu !== true) return;
+    for (const model of registry.listModels()) {
+      if (!autoPlaced(model.name)) continue;
+      for (const v of model.versions) if (v.state === 'ready' && !placements.measured(model.name, v.version)) void placements.enqueue(model.name, v.version);
+    }
+  };
   await registry.restore();
   const quantization = new QuantizationJobs({
     repository: store.quantization,
@@ -325,11 +361,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     },
     serve: async (name, version, precision) => { await registry.setServedPrecision(name, version, precision); },
     decodeInputs,
-    thresholds: () => ({
-      minTop1: settingsService.current.int8_min_top1_agreement,
-      minCosine: settingsService.current.int8_min_cosine,
-      minSpeedup: settingsService.current.int8_min_speedup,
-    }),
+    thresholds: gateThresholds,
     // The comparison runs in a thread of its own beside the serving workers, and two threads running
     // WebGPU at once crash onnxruntime-node (see InferenceWorkerPool): a WebGPU plan is compared on the CPU.
     execution: { executionProviders: plan.executionProviders.includes('webgpu') ? ['cpu'] : plan.executionProviders, intraOpThreads: plan.intraOpThreads },
@@ -454,6 +486,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     firstRun: new FirstRunState(store.settings),
     modelSettings,
     quantization,
+    placements: { jobs: placements, autoPlaced, placeUnmeasured },
     liveSamples,
     payloads,
     jobs,
@@ -523,6 +556,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // Nothing may outlive a failed start (the desktop app retries with other settings).
     if (listening) await new Promise((resolve) => listening!.server.close(resolve));
     await quantization.close();
+    await placements.close();
     await pool.close();
     await decodePool.close();
     await tracer.close();
@@ -592,7 +626,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       } catch (error) {
         logger.warn({ err: error }, 'could not save the WebGPU probe result');
       }
-      if (fresh.available) logger.info({ adapter: fresh.adapter, duration_ms: fresh.durationMs }, 'WebGPU is available (not used unless chosen: --provider webgpu)');
+      if (fresh.available) {
+        logger.info({ adapter: fresh.adapter, duration_ms: fresh.durationMs }, 'WebGPU is available: models on `auto` are measured on it, and run there only where it is faster');
+        placeUnmeasured();
+      }
       else logger.info({ reason: fresh.reason, duration_ms: fresh.durationMs }, `WebGPU is unavailable: ${fresh.reason}`);
     });
   }, webgpu ? REPROBE_DELAY_MS : 0);
@@ -634,6 +671,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await backupStopped;
       await dispatcher.close();
       await quantization.close();
+      await placements.close();
       await pool.close();
       await decodePool.close();
       await tracer.close(); // after the last request: its spans are exported

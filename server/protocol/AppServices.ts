@@ -17,6 +17,7 @@ import type { ModelCardService } from '../predict/ModelCardService.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import type { DecodeInputs, QuantizationJobs } from '../quantization/QuantizationJobs.js';
 import type { LiveSampleRecorder } from '../quantization/LiveSampleRecorder.js';
+import type { PlacementJobs } from '../placement/PlacementJobs.js';
 import type { Store } from '../store/Store.js';
 import type { TlsCertificates } from '../tls/TlsCertificates.js';
 import type { WebhookService } from '../webhooks/WebhookService.js';
@@ -50,6 +51,14 @@ export interface AppServices {
   /** Per-model batching, queue, instance and idle settings. */
   modelSettings: ModelServingSettingsService;
   quantization: QuantizationJobs;
+  /** Where `auto` runs each version (CPU or WebGPU), by measurement. */
+  placements: {
+    jobs: PlacementJobs;
+    /** Whether the model's versions are placed by measurement: provider `auto` on a CPU plan. */
+    autoPlaced: (model: string) => boolean;
+    /** Queues a measurement for every loaded version `auto` places that was never measured (when WebGPU is usable). */
+    placeUnmeasured: () => void;
+  };
   liveSamples: LiveSampleRecorder;
   /** Logged payloads and live samples: retention, export, erasure. */
   payloads: PayloadService;

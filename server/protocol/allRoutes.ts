@@ -13,6 +13,7 @@ import { modelRoutes } from './routes/modelRoutes.js';
 import { oipRoutes } from './routes/oipRoutes.js';
 import { payloadRoutes } from './routes/payloadRoutes.js';
 import { predictRoutes } from './routes/predictRoutes.js';
+import { placementRoutes } from './routes/placementRoutes.js';
 import { quantizationRoutes } from './routes/quantizationRoutes.js';
 import { securityRoutes } from './routes/securityRoutes.js';
 import { systemRoutes } from './routes/systemRoutes.js';
@@ -37,6 +38,7 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...exportRoutes(services),
     ...experimentRoutes(services),
     ...quantizationRoutes(services),
+    ...placementRoutes(services),
     ...jobRoutes(services),
     ...keyRoutes(services),
     ...securityRoutes(services),

@@ -1,17 +1,17 @@
 import { rm, stat } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { RuntimeTensor, TensorSpec } from '../common/datatypes.js';
+import type { TensorSpec } from '../common/datatypes.js';
 import { messageOf } from '../common/errors.js';
 import { withoutModelPaths } from '../common/withoutModelPaths.js';
 import { compareModels } from '../runtime/compareModels.js';
 import type { Precision } from '../store/ModelRepository.js';
-import type { QuantizationRepository, SampleRow } from '../store/QuantizationRepository.js';
+import type { QuantizationRepository } from '../store/QuantizationRepository.js';
 import { decidePrecision, degenerateComparison, judgeOutput, measureAgreement, type GateThresholds, type OutputAgreement } from './accuracyGate.js';
 import { generateInputs } from './generateInputs.js';
 import { makeInt8Candidate } from './makeInt8Candidate.js';
+import { storedSamples, type DecodeInputs } from './storedSamples.js';
 
-/** Decodes a validation sample (OIP v2 request inputs) against a signature; injected from the inference module. */
-export type DecodeInputs = (inputs: unknown[], signature: { name: string; inputs: TensorSpec[] }) => Record<string, RuntimeTensor>;
+export type { DecodeInputs } from './storedSamples.js';
 
 /** What the jobs need to know about a version; the registry answers (quantization does not import it). */
 export interface VersionTarget {
@@ -164,25 +164,6 @@ export class QuantizationJobs {
     }
   }
 
-  /** Real samples that fit this version's signature (others are skipped and counted); yields between samples. */
-  private async realSamples(name: string, signature: { name: string; inputs: TensorSpec[] }): Promise<{ samples: Record<string, RuntimeTensor>[]; sources: Set<SampleRow['source']>; misfits: number }> {
-    const samples: Record<string, RuntimeTensor>[] = [];
-    const sources = new Set<SampleRow['source']>();
-    let misfits = 0;
-    for (const row of this.deps.repository.listSamples(name, MAX_SAMPLES)) {
-      try {
-        const feeds = this.deps.decodeInputs(row.inputs, signature);
-        if (Object.values(feeds).some((t) => t.dims.includes(0))) throw new Error('empty tensor');
-        samples.push(feeds);
-        sources.add(row.source);
-      } catch {
-        misfits += 1;
-      }
-      await nextTurn(); // decoding large samples must not stall the HTTP thread
-    }
-    return { samples, sources, misfits };
-  }
-
   private async evaluate(name: string, version: string, previous: Precision | null): Promise<QuantizationReport> {
     const signal = this.stop.signal;
     const target = this.deps.target(name, version);
@@ -207,7 +188,7 @@ export class QuantizationJobs {
 
     this.save(name, version, 'running', 'validating', 0.4);
     const signature = { name, inputs: target.inputs };
-    const real = await this.realSamples(name, signature);
+    const real = await storedSamples(this.deps.repository, this.deps.decodeInputs, signature, MAX_SAMPLES);
     const unvalidated = real.samples.length === 0;
     const samples = unvalidated ? generateInputs(target.inputs, GENERATED_SAMPLES) : real.samples;
     const timedSamples = Math.min(samples.length, TIMED_SAMPLES);

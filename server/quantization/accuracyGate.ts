@@ -140,17 +140,17 @@ function sameAnswer(a: RuntimeTensor, b: RuntimeTensor): boolean {
 }
 
 /**
- * Why a comparison can tell nothing, or null: when fp32 gives every sample the same answer on
+ * Why a comparison can tell nothing, or null: when the baseline (fp32; the CPU) gives every sample the same answer on
  * every output, the inputs never reached the part of the model that quantization changes (seen:
  * generated standard-normal inputs saturated a tabular model's softmax, and the gate "passed" at a
  * max abs error of 3e-21). One sample alone is not judged.
  */
-export function degenerateComparison(baseline: Record<string, RuntimeTensor>[], outputNames: string[]): string | null {
+export function degenerateComparison(baseline: Record<string, RuntimeTensor>[], outputNames: string[], names = { baseline: 'fp32', candidate: 'int8' }): string | null {
   if (baseline.length < 2 || outputNames.length === 0) return null;
   const first = baseline[0]!;
   const constant = outputNames.every((name) => baseline.every((sample) => sameAnswer(first[name]!, sample[name]!)));
   return constant
-    ? `fp32 answers all ${baseline.length} samples alike on every output: these inputs do not exercise the model, so the comparison cannot show whether int8 keeps its answers (upload samples of real inputs)`
+    ? `${names.baseline} answers all ${baseline.length} samples alike on every output: these inputs do not exercise the model, so the comparison cannot show whether ${names.candidate} keeps its answers (upload samples of real inputs)`
     : null;
 }
 

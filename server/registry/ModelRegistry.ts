@@ -77,7 +77,7 @@ export interface RegistryDeps {
   serving: ServedVersionDeps;
   dataDir: string;
   /** Read at every decision, so the admin's changes apply without a reload. */
-  runtimeSettings?: (model: string) => ModelRuntimeSettings;
+  runtimeSettings?: (model: string, version: string) => ModelRuntimeSettings;
   /**
    * Why a version must not be unloaded, deleted or replaced as the active one now (a running A/B
    * experiment serves it), or null. The registry does not know experiments; the composition root
@@ -170,8 +170,8 @@ export class ModelRegistry {
     return precision === 'int8' ? join(dirname(fp32), INT8_FILE) : fp32;
   }
 
-  private runtimeSettings(name: string): ModelRuntimeSettings {
-    return this.deps.runtimeSettings?.(name) ?? DEFAULT_RUNTIME_SETTINGS;
+  private runtimeSettings(name: string, version: string): ModelRuntimeSettings {
+    return this.deps.runtimeSettings?.(name, version) ?? DEFAULT_RUNTIME_SETTINGS;
   }
 
   /**
@@ -181,24 +181,24 @@ export class ModelRegistry {
   private loadServed(name: string, version: string, precision: Precision, path: string, row?: ModelVersionRow): Promise<ServedVersion> {
     const signatureOf = (loaded: LoadResult) =>
       row ? { inputs: row.inputs, outputs: row.outputs } : { inputs: signatureFromMetadata(loaded.inputs, 'input'), outputs: signatureFromMetadata(loaded.outputs, 'output') };
-    const execution = executionLabel(this.runtimeSettings(name));
+    const execution = executionLabel(this.runtimeSettings(name, version));
     const key = execution === undefined ? { model: name, version, precision } : { model: name, version, precision, execution };
-    return ServedVersion.load(key, path, () => this.runtimeSettings(name), this.deps.serving, signatureOf);
+    return ServedVersion.load(key, path, () => this.runtimeSettings(name, version), this.deps.serving, signatureOf);
   }
 
   /**
-   * After the model's execution settings changed (provider, intra-op threads): each loaded
+   * After the model's execution settings changed (provider, intra-op threads, where `auto` placed a
+   * version): each loaded
    * version loads sessions with the new ones beside the old, takes requests over in one step, and
    * retires the old ones once their requests finish, as a precision swap does: no request fails.
    * A version whose new sessions cannot load keeps the old ones and the error is thrown.
    */
   applyExecution(name: string): Promise<VersionView[]> {
     return this.serialize(name, async () => {
-      const wanted = executionLabel(this.runtimeSettings(name));
       for (const row of this.deps.models.listVersions(name)) {
         const key = keyOf(name, row.version);
         const old = this.status.get(key)?.served;
-        if (!old || old.key.execution === wanted) continue;
+        if (!old || old.key.execution === executionLabel(this.runtimeSettings(name, row.version))) continue;
         const served = await this.loadServed(name, row.version, old.precision, this.pathFor(row, old.precision), row);
         served.lastUsedAt = old.lastUsedAt;
         this.status.set(key, { state: 'ready', served, fallbackReason: served.loaded.fallbackReason });
@@ -439,7 +439,7 @@ export class ModelRegistry {
     for (const [key, status] of this.status) {
       const served = status.served;
       if (status.state !== 'ready' || !served || this.idleUnloads.has(key)) continue;
-      const idleSeconds = this.runtimeSettings(served.name).idleUnloadSeconds;
+      const idleSeconds = this.runtimeSettings(served.name, served.version).idleUnloadSeconds;
       const lastUsedAt = served.lastUsedAt;
       if (idleSeconds <= 0 || now - lastUsedAt < idleSeconds * 1000) continue;
       this.idleUnloads.add(key); // not picked twice while the unload waits its turn

@@ -110,6 +110,16 @@ describe('admin console (Chromium, end to end)', () => {
     await mlp.getByLabel('Serve as').selectOption('fp32');
     await page.waitForTimeout(500);
     assert.equal(await mlp.getByLabel('Serve as').inputValue(), 'fp32');
+    // Where auto runs it: measured on WebGPU when this machine has an adapter (it is slower: the CPU stays).
+    await mlp.getByText(/^Placement: CPU or WebGPU/).click();
+    const { webgpu } = (await (await server.request('GET', '/api/system')).json()) as { webgpu: { available: boolean } };
+    if (webgpu.available) {
+      await mlp.getByText(/^Runs on cpu, placed by measurement on /).waitFor({ timeout: 30_000 });
+      await mlp.getByText(/^WebGPU vs CPU: \d\.\d{3}× \(95% interval \d\.\d{3}–\d\.\d{3}×, \d+ paired runs\)$/).waitFor();
+    } else {
+      await mlp.getByText('Runs on cpu, not measured yet (WebGPU not usable here, or the measurement is queued)').waitFor();
+    }
+    await mlp.getByRole('button', { name: 'Measure again' }).waitFor();
 
     // A model with an image-sized input (150k values) gets a request to fill in, not a blank page.
     const big = buildModel({ inputs: [{ name: 'image', type: 'float32', shape: [1, 3, 224, 224] }], outputs: [{ name: 'same', type: 'float32', shape: [1, 3, 224, 224] }], nodes: [{ op: 'Identity', inputs: ['image'], outputs: ['same'] }], opset: 17 });

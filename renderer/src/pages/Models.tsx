@@ -137,6 +137,53 @@ function QuantizationReport({ api, model, version, onChange }: { api: Api; model
   );
 }
 
+interface Placement {
+  provider_setting: string;
+  placed_by_measurement: boolean;
+  execution_provider: string | null;
+  report: null | { provider: string; reasons: string[]; speedup: number | null; speedup_interval: [number, number] | null; timed_pairs: number | null; validation: string | null };
+  decided_at: string | null;
+}
+
+/** Where `auto` runs the version and the measurement behind it; measuring again is one click. */
+function PlacementReport({ api, model, version }: { api: Api; model: string; version: string }) {
+  const p = useLoad(() => api.get<Placement>(`/api/models/${model}/versions/${version}/placement`), [api, model, version]);
+  const [error, setError] = useState<string>();
+  const [queued, setQueued] = useState(false);
+  const measure = async () => {
+    setError(undefined);
+    try {
+      await api.send('POST', `/api/models/${model}/versions/${version}/placement`);
+      setQueued(true);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+  const report = p.data?.report;
+  return (
+    <Status loading={p.loading} error={p.error}>
+      <div>
+        <p>
+          Runs on {p.data?.execution_provider ?? '—'}
+          {p.data?.placed_by_measurement ? (report ? `, placed by measurement on ${p.data.decided_at}` : ', not measured yet (WebGPU not usable here, or the measurement is queued)') : ` (provider setting: ${p.data?.provider_setting ?? '—'})`}
+        </p>
+        {report && (
+          <ul className="plain">
+            <li>
+              WebGPU vs CPU: {report.speedup?.toFixed(3) ?? '—'}×
+              {report.speedup_interval && <span className="speedup-interval"> (95% interval {report.speedup_interval[0].toFixed(3)}–{report.speedup_interval[1].toFixed(3)}×, {report.timed_pairs} paired runs{report.validation === 'generated' ? ', generated inputs' : ''})</span>}
+            </li>
+            {report.reasons.map((r) => <li key={r} className="muted">{r}</li>)}
+          </ul>
+        )}
+        {p.data?.placed_by_measurement && <button type="button" onClick={() => void measure()}>Measure again</button>}
+        {queued && <p className="muted">Queued: the result shows here once measured (reload this panel).</p>}
+        <ErrorText error={error} />
+      </div>
+    </Status>
+  );
+}
+
 function ServingSettingsForm({ api, model, cacheEnabled, onChange }: { api: Api; model: string; cacheEnabled: boolean; onChange: () => void }) {
   const settings = useLoad(() => api.get<ServingSettings>(`/api/models/${model}/settings`), [api, model]);
   const [draft, setDraft] = useState<Record<string, string>>({});
@@ -288,6 +335,7 @@ function ModelPanel({ api, model, onChange }: { api: Api; model: ModelView; onCh
             <summary>Quantization (version {active.version})</summary>
             <QuantizationReport api={api} model={model.name} version={active} onChange={onChange} />
           </details>
+          <LazyDetails summary={`Placement: CPU or WebGPU (version ${active.version})`}>{() => <PlacementReport api={api} model={model.name} version={active.version} />}</LazyDetails>
           <details>
             <summary>Batching, instances and cache</summary>
             <ServingSettingsForm api={api} model={model.name} cacheEnabled={model.cache_enabled} onChange={onChange} />

@@ -79,6 +79,7 @@ export function modelRoutes(services: AppServices): RouteSpec[] {
     services.webhooks.emit('model.registered', modelRegisteredEvent(view, experiment));
     // The int8 candidate is made and judged in the background; the fp32 version serves meanwhile.
     if (ctx.query.quantize !== 'false') void services.quantization.enqueue(name, view.version);
+    services.placements.placeUnmeasured();
     ctx.status = 201;
     ctx.body = experiment ? { ...view, experiment } : view;
   };
@@ -134,7 +135,10 @@ export function modelRoutes(services: AppServices): RouteSpec[] {
         const before = services.modelSettings.effective(name);
         const view = services.modelSettings.update(name, body);
         // Provider and threads are fixed in a session: the loaded versions swap to new ones (no request fails).
-        if (EXECUTION_FIELDS.some((field) => view.effective[field] !== before[field])) await registry.applyExecution(name);
+        if (EXECUTION_FIELDS.some((field) => view.effective[field] !== before[field])) {
+          await registry.applyExecution(name);
+          services.placements.placeUnmeasured(); // back on auto: versions never measured are
+        }
         // Before and after of each field named: who switched payload logging on, and when, stays on record.
         const fields = Object.keys(body as object) as (keyof typeof before)[];
         const pick = (from: typeof before) => Object.fromEntries(fields.map((f) => [f, from[f]]));

@@ -73,6 +73,8 @@ const EXPECTED: Record<string, Expectation> = {
   'PUT /api/models/:model/settings': ADMIN,
   'GET /api/models/:model/versions/:version/quantization': ADMIN,
   'POST /api/models/:model/versions/:version/quantization': ADMIN,
+  'GET /api/models/:model/versions/:version/placement': ADMIN,
+  'POST /api/models/:model/versions/:version/placement': ADMIN,
   'PUT /api/models/:model/versions/:version/precision': ADMIN,
   'GET /api/models/:model/samples': ADMIN,
   'POST /api/models/:model/samples': ADMIN,
