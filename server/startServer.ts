@@ -24,6 +24,7 @@ import type { WebGpuStatus } from './hardware/WebGpuStatus.js';
 import { storageStatus } from './hardware/storageStatus.js';
 import { modelExecution } from './hardware/modelExecution.js';
 import { PlacementJobs } from './placement/PlacementJobs.js';
+import { compareInChildProcess } from './runtime/compareInChildProcess.js';
 import { storedSamples } from './quantization/storedSamples.js';
 import { planExecution, type ExecutionPlan, type PlanOverrides, type ProviderAvailability } from './hardware/planExecution.js';
 import { decodeInputs } from './serving/decodeInputs.js';
@@ -117,8 +118,10 @@ const DEFAULT_MODEL_INSTALLED = 'bootstrap.default_model_installed';
 const HOUR_MS = 3_600_000;
 /** How long after a start from the cached hardware profile the probe runs again (see HardwareProfileCache). */
 const REPROBE_DELAY_MS = 3000;
-/** Stored samples a placement measurement uses at most (it times at most 8 of them). */
-const PLACEMENT_SAMPLES = 64;
+/** Stored samples a placement measurement runs through both providers (all are timed in turn). */
+const PLACEMENT_SAMPLES = 8;
+/** A placement measurement that runs longer is ended (its child process killed): the version stays where it runs. */
+const PLACEMENT_TIMEOUT_MS = 120_000;
 /** XDG_RUNTIME_DIR of the WebGPU probe when the environment has none (see WebGpuProbeOptions.runtimeDir). */
 const WEBGPU_RUNTIME_DIR = 'xdg-runtime';
 /** The console's live charts: a sample every 2 s (its poll interval), three minutes kept. */
@@ -316,7 +319,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     runtimeSettings: (model, version) => {
       const chosen = modelSettings.effective(model);
       // `auto` follows the plan; on a CPU plan, a version that measured faster on WebGPU runs there (placements).
-      const provider = autoPlaced(model) && placements.providerOf(model, version) === 'webgpu' ? 'webgpu' : chosen.provider;
+      const provider = chosen.provider === 'auto' && plan.provider === 'cpu' && placements.providerOf(model, version) === 'webgpu' ? 'webgpu' : chosen.provider;
       const session = modelExecution(plan, { provider, intraOpThreads: chosen.intra_op_threads });
       return { minInstances: chosen.min_instances, maxInstances: chosen.max_instances, inline: chosen.inline, idleUnloadSeconds: chosen.idle_unload_seconds, ...(session ? { session } : {}) };
     },
@@ -337,7 +340,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return { path: view.served_precision === 'int8' ? files.int8 : files.fp32, inputs: view.inputs, outputs: view.outputs };
     },
     samples: async (_name, signature) => (await storedSamples(store.quantization, decodeInputs, signature, PLACEMENT_SAMPLES)).samples,
-    compare: (request) => pool.compareProviders(request),
+    compare: (request, signal) => compareInChildProcess(request, { timeoutMs: PLACEMENT_TIMEOUT_MS, signal }),
     webgpuUnavailable: () => (providers().webgpu === true ? null : webgpu?.reason ?? 'the WebGPU probe has not answered yet'),
     apply: async (name) => { await registry.applyExecution(name); },
     thresholds: gateThresholds,
@@ -556,7 +559,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // Nothing may outlive a failed start (the desktop app retries with other settings).
     if (listening) await new Promise((resolve) => listening!.server.close(resolve));
     await quantization.close();
-    await placements.close();
+    placements.close();
     await pool.close();
     await decodePool.close();
     await tracer.close();
@@ -671,7 +674,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await backupStopped;
       await dispatcher.close();
       await quantization.close();
-      await placements.close();
+      placements.close();
       await pool.close();
       await decodePool.close();
       await tracer.close(); // after the last request: its spans are exported

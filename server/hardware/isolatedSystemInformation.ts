@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { GROUP_KILL, killProcessTree } from '../common/killProcessTree.js';
 import { HardwareProbeError } from './HardwareProbeError.js';
 import type { SystemInformation, SystemInformationCall } from './SystemInformation.js';
 
 const SYSTEMINFORMATION_PATH = createRequire(import.meta.url).resolve('systeminformation');
-
-/** Windows has no process groups to signal; there only the child itself is killed. */
-const GROUP_KILL = process.platform !== 'win32';
 
 /** Longest stderr excerpt kept in an error message. */
 const STDERR_LIMIT = 300;
@@ -56,7 +54,7 @@ function runInChild(call: SystemInformationCall, signal: AbortSignal): Promise<u
       detached: GROUP_KILL,
       windowsHide: true,
     });
-    const kill = () => killTree(child);
+    const kill = () => killProcessTree(child);
     signal.addEventListener('abort', kill, { once: true });
     let stdout = '';
     let stderr = '';
@@ -77,16 +75,4 @@ function runInChild(call: SystemInformationCall, signal: AbortSignal): Promise<u
       }
     });
   });
-}
-
-function killTree(child: ChildProcess): void {
-  if (!GROUP_KILL || child.pid === undefined) {
-    child.kill('SIGKILL');
-    return;
-  }
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // ESRCH: the group has already exited.
-  }
 }

@@ -21,8 +21,8 @@ export interface PlacementDeps {
   target: (name: string, version: string) => PlacementTarget;
   /** Stored samples of real inputs that fit the version (uploaded or recorded), decoded; empty when none. */
   samples: (name: string, signature: { name: string; inputs: TensorSpec[] }) => Promise<Record<string, RuntimeTensor>[]>;
-  /** Times the file on the CPU against WebGPU (the pool's WebGPU worker). */
-  compare: (request: CompareRequest) => Promise<SessionComparison>;
+  /** Times the file on the CPU against WebGPU (in a child process); `signal` ends it. */
+  compare: (request: CompareRequest, signal: AbortSignal) => Promise<SessionComparison>;
   /** null when WebGPU can be used here; else why not (the probe's reason). */
   webgpuUnavailable: () => string | null;
   /** The served versions of the model take their new placement (sessions swap, no request fails). */
@@ -56,7 +56,7 @@ export interface PlacementReport {
  * model costs a swap and a GPU's copies to and from the device, so a few percent is not worth it.
  */
 export const WEBGPU_MARGIN = 1.1;
-/** A background job beside serving: the WebGPU worker's other runs wait at most this (4× for a slow model). */
+/** Time for the timed pairs of a background job (4× for a slow model, see measureSpeedup). */
 const TIMING_BUDGET_MS = 5000;
 const GENERATED_SAMPLES = 8;
 const TIMED_SAMPLES = 8;
@@ -71,7 +71,7 @@ const TIMED_SAMPLES = 8;
 export class PlacementJobs {
   private queue: Promise<void> = Promise.resolve();
   private readonly placed = new Map<string, PlacedProvider>();
-  private closed = false;
+  private readonly stop = new AbortController();
   private readonly now: () => Date;
 
   constructor(private readonly deps: PlacementDeps) {
@@ -96,15 +96,14 @@ export class PlacementJobs {
 
   /** Queues a measurement; the promise settles when it has run (the API does not wait on it). */
   enqueue(name: string, version: string): Promise<void> {
-    const job = this.queue.then(() => (this.closed ? undefined : this.run(name, version)));
+    const job = this.queue.then(() => (this.stop.signal.aborted ? undefined : this.run(name, version)));
     this.queue = job.catch(() => undefined);
     return job;
   }
 
-  /** Starts no more jobs and waits for the running one. */
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.queue;
+  /** Starts no more jobs and ends the running one (its child process is killed; nothing of it is saved). */
+  close(): void {
+    this.stop.abort();
   }
 
   /** A deleted version's decision must not come back with a new version of the same number. */
@@ -115,12 +114,13 @@ export class PlacementJobs {
   private async run(name: string, version: string): Promise<void> {
     try {
       const report = await this.measure(name, version);
+      if (this.stop.signal.aborted) return;
       this.deps.repository.save({ model_name: name, version, provider: report.provider, report: report as unknown as Record<string, unknown>, decided_at: this.now().toISOString() });
       const before = this.providerOf(name, version);
       this.placed.set(`${name}/${version}`, report.provider);
       if (before !== report.provider) await this.deps.apply(name);
     } catch (error) {
-      this.deps.onError(error, `${name}/${version}`);
+      if (!this.stop.signal.aborted) this.deps.onError(error, `${name}/${version}`);
     }
   }
 
@@ -143,8 +143,9 @@ export class PlacementJobs {
       comparison = await this.deps.compare({
         path: target.path, baseline: settings(['cpu']), candidate: settings(['webgpu']), samples, outputNames,
         timing: { timedSamples: Math.min(samples.length, TIMED_SAMPLES), budgetMs: TIMING_BUDGET_MS, margin: WEBGPU_MARGIN },
-      });
+      }, this.stop.signal);
     } catch (error) {
+      if (this.stop.signal.aborted) throw error;
       return { ...base, reasons: [`webgpu failed: ${withoutModelPaths(messageOf(error), [target.path])}`] };
     }
     const thresholds = this.deps.thresholds();

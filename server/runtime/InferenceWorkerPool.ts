@@ -10,8 +10,7 @@ import { transferablesOf, type RuntimeTensor } from '../common/datatypes.js';
 import { estimateSessionBytes } from './estimateSessionBytes.js';
 import { InflightRuns } from './InflightRuns.js';
 import { OrtSessions } from './OrtSessions.js';
-import type { SessionComparison } from './compareSessions.js';
-import { epochMs, type CompareRequest, type LoadResult, type RunResult, type SessionSettings, type WorkerReply, type WorkerRequest } from './workerProtocol.js';
+import { epochMs, type LoadResult, type RunResult, type SessionSettings, type WorkerReply, type WorkerRequest } from './workerProtocol.js';
 
 export interface PoolSettings extends SessionSettings {
   /** Worker threads: the most instances any one model can run on at once. */
@@ -266,15 +265,6 @@ export class InferenceWorkerPool {
     this.slots[index] = fresh;
     const held = [...this.entries].filter(([, entry]) => entry.holders.includes(index));
     fresh.ready = Promise.all(held.map(([key, entry]) => fresh.send({ kind: 'load', key, path: entry.path, settings: entry.session }))).then(() => undefined, () => undefined);
-  }
-
-  /**
-   * Compares one file on two sets of session settings (the CPU against WebGPU) in the WebGPU
-   * worker, the one thread that may run WebGPU (see WEBGPU_WORKER): its other runs wait at most
-   * the timing's budget (4× for a slow model).
-   */
-  async compareProviders(request: CompareRequest): Promise<SessionComparison> {
-    return (await this.slots[WEBGPU_WORKER]!.send({ kind: 'compare', ...request })) as SessionComparison;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { chmod, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { GROUP_KILL, killProcessTree } from '../common/killProcessTree.js';
 import { describeWebGpuAdapter } from '../hardware/describeWebGpuAdapter.js';
 import { readVulkanLoaderLog, type VulkanLoaderLog } from '../hardware/readVulkanLoaderLog.js';
 import type { WebGpuBackend, WebGpuStatus } from '../hardware/WebGpuStatus.js';
@@ -33,8 +34,6 @@ const EXIT_GRACE_MS = 2000;
 const OUTPUT_LIMIT = 256 * 1024;
 /** Longest excerpt of the child's output kept in a reason. */
 const EXCERPT_LIMIT = 300;
-/** Windows has no process groups to signal; there only the child itself is killed. */
-const GROUP_KILL = process.platform !== 'win32';
 
 export interface WebGpuProbeOptions {
   /** The ONNX model to run on WebGPU and on the CPU (the bundled mlp, ~70 KB); its float32 inputs come from a samples.json beside it, else are made up. */
@@ -220,17 +219,7 @@ function runChild(options: WebGpuProbeOptions, env: NodeJS.ProcessEnv, timeoutMs
       detached: GROUP_KILL,
       windowsHide: true,
     });
-    const kill = () => {
-      if (!GROUP_KILL || child.pid === undefined) {
-        child.kill('SIGKILL');
-        return;
-      }
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // ESRCH: the group has already exited.
-      }
-    };
+    const kill = () => killProcessTree(child);
     const timer = setTimeout(() => {
       outcome.timedOut = outcome.answer === undefined;
       kill();

@@ -22,10 +22,6 @@ async function handle(request: WorkerRequest): Promise<{ result: unknown; transf
       const result = await sessions.run(request.key, request.feeds, request.outputNames);
       return { result, transfer: transferablesOf(Object.values(result.outputs)) };
     }
-    case 'compare': {
-      const result = await sessions.compare(request);
-      return { result, transfer: transferablesOf([...result.baseline, ...result.candidate].flatMap((o) => Object.values(o))) };
-    }
     case 'unload':
       await sessions.unload(request.key);
       return { result: null, transfer: [] };

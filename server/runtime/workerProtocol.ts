@@ -32,7 +32,7 @@ export interface RunResult {
   inferMs: number;
 }
 
-/** Two sessions of one file, each with its own settings (providers), compared in the worker's thread (compareSessions). */
+/** Two sessions of one file, each with its own settings (providers), compared (compareSessions) in a child process. */
 export interface CompareRequest {
   path: string;
   baseline: SessionSettings;
@@ -43,7 +43,6 @@ export interface CompareRequest {
 }
 
 export type WorkerRequest =
-  | ({ kind: 'compare'; id: number } & CompareRequest)
   | { kind: 'load'; id: number; key: string; path: string; settings: SessionSettings }
   | { kind: 'run'; id: number; key: string; feeds: Record<string, RuntimeTensor>; outputNames: string[] }
   | { kind: 'unload'; id: number; key: string };

@@ -96,6 +96,11 @@ function Upload({ api, onDone }: { api: Api; onDone: () => void }) {
   );
 }
 
+/** A measured speed-up's 95% interval and how many paired runs it took (the int8 gate, placement). */
+function IntervalText({ interval, pairs, note }: { interval: [number, number]; pairs: number | null | undefined; note?: string | undefined }) {
+  return <span className="speedup-interval"> (95% interval {interval[0].toFixed(3)}–{interval[1].toFixed(3)}×, {pairs} paired runs{note ? `, ${note}` : ''})</span>;
+}
+
 function QuantizationReport({ api, model, version, onChange }: { api: Api; model: string; version: VersionView; onChange: () => void }) {
   const q = useLoad(() => api.get<Quantization>(`/api/models/${model}/versions/${version.version}/quantization`), [api, model, version.version]);
   const [error, setError] = useState<string>();
@@ -118,7 +123,7 @@ function QuantizationReport({ api, model, version, onChange }: { api: Api; model
             <li>Size: {(report.fp32_bytes / 1024).toFixed(0)} KB fp32{report.int8_bytes ? `, ${(report.int8_bytes / 1024).toFixed(0)} KB int8 (${report.size_ratio?.toFixed(2)}× smaller)` : ''}</li>
             <li>
               Speed-up: {report.speedup?.toFixed(3) ?? '—'}×
-              {report.speedup_interval && <span className="speedup-interval"> (95% interval {report.speedup_interval[0].toFixed(3)}–{report.speedup_interval[1].toFixed(3)}×, {report.timed_pairs} paired runs)</span>}
+              {report.speedup_interval && <IntervalText interval={report.speedup_interval} pairs={report.timed_pairs} />}
               ; agreement {report.agreement?.toFixed(4) ?? '—'}; cosine {report.cosine?.toFixed(4) ?? '—'}
             </li>
             {report.degenerate && <li className="warning">{report.degenerate}</li>}
@@ -171,7 +176,7 @@ function PlacementReport({ api, model, version }: { api: Api; model: string; ver
           <ul className="plain">
             <li>
               WebGPU vs CPU: {report.speedup?.toFixed(3) ?? '—'}×
-              {report.speedup_interval && <span className="speedup-interval"> (95% interval {report.speedup_interval[0].toFixed(3)}–{report.speedup_interval[1].toFixed(3)}×, {report.timed_pairs} paired runs{report.validation === 'generated' ? ', generated inputs' : ''})</span>}
+              {report.speedup_interval && <IntervalText interval={report.speedup_interval} pairs={report.timed_pairs} note={report.validation === 'generated' ? 'generated inputs' : undefined} />}
             </li>
             {report.reasons.map((r) => <li key={r} className="muted">{r}</li>)}
           </ul>
