@@ -14,6 +14,7 @@ import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { waitForBackgroundWork } from './backgroundWork.js';
 import { runLoad, type LoadResult } from './loadClient.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -59,6 +60,10 @@ async function startServer(checkout: string): Promise<Server> {
   if (port === 0) throw new Error(`the server in ${checkout} did not start:\n${output}`);
   child.stdout!.resume();
   const adminKey = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();
+  await waitForBackgroundWork(async (path) => {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${adminKey}` } });
+    return { status: response.status, text: await response.text() };
+  });
   const answer = await fetch(`http://127.0.0.1:${port}/api/keys`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'compare', scopes: ['infer'] }) });
   if (!answer.ok) throw new Error(`key creation failed: ${answer.status} ${await answer.text()}`);
   return { child, port, key: ((await answer.json()) as { key: string }).key, dataDir };
