@@ -1,7 +1,7 @@
 /**
  * int8 quantization benchmark (issues 3 and 18): for each model, the appliance's own quantizer and
  * gate, fp32 and int8 timed in pairs in the same worker on the same inputs with the same threads
- * (measureSpeedup: until the 95% interval is within ±1%, clears the 1.05× margin, or 10 s pass).
+ * (measureSpeedup: until the 95% interval is within ±1%, clears the 1.05× margin by 3%, or 10 s pass).
  * Run with `npm run bench:quantize`; `-- --repeat N` runs each comparison N times, carrying the
  * decision from one run to the next as the appliance does (the hysteresis), and prints every run's
  * interval: the decisions must not flip. `-- --models a,b` picks models. The last line is one JSON

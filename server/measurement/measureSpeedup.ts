@@ -1,3 +1,4 @@
+import { HYSTERESIS_BAND } from './decideBySpeed.js';
 import { MIN_PAIRS_FOR_INTERVAL, PairedRatio, type RatioEstimate } from './PairedRatio.js';
 
 export type Alternative = 'a' | 'b';
@@ -7,7 +8,7 @@ export interface SpeedupOptions {
   run: (which: Alternative, pair: number) => Promise<unknown> | unknown;
   /** The time allowed, in ms: measuring stops at the first pair after it (a slow model: after MIN_PAIRS_FOR_INTERVAL pairs, at most 4× this). */
   budgetMs: number;
-  /** The speed-up a decision turns on: measuring stops early once the interval lies wholly above or below it. */
+  /** The speed-up a decision turns on: measuring stops early once the interval lies wholly above or below it, by HYSTERESIS_BAND (what decideBySpeed needs to change a choice). */
   margin?: number;
   /** Stop once the interval's half-width is within this share of the ratio (default 1%). */
   halfWidth?: number;
@@ -68,7 +69,7 @@ export async function measureSpeedup(options: SpeedupOptions): Promise<SpeedupMe
     }
     if (ratio.pairs >= minPairs && ratio.pairs % CHECK_EVERY === 0) {
       const estimate = ratio.estimate()!;
-      if (margin !== undefined && (estimate.low > margin || estimate.high < margin)) {
+      if (margin !== undefined && (estimate.low > margin * (1 + HYSTERESIS_BAND) || estimate.high < margin / (1 + HYSTERESIS_BAND))) {
         stoppedBy = 'interval clears the margin';
         break;
       }

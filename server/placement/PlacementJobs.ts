@@ -1,7 +1,7 @@
 import type { RuntimeTensor, TensorSpec } from '../common/datatypes.js';
 import { messageOf } from '../common/errors.js';
 import { withoutModelPaths } from '../common/withoutModelPaths.js';
-import { decideBySpeed, describeSpeedup } from '../measurement/decideBySpeed.js';
+import { decideBySpeed, describeSpeedup, HYSTERESIS_BAND } from '../measurement/decideBySpeed.js';
 import { degenerateComparison, judgeOutput, measureAgreement, type GateThresholds } from '../quantization/accuracyGate.js';
 import { generateInputs } from '../quantization/generateInputs.js';
 import type { SessionComparison } from '../runtime/compareSessions.js';
@@ -49,10 +49,12 @@ export interface PlacementReport {
   webgpu_median_ms: number | null;
   outputs: { name: string; metric: string; agreement: number; max_abs_error: number; passes: boolean }[];
   margin: number;
+  /** How far the interval must clear the margin for the placement to change (decideBySpeed). */
+  hysteresis_band: number;
 }
 
 /**
- * WebGPU must be this much faster throughout its interval to take a model from the CPU: moving a
+ * WebGPU must be this much faster throughout its interval (and HYSTERESIS_BAND more) to take a model from the CPU: moving a
  * model costs a swap and a GPU's copies to and from the device, so a few percent is not worth it.
  */
 export const WEBGPU_MARGIN = 1.1;
@@ -129,7 +131,7 @@ export class PlacementJobs {
     const current = this.providerOf(name, version);
     const base: PlacementReport = {
       provider: 'cpu', previous_provider: current, reasons: [], validation: null, samples: 0, speedup: null, speedup_interval: null,
-      timed_pairs: null, cpu_median_ms: null, webgpu_median_ms: null, outputs: [], margin: WEBGPU_MARGIN,
+      timed_pairs: null, cpu_median_ms: null, webgpu_median_ms: null, outputs: [], margin: WEBGPU_MARGIN, hysteresis_band: HYSTERESIS_BAND,
     };
     const unavailable = this.deps.webgpuUnavailable();
     if (unavailable) return { ...base, reasons: [`WebGPU cannot be used here: ${unavailable}`] };

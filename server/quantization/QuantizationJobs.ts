@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { TensorSpec } from '../common/datatypes.js';
 import { messageOf } from '../common/errors.js';
 import { withoutModelPaths } from '../common/withoutModelPaths.js';
+import { HYSTERESIS_BAND } from '../measurement/decideBySpeed.js';
 import { compareModels } from '../runtime/compareModels.js';
 import type { Precision } from '../store/ModelRepository.js';
 import type { QuantizationRepository } from '../store/QuantizationRepository.js';
@@ -73,7 +74,8 @@ export interface QuantizationReport {
   skipped_nodes: { node: string; op: string; reason: string }[];
   /** Conv nodes stay fp32: dynamic ConvInteger is ~9× slower on ORT's CPU provider, static QDQ is not built. */
   conv_nodes_left_fp32: number;
-  thresholds: { min_top1_agreement: number; min_cosine: number; min_speedup: number };
+  /** hysteresis_band: how far the speed-up's interval must clear min_speedup for the precision to change (decideBySpeed). */
+  thresholds: { min_top1_agreement: number; min_cosine: number; min_speedup: number; hysteresis_band: number };
 }
 
 /** Validation uses at most this many samples; the timed pairs cycle through the first TIMED_SAMPLES. */
@@ -178,7 +180,7 @@ export class QuantizationJobs {
       fp32_median_ms: null, int8_median_ms: null, speedup: null, speedup_interval: null, timed_pairs: null, timing_stopped_by: null,
       previous_decision: current, degenerate: null, fp32_bytes: fp32Bytes, int8_bytes: null, size_ratio: null,
       quantized_nodes: candidate.quantized.length, skipped_nodes: candidate.skipped, conv_nodes_left_fp32: candidate.convNodes,
-      thresholds: { min_top1_agreement: thresholds.minTop1, min_cosine: thresholds.minCosine, min_speedup: thresholds.minSpeedup },
+      thresholds: { min_top1_agreement: thresholds.minTop1, min_cosine: thresholds.minCosine, min_speedup: thresholds.minSpeedup, hysteresis_band: HYSTERESIS_BAND },
     } as const;
     const convNote = candidate.convNodes > 0 ? [`${candidate.convNodes} Conv nodes stay fp32 (dynamic ConvInteger is ~9× slower on ORT's CPU provider; static QDQ is not built)`] : [];
     if (!candidate.written) {

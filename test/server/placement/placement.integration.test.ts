@@ -47,9 +47,9 @@ test('on a software WebGPU device, auto keeps the bundled model on the CPU by me
     const report = p.report!;
     assert.equal(report.validation, 'samples', 'measured on its 69 held-out samples');
     assert.ok(report.outputs.every((o) => o.passes), 'WebGPU answers as the CPU does');
-    assert.ok(report.speedup_interval[1] < report.margin, `lavapipe is slower than the CPU throughout: ${JSON.stringify(report.speedup_interval)}`);
+    assert.ok(report.speedup_interval[1] < report.margin / 1.03, `lavapipe is slower than the CPU throughout: ${JSON.stringify(report.speedup_interval)}`);
     assert.equal(report.provider, 'cpu');
-    assert.match(report.reasons.at(-1)!, /^webgpu vs cpu: speed-up .* is below 1\.100× throughout$/);
+    assert.match(report.reasons.at(-1)!, /^webgpu vs cpu: speed-up .* is below 1\.068× \(1\.100× less 3%\) throughout$/);
     assert.equal(p.execution_provider, 'cpu');
   };
   check(now);

@@ -59,8 +59,12 @@ test('a speed-up whose interval straddles the margin keeps the choice in place (
     assert.equal(decidePrecision([good], near, 'int8').decision, 'int8', `${ratio} from int8`);
   }
   const kept = decidePrecision([good], interval(1.04, 1.02, 1.06), 'int8');
-  assert.match(kept.reasons.at(-1)!, /straddles 1\.050×: int8 stays \(the choice in place\)/);
-  assert.equal(decidePrecision([good], interval(1.02, 1.0, 1.04), 'int8').decision, 'fp32', 'a whole interval below the margin replaces int8');
+  assert.match(kept.reasons.at(-1)!, /is not clear of 1\.050× by 3% either way: int8 stays \(the choice in place\)/);
+  // Runs differ by more than one run's interval says: the interval must clear the margin by 3% (1.0815×, 1.0194×).
+  assert.equal(decidePrecision([good], interval(1.07, 1.06, 1.08), 'fp32').decision, 'fp32', 'wholly above 1.05× but not by 3%');
+  assert.equal(decidePrecision([good], interval(1.09, 1.085, 1.095), 'fp32').decision, 'int8');
+  assert.equal(decidePrecision([good], interval(1.03, 1.02, 1.04), 'int8').decision, 'int8', 'wholly below 1.05× but not by 3%');
+  assert.equal(decidePrecision([good], interval(0.99, 0.97, 1.01), 'int8').decision, 'fp32', 'a whole interval 3% below the margin replaces int8');
 });
 
 test('a comparison in which fp32 answers every sample alike is degenerate, and int8 does not pass on it', () => {
