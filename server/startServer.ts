@@ -297,6 +297,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   const modelSettings = new ModelServingSettingsService({ models: store.models, server: () => settingsService.current, workers: pool.instances, intraOpThreads: plan.intraOpThreads });
   const metrics = new InferenceMetrics();
+  /** Whether `auto` places a model's versions by measurement: its provider setting is `auto` and the plan runs on the CPU. */
+  const placedByMeasurement = (provider: string) => provider === 'auto' && plan.provider === 'cpu';
   const registry = new ModelRegistry({
     models: store.models,
     serving: {
@@ -319,14 +321,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     runtimeSettings: (model, version) => {
       const chosen = modelSettings.effective(model);
       // `auto` follows the plan; on a CPU plan, a version that measured faster on WebGPU runs there (placements).
-      const provider = chosen.provider === 'auto' && plan.provider === 'cpu' && placements.providerOf(model, version) === 'webgpu' ? 'webgpu' : chosen.provider;
+      const provider = placedByMeasurement(chosen.provider) && placements.providerOf(model, version) === 'webgpu' ? 'webgpu' : chosen.provider;
       const session = modelExecution(plan, { provider, intraOpThreads: chosen.intra_op_threads });
       return { minInstances: chosen.min_instances, maxInstances: chosen.max_instances, inline: chosen.inline, idleUnloadSeconds: chosen.idle_unload_seconds, ...(session ? { session } : {}) };
     },
     versionInUse: (model, version) => experiments.versionInUse(model, version),
   });
-  /** Whether `auto` may place the model's versions by measurement: its provider is `auto` and the plan runs on the CPU. */
-  const autoPlaced = (model: string) => plan.provider === 'cpu' && modelSettings.effective(model).provider === 'auto';
+  const autoPlaced = (model: string) => placedByMeasurement(modelSettings.effective(model).provider);
   const gateThresholds = () => ({
     minTop1: settingsService.current.int8_min_top1_agreement,
     minCosine: settingsService.current.int8_min_cosine,
@@ -339,7 +340,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       const files = registry.filesOf(name, version);
       return { path: view.served_precision === 'int8' ? files.int8 : files.fp32, inputs: view.inputs, outputs: view.outputs };
     },
-    samples: async (_name, signature) => (await storedSamples(store.quantization, decodeInputs, signature, PLACEMENT_SAMPLES)).samples,
+    samples: async (signature) => (await storedSamples(store.quantization, decodeInputs, signature, PLACEMENT_SAMPLES)).samples,
     compare: (request, signal) => compareInChildProcess(request, { timeoutMs: PLACEMENT_TIMEOUT_MS, signal }),
     webgpuUnavailable: () => (providers().webgpu === true ? null : webgpu?.reason ?? 'the WebGPU probe has not answered yet'),
     apply: async (name) => { await registry.applyExecution(name); },

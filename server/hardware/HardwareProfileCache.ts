@@ -1,9 +1,12 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { HardwareProfile } from './HardwareProfile.js';
-import { machineKey } from './machineKey.js';
+import { MachineBoundFile } from './MachineBoundFile.js';
 
 const FILE = 'hardware.json';
+
+const isProfile = (value: unknown): value is HardwareProfile => {
+  const profile = value as Partial<HardwareProfile> | undefined;
+  return Boolean(profile?.cpu && profile.memory && Array.isArray(profile.gpus));
+};
 
 /**
  * The last hardware probe, kept in the data dir (`hardware.json`) so that a restart plans its
@@ -13,27 +16,20 @@ const FILE = 'hardware.json';
  * server is ready; its answer replaces this file, shows on /api/system, and plans the next start.
  */
 export class HardwareProfileCache {
-  private readonly path: string;
+  private readonly file: MachineBoundFile<HardwareProfile>;
 
   constructor(dataDir: string) {
-    this.path = join(dataDir, FILE);
+    this.file = new MachineBoundFile(dataDir, FILE, 'profile', isProfile);
   }
 
   /** The cached profile, or null when there is none, it is unreadable, or it was probed on another machine. */
   read(): HardwareProfile | null {
-    try {
-      const saved = JSON.parse(readFileSync(this.path, 'utf8')) as { machine?: unknown; profile?: HardwareProfile };
-      return saved.machine === machineKey() && saved.profile?.cpu && saved.profile.memory && Array.isArray(saved.profile.gpus) ? saved.profile : null;
-    } catch {
-      return null;
-    }
+    return this.file.read();
   }
 
   /** Keeps a probe's answer; one that fell back to node:os entirely (every call failed) never replaces a better one. */
   write(profile: HardwareProfile): void {
     if (profile.probe.status === 'fallback' && this.read() !== null) return;
-    const temporary = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify({ machine: machineKey(), profile })}\n`, { mode: 0o600 });
-    renameSync(temporary, this.path);
+    this.file.write(profile);
   }
 }

@@ -1,9 +1,12 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { machineKey } from './machineKey.js';
+import { MachineBoundFile } from './MachineBoundFile.js';
 import type { WebGpuStatus } from './WebGpuStatus.js';
 
 const FILE = 'webgpu.json';
+
+const isStatus = (value: unknown): value is WebGpuStatus => {
+  const status = value as Partial<WebGpuStatus> | undefined;
+  return typeof status?.available === 'boolean' && typeof status.checkedAt === 'string';
+};
 
 /**
  * The last WebGPU probe, kept in the data dir (`webgpu.json`) so that /api/system and the console
@@ -12,26 +15,8 @@ const FILE = 'webgpu.json';
  * changing (a driver installed or upgraded), so the probe runs again on every start, in the
  * background (0.6-1 s here), and its answer replaces this file.
  */
-export class WebGpuStatusCache {
-  private readonly path: string;
-
+export class WebGpuStatusCache extends MachineBoundFile<WebGpuStatus> {
   constructor(dataDir: string) {
-    this.path = join(dataDir, FILE);
-  }
-
-  /** The cached status, or null when there is none, it is unreadable, or it was probed on another machine. */
-  read(): WebGpuStatus | null {
-    try {
-      const saved = JSON.parse(readFileSync(this.path, 'utf8')) as { machine?: unknown; status?: WebGpuStatus };
-      return saved.machine === machineKey() && typeof saved.status?.available === 'boolean' && typeof saved.status.checkedAt === 'string' ? saved.status : null;
-    } catch {
-      return null;
-    }
-  }
-
-  write(status: WebGpuStatus): void {
-    const temporary = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify({ machine: machineKey(), status })}\n`, { mode: 0o600 });
-    renameSync(temporary, this.path);
+    super(dataDir, FILE, 'status', isStatus);
   }
 }

@@ -1,8 +1,8 @@
 import type { RuntimeTensor, TensorSpec } from '../common/datatypes.js';
 import { messageOf } from '../common/errors.js';
 import { withoutModelPaths } from '../common/withoutModelPaths.js';
-import { decideBySpeed, describeSpeedup, HYSTERESIS_BAND } from '../measurement/decideBySpeed.js';
-import { degenerateComparison, judgeOutput, measureAgreement, type GateThresholds } from '../quantization/accuracyGate.js';
+import { HYSTERESIS_BAND } from '../measurement/decideBySpeed.js';
+import { decideByComparison, degenerateComparison, judgeOutput, measureAgreement, type GateThresholds } from '../quantization/accuracyGate.js';
 import { generateInputs } from '../quantization/generateInputs.js';
 import type { SessionComparison } from '../runtime/compareSessions.js';
 import type { CompareRequest, SessionSettings } from '../runtime/workerProtocol.js';
@@ -20,7 +20,7 @@ export interface PlacementDeps {
   repository: PlacementRepository;
   target: (name: string, version: string) => PlacementTarget;
   /** Stored samples of real inputs that fit the version (uploaded or recorded), decoded; empty when none. */
-  samples: (name: string, signature: { name: string; inputs: TensorSpec[] }) => Promise<Record<string, RuntimeTensor>[]>;
+  samples: (signature: { name: string; inputs: TensorSpec[] }) => Promise<Record<string, RuntimeTensor>[]>;
   /** Times the file on the CPU against WebGPU (in a child process); `signal` ends it. */
   compare: (request: CompareRequest, signal: AbortSignal) => Promise<SessionComparison>;
   /** null when WebGPU can be used here; else why not (the probe's reason). */
@@ -108,7 +108,7 @@ export class PlacementJobs {
     this.stop.abort();
   }
 
-  /** A deleted version's decision must not come back with a new version of the same number. */
+  /** A deleted version's decision (held in memory) must not come back with a re-created model's version of that number. */
   forget(name: string, version: string): void {
     this.placed.delete(`${name}/${version}`);
   }
@@ -135,7 +135,7 @@ export class PlacementJobs {
     };
     const unavailable = this.deps.webgpuUnavailable();
     if (unavailable) return { ...base, reasons: [`WebGPU cannot be used here: ${unavailable}`] };
-    const real = await this.deps.samples(name, { name, inputs: target.inputs });
+    const real = await this.deps.samples({ name, inputs: target.inputs });
     const samples = real.length > 0 ? real : generateInputs(target.inputs, GENERATED_SAMPLES);
     const threads = this.deps.intraOpThreads(name);
     const settings = (executionProviders: string[]): SessionSettings => ({ executionProviders, intraOpThreads: threads, interOpThreads: 1 });
@@ -154,17 +154,11 @@ export class PlacementJobs {
     const outputs = outputNames.map((output) => judgeOutput(output, measureAgreement(comparison.baseline.map((o) => o[output]!), comparison.candidate.map((o) => o[output]!)), thresholds));
     const degenerate = degenerateComparison(comparison.baseline, outputNames, { baseline: 'the CPU', candidate: 'WebGPU' });
     const { estimate } = comparison.speed;
-    const agrees = !degenerate && outputs.every((o) => o.passes);
-    const bySpeed = decideBySpeed<PlacedProvider>(current, { a: 'cpu', b: 'webgpu' }, estimate, WEBGPU_MARGIN);
-    const reasons = [
-      ...(degenerate ? [degenerate] : []),
-      ...outputs.map((o) => `${o.name}: ${o.metric} agreement ${o.agreement.toFixed(4)} with the CPU ${o.passes ? 'meets' : 'misses'} the gate's tolerance`),
-      agrees ? bySpeed.reason : `webgpu vs cpu: ${describeSpeedup(estimate)}; the CPU serves, whatever the speed`,
-      ...(real.length === 0 ? ['measured on generated inputs (no stored samples fit)'] : []),
-    ];
+    const decided = decideByComparison<PlacedProvider>(outputs, estimate, current, { baseline: 'cpu', candidate: 'webgpu' }, WEBGPU_MARGIN, thresholds, degenerate);
+    const reasons = [...decided.reasons, ...(real.length === 0 ? ['measured on generated inputs (no stored samples fit)'] : [])];
     return {
       ...base,
-      provider: agrees ? bySpeed.choice : 'cpu',
+      provider: decided.decision,
       reasons,
       validation: real.length > 0 ? 'samples' : 'generated',
       samples: samples.length,

@@ -10,7 +10,7 @@ export interface GateThresholds {
   minTop1: number;
   /** Mean cosine similarity the int8 outputs must reach, for other outputs. */
   minCosine: number;
-  /** int8's speed-up over fp32 (paired runs) must exceed this throughout its 95% interval to replace fp32, and fall below it throughout to be replaced. */
+  /** int8's speed-up over fp32 (paired runs) must exceed this by HYSTERESIS_BAND throughout its 95% interval to replace fp32, and fall below it by as much to be replaced. */
   minSpeedup: number;
 }
 
@@ -155,11 +155,33 @@ export function degenerateComparison(baseline: Record<string, RuntimeTensor>[], 
 }
 
 /**
- * int8 is served only when the comparison means something, every output keeps its answers, and
- * the speed-up clears the margin by the hysteresis of decideBySpeed: it must be above it
- * throughout its interval to replace fp32, and below it throughout to be replaced; in between,
- * `current` (the gate's choice in place) stays.
+ * A candidate (int8, WebGPU) replaces the baseline (fp32, the CPU) only when the comparison means
+ * something, every output keeps its answers, and the speed-up clears the margin by the hysteresis
+ * of decideBySpeed; in between, `current` (the choice in place) stays. When the answers are not
+ * kept, or nothing could be compared, the baseline serves whatever the speed.
  */
+export function decideByComparison<Choice extends string>(
+  outputs: OutputAgreement[],
+  speed: RatioEstimate | null,
+  current: Choice,
+  choices: { baseline: Choice; candidate: Choice },
+  margin: number,
+  thresholds: GateThresholds = DEFAULT_GATE,
+  degenerate: string | null = null,
+): { decision: Choice; reasons: string[] } {
+  const keepsAnswers = outputs.length > 0 && outputs.every((o) => o.passes);
+  const needed = (o: OutputAgreement) => (o.metric === 'top1' ? `${thresholds.minTop1} (and cosine ≥ ${CLASSIFIER_MIN_COSINE})` : o.metric === 'cosine' ? String(thresholds.minCosine) : '1');
+  const reasons = [
+    ...(degenerate ? [degenerate] : []),
+    ...outputs.map((o) => `${o.name}: ${o.metric} agreement ${o.agreement.toFixed(4)} ${o.passes ? 'meets' : 'misses'} ${needed(o)}`),
+  ];
+  const { baseline, candidate } = choices;
+  if (degenerate || !keepsAnswers) return { decision: baseline, reasons: [...reasons, `${candidate} vs ${baseline}: ${describeSpeedup(speed)}; ${baseline} serves, whatever the speed`] };
+  const bySpeed = decideBySpeed(current, { a: baseline, b: candidate }, speed, margin);
+  return { decision: bySpeed.choice, reasons: [...reasons, bySpeed.reason] };
+}
+
+/** The int8 gate: decideByComparison of fp32 and int8 with the settings' min_speedup as the margin. */
 export function decidePrecision(
   outputs: OutputAgreement[],
   speed: RatioEstimate | null,
@@ -167,13 +189,5 @@ export function decidePrecision(
   thresholds: GateThresholds = DEFAULT_GATE,
   degenerate: string | null = null,
 ): GateDecision {
-  const keepsAnswers = outputs.length > 0 && outputs.every((o) => o.passes);
-  const needed = (o: OutputAgreement) => (o.metric === 'top1' ? `${thresholds.minTop1} (and cosine ≥ ${CLASSIFIER_MIN_COSINE})` : o.metric === 'cosine' ? String(thresholds.minCosine) : '1');
-  const reasons = [
-    ...(degenerate ? [degenerate] : []),
-    ...outputs.map((o) => `${o.name}: ${o.metric} agreement ${o.agreement.toFixed(4)} ${o.passes ? 'meets' : 'misses'} ${needed(o)}`),
-  ];
-  if (degenerate || !keepsAnswers) return { decision: 'fp32', reasons: [...reasons, `int8 vs fp32: ${describeSpeedup(speed)}; fp32 serves, whatever the speed`] };
-  const bySpeed = decideBySpeed(current, { a: 'fp32', b: 'int8' }, speed, thresholds.minSpeedup);
-  return { decision: bySpeed.choice, reasons: [...reasons, bySpeed.reason] };
+  return decideByComparison(outputs, speed, current, { baseline: 'fp32', candidate: 'int8' }, thresholds.minSpeedup, thresholds, degenerate);
 }

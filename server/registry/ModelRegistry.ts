@@ -188,24 +188,28 @@ export class ModelRegistry {
 
   /**
    * After the model's execution settings changed (provider, intra-op threads, where `auto` placed a
-   * version): each loaded
-   * version loads sessions with the new ones beside the old, takes requests over in one step, and
-   * retires the old ones once their requests finish, as a precision swap does: no request fails.
-   * A version whose new sessions cannot load keeps the old ones and the error is thrown.
+   * version): each loaded version whose sessions run otherwise swaps to new ones (swapServed).
    */
   applyExecution(name: string): Promise<VersionView[]> {
     return this.serialize(name, async () => {
       for (const row of this.deps.models.listVersions(name)) {
-        const key = keyOf(name, row.version);
-        const old = this.status.get(key)?.served;
-        if (!old || old.key.execution === executionLabel(this.runtimeSettings(name, row.version))) continue;
-        const served = await this.loadServed(name, row.version, old.precision, this.pathFor(row, old.precision), row);
-        served.lastUsedAt = old.lastUsedAt;
-        this.status.set(key, { state: 'ready', served, fallbackReason: served.loaded.fallbackReason });
-        await old.retire();
+        const old = this.status.get(keyOf(name, row.version))?.served;
+        if (old && old.key.execution !== executionLabel(this.runtimeSettings(name, row.version))) await this.swapServed(row, old, old.precision);
       }
       return this.deps.models.listVersions(name).map((row) => this.viewOf(name, row.version));
     });
+  }
+
+  /**
+   * Loads new sessions of a served version (another precision, or new execution settings) beside
+   * the old ones, moves requests over in one step, and retires the old ones once their requests
+   * finish: no request fails. If the new ones cannot load, the old ones keep serving and it throws.
+   */
+  private async swapServed(row: ModelVersionRow, old: ServedVersion, precision: Precision): Promise<void> {
+    const served = await this.loadServed(row.model_name, row.version, precision, this.pathFor(row, precision), row);
+    served.lastUsedAt = old.lastUsedAt;
+    this.status.set(keyOf(row.model_name, row.version), { state: 'ready', served, fallbackReason: served.loaded.fallbackReason });
+    await old.retire();
   }
 
   private nowMs(): number {
@@ -460,14 +464,8 @@ export class ModelRegistry {
   setServedPrecision(name: string, version: string, precision: Precision, override?: Precision | null): Promise<VersionView> {
     return this.serialize(name, async () => {
       const row = this.requireRow(name, version);
-      const key = keyOf(name, version);
-      const old = this.status.get(key)?.served;
-      if (old && old.precision !== precision) {
-        const served = await this.loadServed(name, version, precision, this.pathFor(row, precision), row);
-        served.lastUsedAt = old.lastUsedAt;
-        this.status.set(key, { state: 'ready', served, fallbackReason: served.loaded.fallbackReason });
-        await old.retire();
-      }
+      const old = this.status.get(keyOf(name, version))?.served;
+      if (old && old.precision !== precision) await this.swapServed(row, old, precision);
       this.deps.models.setPrecision(name, version, { served: precision, ...(override !== undefined ? { override } : {}) });
       return this.viewOf(name, version);
     });

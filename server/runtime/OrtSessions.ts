@@ -88,12 +88,12 @@ export class OrtSessions {
    * Two sessions of one file with different settings (providers), compared here (compareSessions)
    * and released. No fallback: a candidate provider that cannot start is the answer.
    */
-  async compare(request: CompareRequest, checkStop?: () => void): Promise<SessionComparison> {
+  async compare(request: CompareRequest): Promise<SessionComparison> {
     const baseline = await ort.InferenceSession.create(request.path, sessionOptions(request.baseline, request.baseline.executionProviders));
     try {
       const candidate = await ort.InferenceSession.create(request.path, sessionOptions(request.candidate, request.candidate.executionProviders));
       try {
-        return await compareSessions([baseline, candidate], request.samples, request.outputNames, request.timing, checkStop);
+        return await compareSessions([baseline, candidate], request.samples, request.outputNames, request.timing);
       } finally {
         await candidate.release();
       }

@@ -102,6 +102,8 @@ export function modelRoutes(services: AppServices): RouteSpec[] {
       handler: async (ctx) => {
         const p = params(ctx);
         const result = await registry.deleteVersion(p.name, p.version);
+        // Its placement row went with it; a model re-created under this name numbers from 1 again.
+        services.placements.jobs.forget(p.name, p.version);
         // A model re-created under this name starts with recording off (its own opt-in).
         if (result.modelDeleted) services.liveSamples.forget(p.name);
         auditAction(services, ctx, 'model.delete_version', `${p.name}/${p.version}`, { model_deleted: result.modelDeleted });
