@@ -10,7 +10,7 @@ import { transferablesOf, type RuntimeTensor } from '../common/datatypes.js';
 import { estimateSessionBytes } from './estimateSessionBytes.js';
 import { InflightRuns } from './InflightRuns.js';
 import { OrtSessions } from './OrtSessions.js';
-import { epochMs, type LoadResult, type RunResult, type SessionSettings, type WorkerReply, type WorkerRequest } from './workerProtocol.js';
+import { epochMs, type LoadResult, type RunResult, type SessionSettings, type WorkerCloseRequest, type WorkerReply, type WorkerRequest } from './workerProtocol.js';
 
 export interface PoolSettings extends SessionSettings {
   /** Worker threads: the most instances any one model can run on at once. */
@@ -125,9 +125,12 @@ class WorkerSlot {
   /** The uncaught error that ended the worker, if any, for the log line about its replacement. */
   lastError: Error | undefined;
 
+  private readonly ended: Promise<void>;
+
   constructor(readonly worker: Worker, onExit: (slot: WorkerSlot, code: number) => void) {
     worker.on('message', (reply: WorkerReply) => this.settle(reply));
     worker.on('error', (error) => { this.lastError = error; }); // 'exit' follows and does the recovery
+    this.ended = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('exit', (code) => onExit(this, code));
     this.ready = Promise.resolve();
   }
@@ -138,6 +141,19 @@ class WorkerSlot {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...body, id }, transfer);
     });
+  }
+
+  /**
+   * Ends the worker from inside (WorkerCloseRequest), never in a native call; terminates it only
+   * if it has not ended after `graceMs` (a native call that does not return: the process would be
+   * stuck otherwise).
+   */
+  async close(graceMs: number): Promise<void> {
+    this.worker.postMessage({ kind: 'close' } satisfies WorkerCloseRequest);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), graceMs); });
+    if ((await Promise.race([this.ended, late])) === 'late') await this.worker.terminate();
+    clearTimeout(timer);
   }
 
   failAll(error: Error): void {
@@ -193,6 +209,9 @@ interface ModelEntry {
  * threads is fine). Every WebGPU session therefore lives in this one worker, one instance per model.
  */
 const WEBGPU_WORKER = 0;
+
+/** How long close() waits for a worker to end itself: the longest single load or run expected. */
+const WORKER_CLOSE_GRACE_MS = 30_000;
 const onWebGpu = (session: SessionSettings) => session.executionProviders.includes('webgpu');
 
 const elementsOf = (feeds: Record<string, RuntimeTensor>) => {
@@ -551,8 +570,9 @@ export class InferenceWorkerPool {
   }
 
   /**
-   * Stops accepting runs, lets the runs in flight finish (ending a thread inside a native
-   * onnxruntime call can abort the process), then ends the workers.
+   * Stops accepting runs, lets the runs in flight finish, then asks the workers to end (a load or
+   * unload may still be under way in them: ending a thread inside a native onnxruntime call aborts
+   * the process, see WorkerCloseRequest).
    */
   async close(): Promise<void> {
     this.closing = true;
@@ -561,7 +581,7 @@ export class InferenceWorkerPool {
     await Promise.all([...this.entries.keys()].map((key) => this.inlineSessions.unload(key)));
     await Promise.all(this.slots.map(async (slot) => {
       slot.failAll(inferboxError('IBX_ERR_SHUTTING_DOWN'));
-      await slot.worker.terminate();
+      await slot.close(WORKER_CLOSE_GRACE_MS);
     }));
   }
 }

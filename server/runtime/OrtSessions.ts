@@ -107,4 +107,8 @@ export class OrtSessions {
     this.sessions.delete(key);
     await session?.release();
   }
+
+  async unloadAll(): Promise<void> {
+    for (const key of [...this.sessions.keys()]) await this.unload(key);
+  }
 }

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { transferablesOf } from '../common/datatypes.js';
 import { OrtSessions, SessionUnavailable } from './OrtSessions.js';
-import type { WorkerReply, WorkerRequest } from './workerProtocol.js';
+import type { WorkerCloseRequest, WorkerReply, WorkerRequest } from './workerProtocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('sessionWorker must run in a worker thread');
@@ -28,8 +28,15 @@ async function handle(request: WorkerRequest): Promise<{ result: unknown; transf
   }
 }
 
-port.on('message', (request: WorkerRequest) => {
-  handle(request).then(
+/** Requests being handled: a close waits for them, so no session is released under a run. */
+const underWay = new Set<Promise<unknown>>();
+
+port.on('message', (request: WorkerRequest | WorkerCloseRequest) => {
+  if (request.kind === 'close') {
+    void Promise.allSettled(underWay).then(() => sessions.unloadAll()).finally(() => port.close());
+    return;
+  }
+  const handled = handle(request).then(
     ({ result, transfer }) => port.postMessage({ id: request.id, ok: true, result } satisfies WorkerReply, transfer),
     (error: unknown) =>
       port.postMessage({
@@ -39,4 +46,6 @@ port.on('message', (request: WorkerRequest) => {
         unavailable: error instanceof SessionUnavailable,
       } satisfies WorkerReply),
   );
+  underWay.add(handled);
+  void handled.finally(() => underWay.delete(handled));
 });

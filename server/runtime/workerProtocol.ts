@@ -47,6 +47,16 @@ export type WorkerRequest =
   | { kind: 'run'; id: number; key: string; feeds: Record<string, RuntimeTensor>; outputNames: string[] }
   | { kind: 'unload'; id: number; key: string };
 
+/**
+ * Asks a worker to end itself: it releases its sessions and closes its port, so the thread ends
+ * between native calls. Ending it from outside (worker.terminate()) while onnxruntime is inside a
+ * load, run or release aborts the whole process ("terminate called after throwing an instance of
+ * 'Napi::Error'": the call returns into a thread that is being torn down).
+ */
+export interface WorkerCloseRequest {
+  kind: 'close';
+}
+
 export type WorkerReply =
   | { id: number; ok: true; result: unknown }
   /** `unavailable`: the worker has no session for the key (being loaded or unloaded): retryable, not the input's fault. */
