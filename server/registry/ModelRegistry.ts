@@ -358,16 +358,18 @@ export class ModelRegistry {
   private toView(row: ModelVersionRow, activeVersion: string | null): VersionView {
     const { model_name, file_path: _path, ...rest } = row;
     const status = this.status.get(keyOf(model_name, row.version)) ?? { state: 'unloaded' as const };
+    const placement = status.served ? (this.deps.serving.pool.placementStatus(status.served.key) ?? null) : null;
     return {
       name: model_name,
       ...rest,
       state: status.state,
       active: activeVersion === row.version,
       platform: 'onnxruntime_onnx',
-      execution_provider: status.served?.loaded.provider ?? null,
-      fallback_reason: status.fallbackReason ?? null,
+      // The pool's view is live: a GPU run that failed moves a served version to the CPU (runOnGpu).
+      execution_provider: placement?.provider ?? status.served?.loaded.provider ?? null,
+      fallback_reason: placement?.runFallbackReason ?? status.fallbackReason ?? null,
       error: status.error ?? null,
-      placement: status.served ? (this.deps.serving.pool.placementStatus(status.served.key) ?? null) : null,
+      placement,
     };
   }
 

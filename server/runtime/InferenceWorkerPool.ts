@@ -57,6 +57,10 @@ export interface PlacementStatus {
   runMs: number | null;
   /** The fastest run timed on the HTTP thread as the model loaded, ms (null: not timed there). */
   inlineRunMs: number | null;
+  /** The provider its sessions run on now: 'cpu' once a GPU run failed (see `runOnGpu`). */
+  provider: string;
+  /** Why it left the GPU after loading on it (null: it did not). */
+  runFallbackReason: string | null;
 }
 
 /**
@@ -200,6 +204,12 @@ interface ModelEntry {
   inlineLeftAt: number;
   /** Unloading: runs of requests that hold a lease still go through, new leases are refused. */
   retiring: boolean;
+  /** The provider its sessions run on (what the load reported; 'cpu' after a move). */
+  provider: string;
+  /** Set when a GPU run failed on an input the CPU answers: why it moved to the CPU. */
+  runFallbackReason: string | null;
+  /** The move to the CPU under way: runs that fail on the GPU meanwhile wait for it. */
+  movingToCpu: Promise<void> | null;
 }
 
 /**
@@ -312,9 +322,13 @@ export class InferenceWorkerPool {
       await Promise.allSettled(targets.map((index) => this.slots[index]!.send({ kind: 'unload', key })));
       throw this.loadRefused(sessionKey, path, failure.reason);
     }
-    const entry: ModelEntry = { path, fileBytes, placement, session, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, fastestRunMs: Number.POSITIVE_INFINITY, inlineRunMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false };
+    const entry: ModelEntry = { path, fileBytes, placement, session, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, fastestRunMs: Number.POSITIVE_INFINITY, inlineRunMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false, provider: 'cpu', runFallbackReason: null, movingToCpu: null };
     this.entries.set(key, entry);
     const loaded = (results[0] as PromiseFulfilledResult<unknown>).value as LoadResult;
+    entry.provider = loaded.provider;
+    // The GPU session could not be created and the CPU took over: from here it is a CPU model (more
+    // instances, the HTTP thread), not one pinned to the GPU's worker.
+    if (loaded.provider === 'cpu' && onWebGpu(session)) entry.session = { ...session, executionProviders: ['cpu'] };
     if (loaded.fallbackReason !== undefined) {
       this.onLoadProblem({ model: sessionKey.model, version: sessionKey.version, path, kind: 'provider fallback', message: loaded.fallbackReason });
       loaded.fallbackReason = withoutModelPaths(loaded.fallbackReason, [path]);
@@ -458,7 +472,7 @@ export class InferenceWorkerPool {
 
   placementStatus(sessionKey: SessionKey): PlacementStatus | undefined {
     const entry = this.entries.get(sessionId(sessionKey));
-    return entry && { workers: entry.holders.length, inline: entry.inline === 'on', runMs: entry.runMs, inlineRunMs: entry.inlineRunMs };
+    return entry && { workers: entry.holders.length, inline: entry.inline === 'on', runMs: entry.runMs, inlineRunMs: entry.inlineRunMs, provider: entry.provider, runFallbackReason: entry.runFallbackReason };
   }
 
   async run(sessionKey: SessionKey, feeds: Record<string, RuntimeTensor>, outputNames: string[]): Promise<PoolRunResult> {
@@ -478,7 +492,7 @@ export class InferenceWorkerPool {
       if (alone && entry.inline === 'on' && elements <= entry.inlineMaxElements) {
         result = await this.inlineSessions.run(key, feeds, outputNames);
       } else {
-        result = await this.runOnWorker(key, entry, feeds, outputNames);
+        result = onWebGpu(entry.session) ? await this.runOnGpu(sessionKey, key, entry, feeds, outputNames) : await this.runOnWorker(key, entry, feeds, outputNames);
         this.observe(key, entry, result.inferMs, elements);
       }
       return { outputs: result.outputs, queueMs: Math.max(0, result.startedAt - dispatchedAt), inferMs: result.inferMs };
@@ -490,7 +504,65 @@ export class InferenceWorkerPool {
     }
   }
 
-  private async runOnWorker(key: string, entry: ModelEntry, feeds: Record<string, RuntimeTensor>, outputNames: string[]): Promise<RunResult> {
+  /**
+   * A GPU session can fail a run that the CPU does: onnxruntime's WebGPU provider creates a session
+   * for a Split into 20 outputs, then each run fails ("Too many storage buffers in shader. Current:
+   * 21, Max is 16" on lavapipe). The same input then runs on the CPU. If the CPU answers, that is
+   * the answer and the model moves to the CPU for the rest of this process, with the reason; if the
+   * CPU fails too, the input is at fault and the CPU's error is the answer (a bad input never moves
+   * a model off the GPU). The feeds are copied to the worker, not transferred, to keep them for this.
+   */
+  private async runOnGpu(sessionKey: SessionKey, key: string, entry: ModelEntry, feeds: Record<string, RuntimeTensor>, outputNames: string[]): Promise<RunResult> {
+    try {
+      return await this.runOnWorker(key, entry, feeds, outputNames, false);
+    } catch (error) {
+      if (error instanceof InferboxError) throw error;
+      if (entry.movingToCpu) await entry.movingToCpu;
+      if (!onWebGpu(entry.session)) return this.runOnWorker(key, entry, feeds, outputNames); // moved while this run failed
+      const answer = await this.runOnceOnCpu(key, entry, feeds, outputNames);
+      // Awaited: once this request has its answer, the version's status says where it runs now.
+      await (entry.movingToCpu ??= this.moveToCpu(sessionKey, key, entry, `${entry.provider} failed a run that the CPU provider answers: ${messageOf(error)}`));
+      return answer;
+    }
+  }
+
+  /** Runs the feeds once on a CPU session of the model's file made for it, then lets it go. */
+  private async runOnceOnCpu(key: string, entry: ModelEntry, feeds: Record<string, RuntimeTensor>, outputNames: string[]): Promise<RunResult> {
+    const checkKey = `${key}\u0000cpu-check`;
+    const [index] = this.leastLoadedSlots(1);
+    const slot = this.slots[index!]!;
+    this.inflight.begin(checkKey);
+    try {
+      await slot.send({ kind: 'load', key: checkKey, path: entry.path, settings: { ...entry.session, executionProviders: ['cpu'] } });
+      return (await slot.send({ kind: 'run', key: checkKey, feeds, outputNames }, transferablesOf(Object.values(feeds)))) as RunResult;
+    } finally {
+      await slot.send({ kind: 'unload', key: checkKey }).catch(() => undefined);
+      this.inflight.end(checkKey);
+    }
+  }
+
+  /**
+   * Replaces the GPU session with a CPU one in its worker (runs there are one at a time, so none is
+   * cut short); from then on the model runs as any CPU model, and may spread to more workers. If
+   * the CPU session cannot load, the GPU one stays and the next failing run tries again. Never rejects.
+   */
+  private async moveToCpu(sessionKey: SessionKey, key: string, entry: ModelEntry, reason: string): Promise<void> {
+    const cpu: SessionSettings = { ...entry.session, executionProviders: ['cpu'] };
+    const problem = (message: string) => this.onLoadProblem({ model: sessionKey.model, version: sessionKey.version, path: entry.path, kind: 'provider fallback', message });
+    try {
+      await Promise.all(entry.holders.map((index) => this.slots[index]!.send({ kind: 'load', key, path: entry.path, settings: cpu })));
+      entry.session = cpu;
+      entry.provider = 'cpu';
+      entry.runFallbackReason = withoutModelPaths(reason, [entry.path]);
+      problem(reason);
+    } catch (error) {
+      problem(`${reason}; the CPU session could not load (${messageOf(error)}), the GPU one stays`);
+    } finally {
+      entry.movingToCpu = null;
+    }
+  }
+
+  private async runOnWorker(key: string, entry: ModelEntry, feeds: Record<string, RuntimeTensor>, outputNames: string[], transfer = true): Promise<RunResult> {
     let index = entry.holders[0]!;
     for (const candidate of entry.holders) if (this.slots[candidate]!.pending.size < this.slots[index]!.pending.size) index = candidate;
     const slot = this.slots[index]!;
@@ -499,7 +571,7 @@ export class InferenceWorkerPool {
     this.inflight.begin(slotKey);
     try {
       await slot.ready;
-      return (await slot.send({ kind: 'run', key, feeds, outputNames }, transferablesOf(Object.values(feeds)))) as RunResult;
+      return (await slot.send({ kind: 'run', key, feeds, outputNames }, transfer ? transferablesOf(Object.values(feeds)) : [])) as RunResult;
     } finally {
       this.inflight.end(slotKey);
     }

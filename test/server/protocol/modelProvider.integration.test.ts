@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
+import { gpuRunFailingModel } from '../../fixtures/onnxModels.js';
 import { GENTOO_FEATURES, startTestServer, type TestServer } from '../../helpers/testServer.js';
 
 // Mesa's Vulkan drivers want a private runtime directory; onnxruntime's WebGPU provider runs on them here.
@@ -81,4 +82,24 @@ test("PaddleOCR's text-direction classifier forced onto WebGPU answers as on the
   await setProvider('ocr-cls', 'webgpu');
   if (!(await onWebGpu(t, 'ocr-cls'))) return;
   assertClose(await infer('ocr-cls', inputs), onCpu, 1e-4);
+});
+
+test('a model forced onto WebGPU whose GPU runs fail: requests are answered by the CPU, the version moves there and says why; a bad input is still the input\'s error', async (t) => {
+  const upload = await server.request('POST', '/api/models/split/versions?quantize=false', { body: Buffer.from(gpuRunFailingModel()), headers: { 'content-type': 'application/octet-stream' } });
+  assert.equal(upload.status, 201, await upload.clone().text());
+  await setProvider('split', 'webgpu');
+  if (!(await onWebGpu(t, 'split'))) return;
+  const rows = (n: number) => [{ name: 'x', datatype: 'FP32', shape: [n, 20], data: Array.from({ length: n * 20 }, (_, i) => i) }];
+
+  const refused = await server.request('POST', '/v2/models/split/infer', { json: { inputs: rows(1) } });
+  assert.equal(refused.status, 400, 'one row cannot be reshaped to 3 rows, on the CPU either');
+  assert.match(((await refused.json()) as { error: string }).error, /Reshape/);
+  assert.deepEqual([(await version('split')).execution_provider, (await version('split')).fallback_reason], ['webgpu', null]);
+
+  const answers = await Promise.all([3, 6, 3].map((n) => infer('split', rows(n))));
+  answers.forEach((answer, i) => assert.deepEqual(answer.outputs.find((o) => o.name === 'rows')!.data, rows([3, 6, 3][i]!)[0]!.data));
+  const moved = await version('split');
+  assert.equal(moved.execution_provider, 'cpu');
+  assert.match(moved.fallback_reason ?? '', /^webgpu failed a run that the CPU provider answers: .*Too many storage buffers in shader/);
+  assert.equal((await infer('split', rows(3))).outputs.length, 2, 'and it keeps answering');
 });

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { InferboxError } from '../../../server/common/errors.js';
 import { detectProviders } from '../../../server/runtime/detectProviders.js';
-import { INLINE_CALIBRATION_MAX_MS, InferenceWorkerPool } from '../../../server/runtime/InferenceWorkerPool.js';
+import { INLINE_CALIBRATION_MAX_MS, InferenceWorkerPool, type LoadProblem } from '../../../server/runtime/InferenceWorkerPool.js';
 import { SessionRunError } from '../../../server/runtime/SessionRunError.js';
-import { addModel, slowModel } from '../../fixtures/onnxModels.js';
+import { addModel, gpuRunFailingModel, slowModel } from '../../fixtures/onnxModels.js';
 import type { SessionKey } from '../../../server/common/SessionKey.js';
 
 const key = (model: string, version: string): SessionKey => ({ model, version, precision: 'fp32' });
@@ -197,6 +197,44 @@ test('WebGPU sessions all live in one worker, one instance per model, so no two 
       assert.equal(pool.placementStatus(key('add', version))?.inline, false, 'and off the HTTP thread');
     }
     assert.equal(pool.placementStatus(key('add', 'cpu'))?.workers, 2);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a GPU session that fails a run: the CPU answers that request and the model moves to the CPU with the reason; an input the CPU refuses too gets its error and leaves the model on the GPU', async (t) => {
+  process.env.XDG_RUNTIME_DIR ??= dir;
+  const path = join(dir, 'gpu-run-failing.onnx');
+  await writeFile(path, gpuRunFailingModel());
+  const problems: LoadProblem[] = [];
+  const pool = new InferenceWorkerPool({ instances: 2, executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1 }, undefined, undefined, (p) => problems.push(p));
+  const rows = (n: number) => ({ x: { type: 'float32' as const, dims: [n, 20], data: Float32Array.from({ length: n * 20 }, (_, i) => i) } });
+  try {
+    const loaded = await pool.load(key('split', '1'), path, () => ({ minInstances: 1, maxInstances: 2, inline: true, session: { executionProviders: ['webgpu', 'cpu'], intraOpThreads: 1 } }));
+    if (loaded.provider !== 'webgpu') {
+      if (process.env.CI_REQUIRE_WEBGPU === '1') assert.fail(`no WebGPU adapter: ${loaded.fallbackReason}`);
+      t.skip(`no WebGPU adapter here: ${loaded.fallbackReason}`);
+      return;
+    }
+    // One row cannot be reshaped to 3 rows: the CPU refuses it as well, so it is the input's fault.
+    await assert.rejects(pool.run(key('split', '1'), rows(1), ['rows', 'thirds']), (e: unknown) => e instanceof SessionRunError && /Reshape/.test(e.message) && !/storage buffers/.test(e.message));
+    assert.deepEqual([pool.placementStatus(key('split', '1'))?.provider, pool.placementStatus(key('split', '1'))?.runFallbackReason], ['webgpu', null], 'a bad input does not move the model');
+    assert.deepEqual(problems, []);
+
+    // Three rows: the GPU fails, the CPU answers; the request gets the CPU's answer.
+    const answered = await pool.run(key('split', '1'), rows(3), ['rows', 'thirds']);
+    assert.deepEqual([...(answered.outputs.rows!.data as Float32Array)], Array.from({ length: 60 }, (_, i) => i));
+    assert.deepEqual(answered.outputs.thirds!.dims, [3, 20]);
+    const status = pool.placementStatus(key('split', '1'))!;
+    assert.equal(status.provider, 'cpu');
+    assert.match(status.runFallbackReason ?? '', /^webgpu failed a run that the CPU provider answers: .*Too many storage buffers in shader/);
+    assert.ok(!status.runFallbackReason!.includes(dir), 'the reason callers see names no file path');
+    assert.deepEqual(problems.map((p) => [p.model, p.version, p.kind]), [['split', '1', 'provider fallback']]);
+
+    // From then on a CPU model: concurrent runs all answer, and it may spread to the second worker.
+    const runs = await Promise.all(Array.from({ length: 40 }, () => pool.run(key('split', '1'), rows(6), ['rows'])));
+    for (const run of runs) assert.equal((run.outputs.rows!.data as Float32Array)[119], 119);
+    assert.equal(problems.length, 1, 'moved once');
   } finally {
     await pool.close();
   }
