@@ -219,7 +219,7 @@ test('a GPU session that fails a run: the CPU answers that request and the model
     // One row cannot be reshaped to 3 rows: the CPU refuses it as well, so it is the input's fault.
     await assert.rejects(pool.run(key('split', '1'), rows(1), ['rows', 'thirds']), (e: unknown) => e instanceof SessionRunError && /Reshape/.test(e.message) && !/storage buffers/.test(e.message));
     assert.deepEqual([pool.placementStatus(key('split', '1'))?.provider, pool.placementStatus(key('split', '1'))?.runFallbackReason], ['webgpu', null], 'a bad input does not move the model');
-    assert.deepEqual(problems, []);
+    assert.equal(problems.length, 0, 'nothing logged');
 
     // Three rows: the GPU fails, the CPU answers; the request gets the CPU's answer.
     const answered = await pool.run(key('split', '1'), rows(3), ['rows', 'thirds']);
