@@ -36,14 +36,15 @@ function tensor(spec: TensorSpec, batching: boolean): string[] {
 
 /**
  * Triton's model configuration (`config.pbtxt`, protobuf text format of `ModelConfig`) for the
- * version's ONNX file, carrying over this appliance's serving settings: `max_batch_size` (0 = the
- * model does not batch, dims are the full shape), `dynamic_batching` with `preferred_batch_size`
+ * version's ONNX file, serving exactly that version (`version_policy { specific }`), carrying over
+ * this appliance's serving settings: `max_batch_size` (0 = the model does not batch, dims are the
+ * full shape), `dynamic_batching` with `preferred_batch_size`
  * and `max_queue_delay_microseconds` and a `default_queue_policy` (`max_queue_size`,
  * `default_timeout_microseconds`; `allow_timeout_override` because our requests may ask for a
  * shorter timeout too), and `instance_group` with as many instances as the model may spread to
  * here (`KIND_AUTO`: Triton puts them on a GPU when the target has one). Field names as in
- * model_config.proto (messages ModelConfig, ModelInput, ModelOutput, ModelDynamicBatching,
- * ModelQueuePolicy, ModelInstanceGroup).
+ * model_config.proto (messages ModelConfig, ModelVersionPolicy, ModelInput, ModelOutput,
+ * ModelDynamicBatching, ModelQueuePolicy, ModelInstanceGroup).
  */
 export function tritonConfig(target: ExportTarget): string {
   const batching = isBatchable(target);
@@ -54,6 +55,8 @@ export function tritonConfig(target: ExportTarget): string {
     `name: ${quote(target.model)}`,
     'platform: "onnxruntime_onnx"',
     'backend: "onnxruntime"',
+    // Pinned: without a policy Triton serves only the highest numbered version it finds (`latest { num_versions: 1 }`).
+    `version_policy { specific { versions: ${list([Number(target.version)])} } }`,
     `max_batch_size: ${maxBatch}`,
     'input [',
     ...target.inputs.flatMap((spec, i) => [...tensor(spec, batching).slice(0, -1), i < target.inputs.length - 1 ? '  },' : '  }']),

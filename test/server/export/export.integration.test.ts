@@ -82,13 +82,14 @@ test('format=triton: a .tar.gz model repository holding the exact model bytes an
   assert.match(response.headers.get('content-disposition') ?? '', /attachment; filename="penguins-1-triton.tar.gz"/);
   assert.equal(response.headers.get('inferbox-exported-precision'), 'fp32');
   const entries = await untar(Readable.fromWeb(response.body! as WebReadableStream));
-  assert.deepEqual([...entries.keys()].sort(), ['penguins/', 'penguins/1/', 'penguins/1/model.onnx', 'penguins/config.pbtxt']);
-  assert.ok(entries.get('penguins/1/model.onnx')!.data.equals(mlpBytes), 'the archive holds the uploaded file byte for byte');
+  assert.deepEqual([...entries.keys()].sort(), ['penguins-v1/', 'penguins-v1/penguins/', 'penguins-v1/penguins/1/', 'penguins-v1/penguins/1/model.onnx', 'penguins-v1/penguins/config.pbtxt']);
+  assert.ok(entries.get('penguins-v1/penguins/1/model.onnx')!.data.equals(mlpBytes), 'the archive holds the uploaded file byte for byte');
 
-  const config = parsePbtxt(entries.get('penguins/config.pbtxt')!.data.toString('utf8'));
+  const config = parsePbtxt(entries.get('penguins-v1/penguins/config.pbtxt')!.data.toString('utf8'));
   assert.deepEqual(config.name, ['penguins']);
   assert.deepEqual(config.platform, ['onnxruntime_onnx']);
   assert.deepEqual(config.backend, ['onnxruntime']);
+  assert.deepEqual(config.version_policy, [{ specific: [{ versions: [1] }] }]);
   assert.deepEqual(config.max_batch_size, [16]);
   // mlp: features FP32 [-1, 4] → probabilities FP32 [-1, 3], label INT64 [-1]: dims without the batch dimension.
   assert.deepEqual(config.input, [{ name: ['features'], data_type: ['TYPE_FP32'], dims: [4] }]);
@@ -136,8 +137,31 @@ test('format=kserve: an InferenceService manifest for the ONNX model on the v2 p
   assert.match(manifest.metadata.name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   assert.deepEqual(manifest.spec.predictor.model.modelFormat, { name: 'onnx' });
   assert.equal(manifest.spec.predictor.model.protocolVersion, 'v2');
-  assert.match(String(manifest.spec.predictor.model.storageUri), /REPLACE-ME/);
+  assert.equal(manifest.spec.predictor.model.storageUri, 's3://REPLACE-ME/inferbox-models/penguins-v1');
   assert.equal(manifest.metadata.annotations['inferbox.dev/batching'], 'max_batch_size=16');
+});
+
+test('two versions of a model export to two repositories, each pinned to its version (issue 19 item 9)', async () => {
+  const upload = await server.request('POST', '/api/models/penguins/versions?quantize=false', { body: mlpBytes, headers: { 'content-type': 'application/octet-stream' } });
+  assert.equal(upload.status, 201);
+  const version = ((await upload.json()) as { version: string }).version;
+  assert.equal(version, '2');
+  const exported = await Promise.all(['1', '2'].map(async (v) => {
+    const manifest = (await (await server.request('GET', `/api/models/penguins/versions/${v}/export?format=kserve`)).json()) as { spec: { predictor: { model: { storageUri: string } } } };
+    const triton = await server.request('GET', `/api/models/penguins/versions/${v}/export?format=triton`);
+    const entries = await untar(Readable.fromWeb(triton.body! as WebReadableStream));
+    return { v, storageUri: manifest.spec.predictor.model.storageUri, entries };
+  }));
+  assert.notEqual(exported[0]!.storageUri, exported[1]!.storageUri, 'one shared folder would hold both versions: Triton serves the highest');
+  for (const { v, storageUri, entries } of exported) {
+    // The archive's top folder is the folder storageUri names: unpacked below the storage root, the URI is right as it is.
+    const repository = storageUri.split('/').at(-1)!;
+    assert.equal(repository, `penguins-v${v}`);
+    assert.ok(entries.has(`${repository}/penguins/${v}/model.onnx`));
+    assert.deepEqual([...entries.keys()].filter((name) => name.endsWith('model.onnx')), [`${repository}/penguins/${v}/model.onnx`], 'one version per repository');
+    const config = parsePbtxt(entries.get(`${repository}/penguins/config.pbtxt`)!.data.toString('utf8'));
+    assert.deepEqual(config.version_policy, [{ specific: [{ versions: [Number(v)] }] }], 'even a repository holding both versions serves this one');
+  }
 });
 
 test('bad export requests: unknown format 400, unknown version 404', async () => {
