@@ -134,7 +134,7 @@ test('format=kserve: an InferenceService manifest for the ONNX model on the v2 p
   const manifest = (await response.json()) as { apiVersion: string; kind: string; metadata: { name: string; annotations: Record<string, string> }; spec: { predictor: { model: Record<string, unknown> } } };
   assert.equal(manifest.apiVersion, 'serving.kserve.io/v1beta1');
   assert.equal(manifest.kind, 'InferenceService');
-  assert.match(manifest.metadata.name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+  assert.equal(manifest.metadata.name, 'penguins-v1');
   assert.deepEqual(manifest.spec.predictor.model.modelFormat, { name: 'onnx' });
   assert.equal(manifest.spec.predictor.model.protocolVersion, 'v2');
   assert.equal(manifest.spec.predictor.model.storageUri, 's3://REPLACE-ME/inferbox-models/penguins-v1');
@@ -162,6 +162,21 @@ test('two versions of a model export to two repositories, each pinned to its ver
     const config = parsePbtxt(entries.get(`${repository}/penguins/config.pbtxt`)!.data.toString('utf8'));
     assert.deepEqual(config.version_policy, [{ specific: [{ versions: [Number(v)] }] }], 'even a repository holding both versions serves this one');
   }
+});
+
+test('a model named 3layer exports under a name KServe accepts, the same in the manifest, its storageUri and the archive (issue 19 item 10)', async () => {
+  assert.equal((await server.request('POST', '/api/models/3layer/versions?quantize=false', { body: mlpBytes, headers: { 'content-type': 'application/octet-stream' } })).status, 201);
+  const kserve = await server.request('GET', '/api/models/3layer/versions/1/export?format=kserve');
+  const manifest = (await kserve.json()) as { metadata: { name: string; annotations: Record<string, string> }; spec: { predictor: { model: { storageUri: string } } } };
+  assert.match(manifest.metadata.name, /^[a-z]([-a-z0-9]*[a-z0-9])?$/, "KServe's IsvcNameFmt");
+  assert.equal(manifest.metadata.annotations['inferbox.dev/model'], '3layer', 'the original name stays with the service');
+  assert.equal(manifest.spec.predictor.model.storageUri, `s3://REPLACE-ME/inferbox-models/${manifest.metadata.name}`);
+  assert.match(kserve.headers.get('content-disposition') ?? '', new RegExp(`${manifest.metadata.name}-inferenceservice\\.json`));
+  const triton = await server.request('GET', '/api/models/3layer/versions/1/export?format=triton');
+  const entries = await untar(Readable.fromWeb(triton.body! as WebReadableStream));
+  // Triton's model (and so the /v2/models/3layer/infer path clients call) keeps its name.
+  const config = parsePbtxt(entries.get(`${manifest.metadata.name}/3layer/config.pbtxt`)!.data.toString('utf8'));
+  assert.deepEqual(config.name, ['3layer']);
 });
 
 test('bad export requests: unknown format 400, unknown version 404', async () => {
