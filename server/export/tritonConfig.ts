@@ -15,6 +15,15 @@ const TRITON_TYPES: Record<OipDatatype, string> = {
 const quote = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 const list = (values: readonly number[]) => `[ ${values.join(', ')} ]`;
 
+/**
+ * The queue timeout written when the model has none (`timeout_micros` 0). Triton applies a request's
+ * `timeout` only when it is shorter than the default, and nothing is shorter than 0 (core's
+ * `PriorityQueue::PolicyQueue::Enqueue`: `override_timeout_us != 0 && override_timeout_us <
+ * timeout_us`), so with 0 it ignores every client timeout the appliance honours. One hour is as
+ * good as no limit for a queue, and longer than any timeout a client plausibly asks for.
+ */
+export const NO_LIMIT_DEFAULT_TIMEOUT_MICROS = 3_600_000_000;
+
 /** Our batcher concatenates along dim 0 only when every input and output has a dynamic first dimension (InferenceService). */
 export function isBatchable(target: Pick<ExportTarget, 'inputs' | 'outputs'>): boolean {
   return [...target.inputs, ...target.outputs].every((t) => t.shape.length > 0 && t.shape[0] === -1);
@@ -40,8 +49,8 @@ function tensor(spec: TensorSpec, batching: boolean): string[] {
  * this appliance's serving settings: `max_batch_size` (0 = the model does not batch, dims are the
  * full shape), `dynamic_batching` with `preferred_batch_size`
  * and `max_queue_delay_microseconds` and a `default_queue_policy` (`max_queue_size`,
- * `default_timeout_microseconds`; `allow_timeout_override` because our requests may ask for a
- * shorter timeout too), and `instance_group` with as many instances as the model may spread to
+ * `default_timeout_microseconds`, finite even when the model has no limit; `allow_timeout_override`
+ * because our requests may ask for a shorter timeout too), and `instance_group` with as many instances as the model may spread to
  * here (`KIND_AUTO`: Triton puts them on a GPU when the target has one). Field names as in
  * model_config.proto (messages ModelConfig, ModelVersionPolicy, ModelInput, ModelOutput,
  * ModelDynamicBatching, ModelQueuePolicy, ModelInstanceGroup).
@@ -74,7 +83,7 @@ export function tritonConfig(target: ExportTarget): string {
       `  max_queue_delay_microseconds: ${settings.max_queue_delay_micros}`,
       '  default_queue_policy {',
       '    timeout_action: REJECT',
-      `    default_timeout_microseconds: ${settings.timeout_micros}`,
+      `    default_timeout_microseconds: ${settings.timeout_micros > 0 ? settings.timeout_micros : NO_LIMIT_DEFAULT_TIMEOUT_MICROS}`,
       '    allow_timeout_override: true',
       `    max_queue_size: ${settings.max_queue_size}`,
       '  }',

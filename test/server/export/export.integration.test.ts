@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import { extract } from 'tar-stream';
+import type { ExportTarget } from '../../../server/export/ExportTarget.js';
 import { tritonConfig } from '../../../server/export/tritonConfig.js';
 import { startTestServer, type TestServer } from '../../helpers/testServer.js';
 
@@ -125,6 +126,37 @@ test('a model without a dynamic batch dimension exports with max_batch_size 0, f
   assert.deepEqual(config.input, [{ name: ['x'], data_type: ['TYPE_FP32'], dims: [1, 3, 48, 192] }]);
   assert.deepEqual(config.output, [{ name: ['y'], data_type: ['TYPE_STRING'], dims: [1, -1] }]);
   assert.equal(config.dynamic_batching, undefined);
+});
+
+/** A version as the export sees it, without a server: the mlp's signature and default-like settings. */
+function target(overrides: { settings?: Partial<ExportTarget['settings']> } & Partial<Omit<ExportTarget, 'settings'>> = {}): ExportTarget {
+  const { settings, ...rest } = overrides;
+  return {
+    model: 'mlp',
+    version: '1',
+    precision: 'fp32',
+    file: '/unused',
+    inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }],
+    outputs: [{ name: 'label', datatype: 'INT64', shape: [-1] }],
+    settings: { max_batch_size: 8, preferred_batch_sizes: [], max_queue_delay_micros: 0, max_queue_size: 1024, timeout_micros: 0, max_instances: 2, ...settings },
+    labels: {},
+    metrics: {},
+    created_at: '2026-11-01T00:00:00Z',
+    ...rest,
+  };
+}
+
+test('a model without a queue timeout exports a finite default, so Triton applies the timeout a client asks for (issue 19 item 11)', () => {
+  const policy = parsePbtxt(tritonConfig(target({ settings: { timeout_micros: 0 } }))).dynamic_batching![0] as PbMessage;
+  const queue = policy.default_queue_policy![0] as PbMessage;
+  assert.deepEqual(queue.allow_timeout_override, [true]);
+  const defaultTimeout = queue.default_timeout_microseconds![0] as number;
+  // Triton's rule (core PriorityQueue::PolicyQueue::Enqueue): a request's timeout counts only when it is shorter than the default.
+  const clientTimeout = 5_000_000;
+  assert.ok(defaultTimeout > clientTimeout, `a 5 s client timeout must be shorter than the default (${defaultTimeout} µs)`);
+  // A model with its own limit keeps it.
+  const own = parsePbtxt(tritonConfig(target({ settings: { timeout_micros: 250_000 } }))).dynamic_batching![0] as PbMessage;
+  assert.deepEqual((own.default_queue_policy![0] as PbMessage).default_timeout_microseconds, [250_000]);
 });
 
 test('format=kserve: an InferenceService manifest for the ONNX model on the v2 protocol, storageUri for the user to fill in', async () => {
