@@ -1,4 +1,5 @@
 import type { ExportTarget } from './ExportTarget.js';
+import { opsetWarning } from './opsetWarning.js';
 import { serviceName } from './serviceName.js';
 import { isBatchable } from './tritonConfig.js';
 
@@ -15,10 +16,13 @@ export const STORAGE_ROOT_PLACEHOLDER = 's3://REPLACE-ME/inferbox-models';
  * `protocolVersion: v2` (KServe's ONNX docs: without it the default install finds no runtime) and
  * `runtime: kserve-tritonserver`, so Triton reads `storageUri` as a model repository: the user
  * unpacks the `format=triton` archive below the storage root (its top folder is this version's own
- * repository, `<service name>/<model>/…`) and replaces the root's placeholder. Clients keep calling `/v2/models/<model>/infer`: the same Open Inference Protocol.
+ * repository, `<service name>/<model>/…`) and replaces the root's placeholder. Clients keep
+ * calling `/v2/models/<model>/infer`: the same Open Inference Protocol. A model whose opset is
+ * newer than KServe's default Triton runs gets an `inferbox.dev/warning` annotation.
  */
 export function kserveManifest(target: ExportTarget): Record<string, unknown> {
   const name = serviceName(target.model, target.version);
+  const warning = opsetWarning(target);
   return {
     apiVersion: 'serving.kserve.io/v1beta1',
     kind: 'InferenceService',
@@ -31,6 +35,7 @@ export function kserveManifest(target: ExportTarget): Record<string, unknown> {
         'inferbox.dev/batching': isBatchable(target) ? `max_batch_size=${target.settings.max_batch_size}` : 'off',
         'inferbox.dev/labels': JSON.stringify(target.labels),
         'inferbox.dev/metrics': JSON.stringify(target.metrics),
+        ...(warning === null ? {} : { 'inferbox.dev/warning': warning }),
       },
     },
     spec: {

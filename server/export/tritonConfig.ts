@@ -1,5 +1,6 @@
 import type { OipDatatype, TensorSpec } from '../common/datatypes.js';
 import type { ExportTarget } from './ExportTarget.js';
+import { opsetWarning } from './opsetWarning.js';
 
 /**
  * Triton's DataType enum names (model_config.proto, `enum DataType`); BYTES is TYPE_STRING there.
@@ -47,20 +48,24 @@ function tensor(spec: TensorSpec, batching: boolean): string[] {
  * Triton's model configuration (`config.pbtxt`, protobuf text format of `ModelConfig`) for the
  * version's ONNX file, serving exactly that version (`version_policy { specific }`), carrying over
  * this appliance's serving settings: `max_batch_size` (0 = the model does not batch, dims are the
- * full shape), `dynamic_batching` with `preferred_batch_size`
- * and `max_queue_delay_microseconds` and a `default_queue_policy` (`max_queue_size`,
- * `default_timeout_microseconds`, finite even when the model has no limit; `allow_timeout_override`
- * because our requests may ask for a shorter timeout too), and `instance_group` with as many instances as the model may spread to
- * here (`KIND_AUTO`: Triton puts them on a GPU when the target has one). Field names as in
+ * full shape), `dynamic_batching` with `preferred_batch_size` and `max_queue_delay_microseconds`
+ * and a `default_queue_policy` (`max_queue_size`, `default_timeout_microseconds`, finite even when
+ * the model has no limit; `allow_timeout_override` because our requests may ask for a shorter
+ * timeout too), `instance_group` with as many instances as the model may spread to here
+ * (`KIND_AUTO`: Triton puts them on a GPU when the target has one, `count` on each GPU), and the
+ * onnxruntime backend's `intra_op_thread_count` parameter with the model's threads here. A model
+ * whose opset is newer than KServe's default Triton runs gets a `# WARNING` line. Field names as in
  * model_config.proto (messages ModelConfig, ModelVersionPolicy, ModelInput, ModelOutput,
- * ModelDynamicBatching, ModelQueuePolicy, ModelInstanceGroup).
+ * ModelDynamicBatching, ModelQueuePolicy, ModelInstanceGroup, ModelParameter).
  */
 export function tritonConfig(target: ExportTarget): string {
   const batching = isBatchable(target);
   const { settings } = target;
   const maxBatch = batching ? settings.max_batch_size : 0;
+  const warning = opsetWarning(target);
   const lines = [
     `# Exported by Inferbox from model ${quote(target.model)} version ${target.version}: the ${target.precision} file, the precision it serves.`,
+    ...(warning === null ? [] : [`# WARNING: ${warning}.`]),
     `name: ${quote(target.model)}`,
     'platform: "onnxruntime_onnx"',
     'backend: "onnxruntime"',
@@ -90,6 +95,16 @@ export function tritonConfig(target: ExportTarget): string {
       '}',
     );
   }
+  // `count` instances on the CPU, or on each GPU the pod sees (KIND_AUTO picks KIND_GPU when there is one).
   lines.push('instance_group [', '  {', `    count: ${settings.max_instances}`, '    kind: KIND_AUTO', '  }', ']');
+  // The onnxruntime backend's default (0) gives every instance a thread per core it sees, and a pod
+  // limited by a CPU quota sees all the node's cores: `count` instances of that oversubscribe a pod
+  // of a CPU or two (KServe's default Triton runtime asks for 1). Each instance gets its threads here.
+  lines.push(
+    'parameters {',
+    '  key: "intra_op_thread_count"',
+    `  value: { string_value: ${quote(String(settings.intra_op_threads))} }`,
+    '}',
+  );
   return `${lines.join('\n')}\n`;
 }

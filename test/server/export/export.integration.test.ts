@@ -8,7 +8,9 @@ import { createGunzip } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import { extract } from 'tar-stream';
 import type { ExportTarget } from '../../../server/export/ExportTarget.js';
+import { kserveManifest } from '../../../server/export/kserveManifest.js';
 import { tritonConfig } from '../../../server/export/tritonConfig.js';
+import { onnx } from '../../../server/onnx/onnxModel.js';
 import { startTestServer, type TestServer } from '../../helpers/testServer.js';
 
 const MLP = join(import.meta.dirname, '../../../models/mlp/model.onnx');
@@ -22,7 +24,7 @@ before(async () => {
   // Its own model (no int8 candidate), so the served file is certainly the fp32 original.
   const upload = await server.request('POST', '/api/models/penguins/versions?quantize=false', { body: mlpBytes, headers: { 'content-type': 'application/octet-stream' } });
   assert.equal(upload.status, 201);
-  const settings = await server.request('PUT', '/api/models/penguins/settings', { json: { max_batch_size: 16, preferred_batch_sizes: [4, 8], max_queue_delay_micros: 500, max_queue_size: 200, timeout_micros: 250_000, max_instances: 2 } });
+  const settings = await server.request('PUT', '/api/models/penguins/settings', { json: { max_batch_size: 16, preferred_batch_sizes: [4, 8], max_queue_delay_micros: 500, max_queue_size: 200, timeout_micros: 250_000, max_instances: 2, intra_op_threads: 1 } });
   assert.equal(settings.status, 200, await settings.text());
 });
 after(() => server.cleanup());
@@ -104,6 +106,8 @@ test('format=triton: a .tar.gz model repository holding the exact model bytes an
     default_queue_policy: [{ timeout_action: ['REJECT'], default_timeout_microseconds: [250000], allow_timeout_override: [true], max_queue_size: [200] }],
   }]);
   assert.deepEqual(config.instance_group, [{ count: [2], kind: ['KIND_AUTO'] }]);
+  assert.deepEqual(config.parameters, [{ key: ['intra_op_thread_count'], value: [{ string_value: ['1'] }] }]);
+  assert.equal(response.headers.get('inferbox-export-warning'), null, 'opset 17 runs on the ONNX Runtime in KServe\'s Triton');
   const audit = (await (await server.request('GET', '/api/audit?action=model.export')).json()) as { entries: { target: string; details: { format: string } }[] };
   assert.ok(audit.entries.some((e) => e.target === 'penguins/1' && e.details.format === 'triton'));
 });
@@ -114,9 +118,10 @@ test('a model without a dynamic batch dimension exports with max_batch_size 0, f
     version: '3',
     precision: 'int8',
     file: '/unused',
+    opset: null,
     inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192] }],
     outputs: [{ name: 'y', datatype: 'BYTES', shape: [1, -1] }],
-    settings: { max_batch_size: 32, preferred_batch_sizes: [], max_queue_delay_micros: 0, max_queue_size: 1024, timeout_micros: 0, max_instances: 1 },
+    settings: { max_batch_size: 32, preferred_batch_sizes: [], max_queue_delay_micros: 0, max_queue_size: 1024, timeout_micros: 0, max_instances: 1, intra_op_threads: 1 },
     labels: {},
     metrics: {},
     created_at: '2026-11-01T00:00:00Z',
@@ -136,9 +141,10 @@ function target(overrides: { settings?: Partial<ExportTarget['settings']> } & Pa
     version: '1',
     precision: 'fp32',
     file: '/unused',
+    opset: 17,
     inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }],
     outputs: [{ name: 'label', datatype: 'INT64', shape: [-1] }],
-    settings: { max_batch_size: 8, preferred_batch_sizes: [], max_queue_delay_micros: 0, max_queue_size: 1024, timeout_micros: 0, max_instances: 2, ...settings },
+    settings: { max_batch_size: 8, preferred_batch_sizes: [], max_queue_delay_micros: 0, max_queue_size: 1024, timeout_micros: 0, max_instances: 2, intra_op_threads: 1, ...settings },
     labels: {},
     metrics: {},
     created_at: '2026-11-01T00:00:00Z',
@@ -157,6 +163,39 @@ test('a model without a queue timeout exports a finite default, so Triton applie
   // A model with its own limit keeps it.
   const own = parsePbtxt(tritonConfig(target({ settings: { timeout_micros: 250_000 } }))).dynamic_batching![0] as PbMessage;
   assert.deepEqual((own.default_queue_policy![0] as PbMessage).default_timeout_microseconds, [250_000]);
+});
+
+test('each instance gets the threads it has here, not one per core of the node (issue 19 item 12)', () => {
+  const config = parsePbtxt(tritonConfig(target({ settings: { max_instances: 2, intra_op_threads: 3 } })));
+  assert.deepEqual(config.instance_group, [{ count: [2], kind: ['KIND_AUTO'] }]);
+  assert.deepEqual(config.parameters, [{ key: ['intra_op_thread_count'], value: [{ string_value: ['3'] }] }]);
+});
+
+test('an opset newer than the ONNX Runtime in KServe\'s default Triton implements is warned about in both exports (issue 19 item 12)', () => {
+  const newer = target({ opset: 20 });
+  const text = tritonConfig(newer);
+  assert.match(text, /^# WARNING: the model uses ONNX opset 20; ONNX Runtime 1\.15\.0 in nvcr\.io\/nvidia\/tritonserver:23\.05-py3 .* opset 19 at most/m);
+  assert.deepEqual(parsePbtxt(text).name, ['mlp'], 'a comment, so the config stays valid');
+  const manifest = kserveManifest(newer) as { metadata: { annotations: Record<string, string> } };
+  assert.match(manifest.metadata.annotations['inferbox.dev/warning']!, /opset 20.*ONNX Runtime 1\.15\.0/);
+  for (const fits of [target({ opset: 19 }), target({ opset: null })]) {
+    assert.doesNotMatch(tritonConfig(fits), /WARNING/);
+    assert.equal((kserveManifest(fits) as { metadata: { annotations: Record<string, string> } }).metadata.annotations['inferbox.dev/warning'], undefined);
+  }
+});
+
+test('the export of an uploaded opset-20 model answers with the warning in a header (issue 19 item 12)', async () => {
+  const model = onnx.ModelProto.decode(mlpBytes);
+  model.opsetImport = [{ domain: '', version: 20 }];
+  model.irVersion = 9;
+  const upload = await server.request('POST', '/api/models/newer/versions?quantize=false', { body: Buffer.from(onnx.ModelProto.encode(model).finish()), headers: { 'content-type': 'application/octet-stream' } });
+  assert.equal(upload.status, 201, await upload.text());
+  for (const format of ['triton', 'kserve']) {
+    const response = await server.request('GET', `/api/models/newer/versions/1/export?format=${format}`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('inferbox-export-warning') ?? '', /opset 20.*opset 19 at most/);
+    await response.arrayBuffer();
+  }
 });
 
 test('format=kserve: an InferenceService manifest for the ONNX model on the v2 protocol, storageUri for the user to fill in', async () => {
