@@ -8,6 +8,8 @@ export interface ExportTarget {
   precision: 'fp32' | 'int8';
   /** Absolute path of that file. */
   file: string;
+  /** The default-domain (ai.onnx) opset the model imports, as recorded at upload; null when unknown. */
+  opset: number | null;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
   settings: {
@@ -17,6 +19,7 @@ export interface ExportTarget {
     max_queue_size: number;
     timeout_micros: number;
     max_instances: number;
+    intra_op_threads: number;
   };
   labels: Record<string, string>;
   metrics: Record<string, number>;

@@ -1,29 +1,33 @@
 import type { ExportTarget } from './ExportTarget.js';
+import { opsetWarning } from './opsetWarning.js';
+import { serviceName } from './serviceName.js';
 import { isBatchable } from './tritonConfig.js';
 
-/** Where the user puts the unpacked Triton export; KServe cannot read it from this appliance. */
-export const STORAGE_URI_PLACEHOLDER = 's3://REPLACE-ME/inferbox-models';
-
-/** An InferenceService name is a DNS-1123 label: lower case, digits and '-', at most 63 characters. */
-export function serviceName(model: string, version: string): string {
-  const base = model.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'model';
-  return `${base.slice(0, 50)}-v${version}`.slice(0, 63);
-}
+/**
+ * Where the user unpacks Triton exports; KServe cannot read them from this appliance. Each export
+ * gets its own folder below it (the archive's top folder), never this folder itself: Triton loads
+ * every model it finds in its repository and serves the highest version of each.
+ */
+export const STORAGE_ROOT_PLACEHOLDER = 's3://REPLACE-ME/inferbox-models';
 
 /**
  * A KServe `InferenceService` (serving.kserve.io/v1beta1) for the version, to apply with kubectl
  * (JSON is valid YAML). `spec.predictor.model` uses KServe's model spec: `modelFormat.name: onnx`,
  * `protocolVersion: v2` (KServe's ONNX docs: without it the default install finds no runtime) and
  * `runtime: kserve-tritonserver`, so Triton reads `storageUri` as a model repository: the user
- * uploads the unpacked `format=triton` archive there (folder `<model>/` inside) and fills in the
- * URI. Clients keep calling `/v2/models/<model>/infer`: the same Open Inference Protocol.
+ * unpacks the `format=triton` archive below the storage root (its top folder is this version's own
+ * repository, `<service name>/<model>/…`) and replaces the root's placeholder. Clients keep
+ * calling `/v2/models/<model>/infer`: the same Open Inference Protocol. A model whose opset is
+ * newer than KServe's default Triton runs gets an `inferbox.dev/warning` annotation.
  */
 export function kserveManifest(target: ExportTarget): Record<string, unknown> {
+  const name = serviceName(target.model, target.version);
+  const warning = opsetWarning(target);
   return {
     apiVersion: 'serving.kserve.io/v1beta1',
     kind: 'InferenceService',
     metadata: {
-      name: serviceName(target.model, target.version),
+      name,
       annotations: {
         'inferbox.dev/model': target.model,
         'inferbox.dev/version': target.version,
@@ -31,6 +35,7 @@ export function kserveManifest(target: ExportTarget): Record<string, unknown> {
         'inferbox.dev/batching': isBatchable(target) ? `max_batch_size=${target.settings.max_batch_size}` : 'off',
         'inferbox.dev/labels': JSON.stringify(target.labels),
         'inferbox.dev/metrics': JSON.stringify(target.metrics),
+        ...(warning === null ? {} : { 'inferbox.dev/warning': warning }),
       },
     },
     spec: {
@@ -39,7 +44,7 @@ export function kserveManifest(target: ExportTarget): Record<string, unknown> {
           modelFormat: { name: 'onnx' },
           protocolVersion: 'v2',
           runtime: 'kserve-tritonserver',
-          storageUri: STORAGE_URI_PLACEHOLDER,
+          storageUri: `${STORAGE_ROOT_PLACEHOLDER}/${name}`,
         },
       },
     },

@@ -1,5 +1,6 @@
 import type { OipDatatype, TensorSpec } from '../common/datatypes.js';
 import type { ExportTarget } from './ExportTarget.js';
+import { opsetWarning } from './opsetWarning.js';
 
 /**
  * Triton's DataType enum names (model_config.proto, `enum DataType`); BYTES is TYPE_STRING there.
@@ -14,6 +15,15 @@ const TRITON_TYPES: Record<OipDatatype, string> = {
 /** A protobuf text-format string literal. */
 const quote = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 const list = (values: readonly number[]) => `[ ${values.join(', ')} ]`;
+
+/**
+ * The queue timeout written when the model has none (`timeout_micros` 0). Triton applies a request's
+ * `timeout` only when it is shorter than the default, and nothing is shorter than 0 (core's
+ * `PriorityQueue::PolicyQueue::Enqueue`: `override_timeout_us != 0 && override_timeout_us <
+ * timeout_us`), so with 0 it ignores every client timeout the appliance honours. One hour is as
+ * good as no limit for a queue, and longer than any timeout a client plausibly asks for.
+ */
+export const NO_LIMIT_DEFAULT_TIMEOUT_MICROS = 3_600_000_000;
 
 /** Our batcher concatenates along dim 0 only when every input and output has a dynamic first dimension (InferenceService). */
 export function isBatchable(target: Pick<ExportTarget, 'inputs' | 'outputs'>): boolean {
@@ -36,24 +46,31 @@ function tensor(spec: TensorSpec, batching: boolean): string[] {
 
 /**
  * Triton's model configuration (`config.pbtxt`, protobuf text format of `ModelConfig`) for the
- * version's ONNX file, carrying over this appliance's serving settings: `max_batch_size` (0 = the
- * model does not batch, dims are the full shape), `dynamic_batching` with `preferred_batch_size`
- * and `max_queue_delay_microseconds` and a `default_queue_policy` (`max_queue_size`,
- * `default_timeout_microseconds`; `allow_timeout_override` because our requests may ask for a
- * shorter timeout too), and `instance_group` with as many instances as the model may spread to
- * here (`KIND_AUTO`: Triton puts them on a GPU when the target has one). Field names as in
- * model_config.proto (messages ModelConfig, ModelInput, ModelOutput, ModelDynamicBatching,
- * ModelQueuePolicy, ModelInstanceGroup).
+ * version's ONNX file, serving exactly that version (`version_policy { specific }`), carrying over
+ * this appliance's serving settings: `max_batch_size` (0 = the model does not batch, dims are the
+ * full shape), `dynamic_batching` with `preferred_batch_size` and `max_queue_delay_microseconds`
+ * and a `default_queue_policy` (`max_queue_size`, `default_timeout_microseconds`, finite even when
+ * the model has no limit; `allow_timeout_override` because our requests may ask for a shorter
+ * timeout too), `instance_group` with as many instances as the model may spread to here
+ * (`KIND_AUTO`: Triton puts them on a GPU when the target has one, `count` on each GPU), and the
+ * onnxruntime backend's `intra_op_thread_count` parameter with the model's threads here. A model
+ * whose opset is newer than KServe's default Triton runs gets a `# WARNING` line. Field names as in
+ * model_config.proto (messages ModelConfig, ModelVersionPolicy, ModelInput, ModelOutput,
+ * ModelDynamicBatching, ModelQueuePolicy, ModelInstanceGroup, ModelParameter).
  */
 export function tritonConfig(target: ExportTarget): string {
   const batching = isBatchable(target);
   const { settings } = target;
   const maxBatch = batching ? settings.max_batch_size : 0;
+  const warning = opsetWarning(target);
   const lines = [
     `# Exported by Inferbox from model ${quote(target.model)} version ${target.version}: the ${target.precision} file, the precision it serves.`,
+    ...(warning === null ? [] : [`# WARNING: ${warning}.`]),
     `name: ${quote(target.model)}`,
     'platform: "onnxruntime_onnx"',
     'backend: "onnxruntime"',
+    // Pinned: without a policy Triton serves only the highest numbered version it finds (`latest { num_versions: 1 }`).
+    `version_policy { specific { versions: ${list([Number(target.version)])} } }`,
     `max_batch_size: ${maxBatch}`,
     'input [',
     ...target.inputs.flatMap((spec, i) => [...tensor(spec, batching).slice(0, -1), i < target.inputs.length - 1 ? '  },' : '  }']),
@@ -71,13 +88,23 @@ export function tritonConfig(target: ExportTarget): string {
       `  max_queue_delay_microseconds: ${settings.max_queue_delay_micros}`,
       '  default_queue_policy {',
       '    timeout_action: REJECT',
-      `    default_timeout_microseconds: ${settings.timeout_micros}`,
+      `    default_timeout_microseconds: ${settings.timeout_micros > 0 ? settings.timeout_micros : NO_LIMIT_DEFAULT_TIMEOUT_MICROS}`,
       '    allow_timeout_override: true',
       `    max_queue_size: ${settings.max_queue_size}`,
       '  }',
       '}',
     );
   }
+  // `count` instances on the CPU, or on each GPU the pod sees (KIND_AUTO picks KIND_GPU when there is one).
   lines.push('instance_group [', '  {', `    count: ${settings.max_instances}`, '    kind: KIND_AUTO', '  }', ']');
+  // The onnxruntime backend's default (0) gives every instance a thread per core it sees, and a pod
+  // limited by a CPU quota sees all the node's cores: `count` instances of that oversubscribe a pod
+  // of a CPU or two (KServe's default Triton runtime asks for 1). Each instance gets its threads here.
+  lines.push(
+    'parameters {',
+    '  key: "intra_op_thread_count"',
+    `  value: { string_value: ${quote(String(settings.intra_op_threads))} }`,
+    '}',
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { parseRequest } from '../../common/parseRequest.js';
 import { assertModelName, assertVersion } from '../../common/names.js';
 import type { ExportTarget } from '../../export/ExportTarget.js';
-import { kserveManifest, serviceName } from '../../export/kserveManifest.js';
+import { kserveManifest } from '../../export/kserveManifest.js';
+import { opsetWarning } from '../../export/opsetWarning.js';
+import { serviceName } from '../../export/serviceName.js';
 import { tritonArchive } from '../../export/tritonArchive.js';
 import type { AppServices } from '../AppServices.js';
 import { auditAction } from '../auditAction.js';
@@ -24,6 +26,8 @@ export function exportRoutes(services: AppServices): RouteSpec[] {
       version,
       precision: view.served_precision,
       file: view.served_precision === 'int8' ? files.int8 : files.fp32,
+      // The upload's; the int8 file keeps its default-domain opset (quantization adds contrib ops only).
+      opset: view.opset,
       inputs: view.inputs,
       outputs: view.outputs,
       settings,
@@ -41,6 +45,8 @@ export function exportRoutes(services: AppServices): RouteSpec[] {
         const { format } = parseRequest(exportQuery, ctx.query);
         const target = targetOf(assertModelName(ctx.params.model!), assertVersion(ctx.params.version!));
         ctx.set('Inferbox-Exported-Precision', target.precision);
+        const warning = opsetWarning(target);
+        if (warning !== null) ctx.set('Inferbox-Export-Warning', warning);
         if (format === 'triton') {
           ctx.body = await tritonArchive(target);
           ctx.type = 'application/gzip';
