@@ -8,6 +8,7 @@ import { inferboxError, type InferboxError } from '../common/errors.js';
 import { requestIdFrom } from '../common/requestIdFrom.js';
 import type { InferenceCodec, InferencePipeline, InferenceResult } from '../serving/InferencePipeline.js';
 import { decodeOipRequest, encodeOipResponse, requestParameters, type OipBody } from '../serving/oipCodec.js';
+import { serverMetadata } from '../serving/serverMetadata.js';
 import { modelMetadata } from '../registry/modelMetadata.js';
 import { modelReadiness } from '../registry/modelReadiness.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
@@ -129,7 +130,7 @@ export function grpcInferenceHandlers(deps: GrpcInferenceDeps): UntypedServiceIm
   return {
     ServerLive: unary('ServerLive', () => ({ kind: 'public' }), () => ({ live: true })),
     ServerReady: unary('ServerReady', () => ({ kind: 'public' }), () => ({ ready: deps.registry.isReady() })),
-    ServerMetadata: unary('ServerMetadata', () => ({ kind: 'infer' }), () => ({ name: 'inferbox', version: deps.serverVersion, extensions: [] })),
+    ServerMetadata: unary('ServerMetadata', () => ({ kind: 'infer' }), () => serverMetadata(deps.serverVersion)),
     ModelReady: unary('ModelReady', (r: ModelRequest) => inferRule(r.name), (r: ModelRequest) => ({ ready: modelReadiness(deps.registry, requireName(r.name, 'name'), r.version || undefined).ready })),
     ModelMetadata: unary('ModelMetadata', (r: ModelRequest) => inferRule(r.name), (r: ModelRequest) => modelMetadata(deps.registry, requireName(r.name, 'name'), r.version || undefined)),
     ModelInfer: unary(

@@ -5,6 +5,7 @@ import { HEADER_LENGTH_HEADER, splitBinaryBody } from '../../serving/binaryTenso
 import type { DecodedInferRequest } from '../../serving/decodeInferRequest.js';
 import { decodeOipRequest, encodeOipResponse, requestParameters } from '../../serving/oipCodec.js';
 import type { ServedVersion } from '../../serving/ServedVersion.js';
+import { serverMetadata } from '../../serving/serverMetadata.js';
 import { shouldDecodeOffThread } from '../../serving/shouldDecodeOffThread.js';
 import type { AppContext } from '../AppContext.js';
 import type { AppServices } from '../AppServices.js';
@@ -92,7 +93,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
       method: 'GET',
       path: '/v2',
       access: 'infer',
-      handler: (ctx) => { ctx.body = { name: 'inferbox', version: services.serverVersion, extensions: [] }; },
+      handler: (ctx) => { ctx.body = serverMetadata(services.serverVersion); },
     },
     { method: 'GET', path: '/v2/models/:model', access: 'infer', handler: modelMetadataRoute },
     { method: 'GET', path: '/v2/models/:model/versions/:version', access: 'infer', handler: modelMetadataRoute },

@@ -79,7 +79,7 @@ describe('every RPC of inference.GRPCInferenceService', () => {
     assert.deepEqual((await client.call('ServerLive', {}, { key: null })).response, { live: true });
     assert.deepEqual((await client.call('ServerReady', {}, { key: null })).response, { ready: true });
     const metadata = await client.call('ServerMetadata', {});
-    assert.deepEqual(metadata.response, { name: 'inferbox', version: JSON.parse(await readFile(join(import.meta.dirname, '../../../package.json'), 'utf8')).version, extensions: [] });
+    assert.deepEqual(metadata.response, { name: 'inferbox', version: JSON.parse(await readFile(join(import.meta.dirname, '../../../package.json'), 'utf8')).version, extensions: ['binary_tensor_data'] });
     assert.equal((await client.call('ServerMetadata', {}, { key: null })).error?.code, status.UNAUTHENTICATED);
   });
 

@@ -31,10 +31,11 @@ describe('health and metadata', () => {
     assert.deepEqual(await ready.json(), { ready: true });
   });
 
-  test('server metadata', async () => {
-    const body = (await (await server.request('GET', '/v2')).json()) as { name: string; version: string };
+  test('server metadata names the one Triton extension built: binary_tensor_data', async () => {
+    const body = (await (await server.request('GET', '/v2')).json()) as { name: string; version: string; extensions: string[] };
     assert.equal(body.name, 'inferbox');
     assert.match(body.version, /^\d+\.\d+\.\d+/);
+    assert.deepEqual(body.extensions, ['binary_tensor_data']);
   });
 
   test('the bundled model is registered, active and ready on first start', async () => {
