@@ -15,7 +15,7 @@ export const ERROR_TABLE = {
   IBX_ERR_UNSUPPORTED_DATATYPE: { status: 400, template: "input '{0}': datatype '{1}' is not supported; use one of {2}" },
   IBX_ERR_DATATYPE_MISMATCH: { status: 400, template: "input '{0}': datatype {1} does not match the model's {2}" },
   IBX_ERR_SHAPE_MISMATCH: { status: 400, template: "input '{0}': shape {1} does not fit the model's shape {2}" },
-  IBX_ERR_DATA_LENGTH: { status: 400, template: "input '{0}': shape {1} needs {2} elements but data has {3}" },
+  IBX_ERR_DATA_LENGTH: { status: 400, template: "input '{0}': shape {1} needs {2} elements but {3} has {4}" },
   IBX_ERR_DATA_NESTING: { status: 400, template: "input '{0}': nested data does not follow shape {1}: {2}" },
   IBX_ERR_BINARY_DATA: { status: 400, template: 'binary tensor data: {0}' },
   IBX_ERR_INVALID_ELEMENT: { status: 400, template: "input '{0}': element {1} is not a valid {2} ({3})" },

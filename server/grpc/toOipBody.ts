@@ -1,4 +1,5 @@
 import { inferboxError } from '../common/errors.js';
+import type { DataVocabulary } from '../serving/decodeInferRequest.js';
 import type { OipBody } from '../serving/oipCodec.js';
 import type { InferParameters, InferTensorContents, InferInputTensor, Int64, ModelInferRequest } from './inferenceMessages.js';
 
@@ -57,6 +58,12 @@ function dataOf(input: InferInputTensor): unknown[] {
   return contents[field];
 }
 
+/** gRPC's names for an input's data, so that decoding errors speak of the fields the caller filled. */
+const GRPC_VOCABULARY: DataVocabulary = {
+  elements: (_, datatype) => `contents.${CONTENTS_FIELD[datatype] ?? 'contents'}`,
+  bytes: (index) => `raw_input_contents[${index}]`,
+};
+
 /**
  * A ModelInferRequest as the OIP JSON body the data plane decodes (REST's binary extension: each
  * raw input's bytes follow in order, named by `binary_data_size`), so both protocols share one
@@ -81,5 +88,5 @@ export function toOipBody(request: ModelInferRequest): OipBody {
     inputs,
     ...(outputs.length > 0 ? { outputs } : {}),
   };
-  return { value, binary: raw.length === 1 ? raw[0]! : Buffer.concat(raw) };
+  return { value, binary: raw.length === 1 ? raw[0]! : Buffer.concat(raw), vocabulary: GRPC_VOCABULARY };
 }

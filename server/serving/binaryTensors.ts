@@ -39,8 +39,11 @@ function firstNonFinite(floats: Float32Array | Float64Array): number {
   return -1;
 }
 
-/** Decodes one input's raw bytes (little-endian hosts: every platform Inferbox ships on). */
-export function decodeBinaryTensor(name: string, datatype: OipDatatype, shape: number[], bytes: Buffer): RuntimeTensor {
+/**
+ * Decodes one input's raw bytes (little-endian hosts: every platform Inferbox ships on).
+ * `bytesName` is what the caller calls those bytes (REST's `binary_data_size`, gRPC's `raw_input_contents[i]`).
+ */
+export function decodeBinaryTensor(name: string, datatype: OipDatatype, shape: number[], bytes: Buffer, bytesName = 'binary_data_size'): RuntimeTensor {
   const count = elementCount(shape);
   const type = ortTypeOf(datatype);
   if (datatype === 'BYTES') {
@@ -53,12 +56,12 @@ export function decodeBinaryTensor(name: string, datatype: OipDatatype, shape: n
       strings.push(bytes.toString('utf8', offset + 4, offset + 4 + length));
       offset += 4 + length;
     }
-    if (strings.length !== count) throw inferboxError('IBX_ERR_DATA_LENGTH', name, JSON.stringify(shape), String(count), String(strings.length));
+    if (strings.length !== count) throw inferboxError('IBX_ERR_DATA_LENGTH', name, JSON.stringify(shape), String(count), bytesName, String(strings.length));
     return { type, dims: shape, data: strings };
   }
   const size = ELEMENT_BYTES[datatype];
   if (bytes.length !== count * size) {
-    throw inferboxError('IBX_ERR_BINARY_DATA', `input '${name}': shape ${JSON.stringify(shape)} of ${datatype} needs ${count * size} bytes but binary_data_size gives ${bytes.length}`);
+    throw inferboxError('IBX_ERR_BINARY_DATA', `input '${name}': shape ${JSON.stringify(shape)} of ${datatype} needs ${count * size} bytes but ${bytesName} gives ${bytes.length}`);
   }
   const buffer = copyAligned(bytes, size);
   let data: TensorData;

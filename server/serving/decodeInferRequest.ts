@@ -22,6 +22,18 @@ export interface DecodedInferRequest {
   timeoutMicros: number | undefined;
 }
 
+/**
+ * What errors call an input's data when the request did not come as REST's JSON (whose names,
+ * `data` and `binary_data_size`, are the default): gRPC says `contents.<field>` and
+ * `raw_input_contents[i]`. Called only to word an error.
+ */
+export interface DataVocabulary {
+  /** Input `index`'s typed elements. */
+  elements(index: number, datatype: string): string;
+  /** Input `index`'s raw bytes. */
+  bytes(index: number): string;
+}
+
 const names = (specs: TensorSpec[]) => JSON.stringify(specs.map((s) => s.name));
 
 /** A shape fits when the rank is equal and every fixed model dimension (not -1) matches. */
@@ -33,13 +45,14 @@ function shapeFits(shape: number[], modelShape: number[]): boolean {
  * Validates a parsed JSON body against the model's signature and decodes it into runtime
  * tensors. Every error names the input (or output) it is about; nothing is kept on failure.
  */
-export function decodeInferRequest(body: unknown, model: ModelSignature, binary: Buffer = Buffer.alloc(0)): DecodedInferRequest {
+export function decodeInferRequest(body: unknown, model: ModelSignature, binary: Buffer = Buffer.alloc(0), vocabulary?: DataVocabulary): DecodedInferRequest {
   const request: InferRequest = parseRequest(inferRequestSchema, body);
 
   // No prototype: an input may be called 'constructor' or '__proto__'.
   const feeds: Record<string, RuntimeTensor> = Object.create(null) as Record<string, RuntimeTensor>;
   let binaryOffset = 0;
-  for (const input of request.inputs) {
+  for (let index = 0; index < request.inputs.length; index++) {
+    const input = request.inputs[index]!;
     const spec = model.inputs.find((s) => s.name === input.name);
     if (!spec) throw inferboxError('IBX_ERR_UNKNOWN_INPUT', input.name, model.name, names(model.inputs));
     if (Object.hasOwn(feeds, input.name)) throw inferboxError('IBX_ERR_DUPLICATE_INPUT', input.name);
@@ -54,12 +67,12 @@ export function decodeInferRequest(body: unknown, model: ModelSignature, binary:
     }
     const binarySize = input.parameters?.binary_data_size;
     if (binarySize === undefined) {
-      feeds[input.name] = decodeInputTensor(input.name, input.datatype, input.shape, input.data!);
+      feeds[input.name] = decodeInputTensor(input.name, input.datatype, input.shape, input.data!, vocabulary?.elements(index, input.datatype));
     } else {
       if (binaryOffset + binarySize > binary.length) {
         throw inferboxError('IBX_ERR_BINARY_DATA', `input '${input.name}': binary_data_size ${binarySize} runs past the ${binary.length} bytes after the JSON header`);
       }
-      feeds[input.name] = decodeBinaryTensor(input.name, input.datatype, input.shape, binary.subarray(binaryOffset, binaryOffset + binarySize));
+      feeds[input.name] = decodeBinaryTensor(input.name, input.datatype, input.shape, binary.subarray(binaryOffset, binaryOffset + binarySize), vocabulary?.bytes(index));
       binaryOffset += binarySize;
     }
   }

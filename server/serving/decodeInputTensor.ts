@@ -107,12 +107,15 @@ function decodeData(datatype: OipDatatype, values: unknown[], reject: Reject): T
   }
 }
 
-/** Turns one OIP JSON input into a runtime tensor, naming the input and element in every error. */
-export function decodeInputTensor(name: string, datatype: OipDatatype, shape: number[], data: readonly unknown[]): RuntimeTensor {
+/**
+ * Turns one OIP JSON input into a runtime tensor, naming the input and element in every error;
+ * `dataName` is what the caller calls the elements (REST's `data`, gRPC's `contents.<field>`).
+ */
+export function decodeInputTensor(name: string, datatype: OipDatatype, shape: number[], data: readonly unknown[], dataName = 'data'): RuntimeTensor {
   const values = flatten(name, data, shape);
   const expected = elementCount(shape);
   if (values.length !== expected) {
-    throw inferboxError('IBX_ERR_DATA_LENGTH', name, JSON.stringify(shape), String(expected), String(values.length));
+    throw inferboxError('IBX_ERR_DATA_LENGTH', name, JSON.stringify(shape), String(expected), dataName, String(values.length));
   }
   const reject: Reject = (index, reason) => {
     throw inferboxError('IBX_ERR_INVALID_ELEMENT', name, String(index), datatype, reason);

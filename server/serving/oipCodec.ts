@@ -1,7 +1,7 @@
 import { oipTypeOf, type RuntimeTensor } from '../common/datatypes.js';
 import { inferboxError } from '../common/errors.js';
 import { encodeBinaryTensor } from './binaryTensors.js';
-import { decodeInferRequest, type DecodedInferRequest } from './decodeInferRequest.js';
+import { decodeInferRequest, type DataVocabulary, type DecodedInferRequest } from './decodeInferRequest.js';
 import { encodeOutputTensor, type OutputTensorJson } from './encodeOutputTensor.js';
 import type { ServedVersion } from './ServedVersion.js';
 
@@ -9,6 +9,8 @@ import type { ServedVersion } from './ServedVersion.js';
 export interface OipBody {
   value: unknown;
   binary: Buffer;
+  /** What errors call the inputs' data, when not REST's JSON names (gRPC's message fields). */
+  vocabulary?: DataVocabulary;
 }
 
 /** An OIP v2 infer response (`$inference_response`). */
@@ -46,7 +48,7 @@ export interface NamedVariant {
  * its inputs as given (`jsonInputs`): live validation samples are replayed from JSON later.
  */
 export function decodeOipRequest(served: ServedVersion, body: OipBody): DecodedInferRequest & { jsonInputs: (() => unknown[]) | undefined } {
-  const decoded = decodeInferRequest(body.value, served, body.binary);
+  const decoded = decodeInferRequest(body.value, served, body.binary, body.vocabulary);
   return { ...decoded, jsonInputs: body.binary.length === 0 ? () => (body.value as { inputs: unknown[] }).inputs : undefined };
 }
 

@@ -86,9 +86,10 @@ describe('every RPC of inference.GRPCInferenceService', () => {
   test('ModelReady and ModelMetadata agree with REST, versions included', async () => {
     assert.deepEqual((await client.call('ModelReady', { name: 'mlp' })).response, { ready: true });
     assert.deepEqual((await client.call('ModelReady', { name: 'mlp', version: '1' })).response, { ready: true });
-    const grpc = (await client.call<{ name: string; versions: string[]; platform: string; inputs: { name: string; datatype: string; shape: string[] }[] }>('ModelMetadata', { name: 'mlp' })).response!;
+    const grpc = (await client.call<{ name: string; versions: string[]; platform: string; inputs: { name: string; datatype: string; shape: string[] }[]; properties: Record<string, string> }>('ModelMetadata', { name: 'mlp' })).response!;
     const rest = (await (await server.request('GET', '/v2/models/mlp')).json()) as { name: string; versions: string[]; platform: string; inputs: { name: string; datatype: string; shape: number[] }[] };
-    assert.deepEqual({ ...grpc, inputs: grpc.inputs.map((t) => ({ ...t, shape: t.shape.map(Number) })), outputs: undefined }, { ...rest, outputs: undefined });
+    assert.deepEqual({ ...grpc, inputs: grpc.inputs.map((t) => ({ ...t, shape: t.shape.map(Number) })), outputs: undefined, properties: undefined }, { ...rest, outputs: undefined, properties: undefined });
+    assert.deepEqual(grpc.properties, {}, "the OIP spec's optional properties map (field 6) is there, empty");
     assert.deepEqual(grpc.inputs[0], { name: 'features', datatype: 'FP32', shape: ['-1', '4'] }, 'shape is int64: -1 marks the dynamic dimension');
     const versioned = await client.call('ModelMetadata', { name: 'identity', version: '1' });
     assert.equal((versioned.response as { inputs: unknown[] }).inputs.length, SAMPLES.length);
@@ -186,14 +187,14 @@ describe('errors map to gRPC status codes', () => {
     assert.ok(answer.trailers?.get('x-request-id')[0], 'the request id comes back with errors too');
   };
 
-  test('INVALID_ARGUMENT: bad shape, datatype, element count, raw entries, mixed raw and typed contents, empty model_name', async () => {
+  test('INVALID_ARGUMENT: bad shape, datatype, element count, raw entries, mixed raw and typed contents, empty model_name; messages name the gRPC fields', async () => {
     await expectCode(gentooRequest({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 5] }] }), status.INVALID_ARGUMENT, /shape \[1,5\] does not fit the model's shape \[-1,4\]/);
     await expectCode(gentooRequest({ inputs: [{ name: 'features', datatype: 'FP64', shape: [1, 4] }] }), status.INVALID_ARGUMENT, /datatype FP64 does not match the model's FP32/);
-    await expectCode(gentooRequest({ inputs: [{ name: 'features', datatype: 'FP32', shape: [2, 4] }] }), status.INVALID_ARGUMENT, /needs 32 bytes/);
+    await expectCode(gentooRequest({ inputs: [{ name: 'features', datatype: 'FP32', shape: [2, 4] }] }), status.INVALID_ARGUMENT, /input 'features': shape \[2,4\] of FP32 needs 32 bytes but raw_input_contents\[0\] gives 16$/);
     await expectCode(gentooRequest({ raw_input_contents: [gentooRaw(), gentooRaw()] }), status.INVALID_ARGUMENT, /raw_input_contents has 2 entries for 1 inputs/);
     await expectCode(gentooRequest({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: GENTOO_FEATURES } }] }), status.INVALID_ARGUMENT, /has contents while raw_input_contents is used/);
     await expectCode({ model_name: 'mlp', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], contents: { fp64_contents: GENTOO_FEATURES } }] }, status.INVALID_ARGUMENT, /FP32 data goes in contents.fp32_contents, not in fp64_contents/);
-    await expectCode({ model_name: 'mlp', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2] } }] }, status.INVALID_ARGUMENT, /needs 4 elements but data has 2/);
+    await expectCode({ model_name: 'mlp', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2] } }] }, status.INVALID_ARGUMENT, /needs 4 elements but contents.fp32_contents has 2$/);
     const nan = Buffer.alloc(16);
     nan.writeFloatLE(Number.NaN, 4);
     await expectCode(gentooRequest({ raw_input_contents: [nan] }), status.INVALID_ARGUMENT, /element 1 is not a valid FP32/);

@@ -20,7 +20,10 @@ const SPEC: Record<string, Record<string, [number, string, boolean]>> = {
   ServerMetadataRequest: {},
   ServerMetadataResponse: { name: [1, 'TYPE_STRING', false], version: [2, 'TYPE_STRING', false], extensions: [3, 'TYPE_STRING', true] },
   ModelMetadataRequest: { name: [1, 'TYPE_STRING', false], version: [2, 'TYPE_STRING', false] },
-  ModelMetadataResponse: { name: [1, 'TYPE_STRING', false], versions: [2, 'TYPE_STRING', true], platform: [3, 'TYPE_STRING', false], inputs: [4, 'TYPE_MESSAGE', true], outputs: [5, 'TYPE_MESSAGE', true] },
+  ModelMetadataResponse: {
+    name: [1, 'TYPE_STRING', false], versions: [2, 'TYPE_STRING', true], platform: [3, 'TYPE_STRING', false], inputs: [4, 'TYPE_MESSAGE', true], outputs: [5, 'TYPE_MESSAGE', true],
+    properties: [6, 'TYPE_MESSAGE', true],
+  },
   'ModelMetadataResponse.TensorMetadata': { name: [1, 'TYPE_STRING', false], datatype: [2, 'TYPE_STRING', false], shape: [3, 'TYPE_INT64', true] },
   ModelInferRequest: {
     model_name: [1, 'TYPE_STRING', false], model_version: [2, 'TYPE_STRING', false], id: [3, 'TYPE_STRING', false], parameters: [4, 'TYPE_MESSAGE', true],
@@ -51,7 +54,7 @@ const RPCS: [string, string, string][] = [
 
 /** Message fields: the message type each names (map fields: the map's value type). */
 const MESSAGE_TYPES: Record<string, Record<string, string>> = {
-  ModelMetadataResponse: { inputs: 'TensorMetadata', outputs: 'TensorMetadata' },
+  ModelMetadataResponse: { inputs: 'TensorMetadata', outputs: 'TensorMetadata', properties: 'map<string, string>' },
   ModelInferRequest: { parameters: 'map<string, InferParameter>', inputs: 'InferInputTensor', outputs: 'InferRequestedOutputTensor' },
   'ModelInferRequest.InferInputTensor': { parameters: 'map<string, InferParameter>', contents: 'InferTensorContents' },
   'ModelInferRequest.InferRequestedOutputTensor': { parameters: 'map<string, InferParameter>' },
@@ -76,7 +79,8 @@ function typeOf(message: MessageDescriptor, field: FieldDescriptor): string {
   const entry = message.nestedType.find((n) => n.name === field.typeName && n.options?.mapEntry);
   if (!entry) return field.typeName;
   const [key, value] = entry.field;
-  return `map<${key!.type === 'TYPE_STRING' ? 'string' : key!.type}, ${value!.typeName}>`;
+  const scalar = (f: FieldDescriptor) => (f.type === 'TYPE_STRING' ? 'string' : f.type);
+  return `map<${scalar(key!)}, ${value!.type === 'TYPE_MESSAGE' ? value!.typeName : scalar(value!)}>`;
 }
 
 test('the shipped .proto has the spec\'s package, service and RPCs with their request and response messages', () => {
