@@ -326,6 +326,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return { minInstances: chosen.min_instances, maxInstances: chosen.max_instances, inline: chosen.inline, idleUnloadSeconds: chosen.idle_unload_seconds, ...(session ? { session } : {}) };
     },
     versionInUse: (model, version) => experiments.versionInUse(model, version),
+    routedVersions: () => experiments.runningVariants(),
   });
   const autoPlaced = (model: string) => placedByMeasurement(modelSettings.effective(model).provider);
   const gateThresholds = () => ({

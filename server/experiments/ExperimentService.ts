@@ -266,6 +266,11 @@ export class ExperimentService {
     return view;
   }
 
+  /** The versions running experiments route requests to (every variant; a shadow only gets copies): server readiness needs them. */
+  runningVariants(): { model: string; version: string }[] {
+    return this.deps.repository.listRunning().flatMap((row) => parseConfig(row).variants.map((v) => ({ model: row.model_name, version: v.version })));
+  }
+
   /** Why a version must stay loaded and keep its role now: a running or paused experiment uses it. */
   versionInUse(model: string, version: string): string | null {
     for (const row of this.deps.repository.list(model)) {

@@ -84,6 +84,8 @@ export interface RegistryDeps {
    * wires this in.
    */
   versionInUse?: (model: string, version: string) => string | null;
+  /** The versions running A/B experiments route requests to (their variants): server readiness needs them served. */
+  routedVersions?: () => { model: string; version: string }[];
   now?: () => Date;
 }
 
@@ -545,11 +547,22 @@ export class ModelRegistry {
     return { name, inputs: row.inputs, outputs: row.outputs };
   }
 
-  /** Server readiness: every version the admin wants loaded is ready (or idle: it loads on its next request). */
+  /**
+   * Server readiness (`/v2/health/ready`, gRPC ServerReady): every version that requests reach
+   * without naming one — each model's active version and each running experiment's variants — and
+   * every version the admin wants loaded is ready, or idle (it loads on its next request). An
+   * admin unload of an active version makes the server unready: its model's unversioned requests
+   * fail until it is loaded again or another version is activated.
+   */
   isReady(): boolean {
-    const serving = (state: VersionState | undefined) => state === 'ready' || state === 'idle';
-    return this.deps.models
-      .listAllVersions()
-      .every((row) => row.desired_state !== 'loaded' || serving(this.status.get(keyOf(row.model_name, row.version))?.state));
+    const serving = (model: string, version: string) => {
+      const state = this.status.get(keyOf(model, version))?.state;
+      return state === 'ready' || state === 'idle';
+    };
+    return (
+      this.deps.models.listAllVersions().every((row) => row.desired_state !== 'loaded' || serving(row.model_name, row.version)) &&
+      this.deps.models.listModels().every((model) => model.active_version === null || serving(model.name, model.active_version)) &&
+      (this.deps.routedVersions?.() ?? []).every(({ model, version }) => serving(model, version))
+    );
   }
 }

@@ -209,10 +209,11 @@ describe('errors map to gRPC status codes', () => {
     assert.equal((await client.call('ModelMetadata', { name: 'mlp', version: '9' })).error?.code, status.NOT_FOUND);
   });
 
-  test('UNAVAILABLE: an unloaded version; ModelReady says not ready', async () => {
+  test('UNAVAILABLE: an unloaded version; ModelReady says not ready, and ServerReady too (it is the active version)', async () => {
     assert.equal((await server.request('POST', '/api/models/identity/versions/1/unload')).status, 200);
     try {
       assert.deepEqual((await client.call('ModelReady', { name: 'identity' })).response, { ready: false });
+      assert.deepEqual((await client.call('ServerReady', {}, { key: null })).response, { ready: false });
       await expectCode({ model_name: 'identity', inputs: [{ name: 'in_int8', datatype: 'INT8', shape: [1] }], raw_input_contents: [Buffer.from([1])], outputs: [{ name: 'out_int8' }] }, status.UNAVAILABLE, /is not ready \(state: unloaded\)/);
     } finally {
       assert.equal((await server.request('POST', '/api/models/identity/versions/1/load')).status, 200);

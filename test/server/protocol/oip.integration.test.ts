@@ -125,9 +125,11 @@ describe('inference', () => {
     assert.equal((await server.request('POST', '/api/models/mlp/versions/1/unload')).status, 200);
     await expectError(await inferMlp({ inputs: [features()] }), 503, /not ready \(state: unloaded\)/);
     assert.equal((await server.request('GET', '/v2/models/mlp/ready')).status, 503);
-    // The admin unloaded it on purpose: the server as a whole stays ready.
-    assert.equal((await server.request('GET', '/v2/health/ready', { key: null })).status, 200);
+    // Unversioned requests for mlp fail now, so the server is not ready (a load balancer must know).
+    const unready = await server.request('GET', '/v2/health/ready', { key: null });
+    assert.deepEqual([unready.status, await unready.json()], [503, { ready: false }]);
     assert.equal((await server.request('POST', '/api/models/mlp/versions/1/load')).status, 200);
+    assert.equal((await server.request('GET', '/v2/health/ready', { key: null })).status, 200);
     assert.equal((await inferMlp({ inputs: [features()] })).status, 200);
   });
 });
