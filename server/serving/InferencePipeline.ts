@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { boundedJson } from '../common/boundedJson.js';
 import { InferboxError, inferboxError, messageOf } from '../common/errors.js';
 import { assertVersion } from '../common/names.js';
 import type { StageTiming } from '../common/StageTiming.js';
@@ -120,11 +121,20 @@ export interface PipelineDeps {
 }
 
 const PAYLOAD_LIMIT = 64 * 1024;
+/** Far more than any tensor's rank, far less than where JSON.stringify overflows the stack (a caller's deep `parameters`). */
+const PAYLOAD_DEPTH = 64;
 
-/** The logged payload: the request's and the response's JSON, each cut at 64 KiB (binary tensor bytes are left out). */
+/**
+ * The logged payload: the request's and the response's JSON, each cut at 64 KiB (binary tensor
+ * bytes are left out). The request is the caller's JSON, so it is written bounded (depth and
+ * length) and says what was cut; the response is the server's own.
+ */
 function payloadRecord(request: unknown, responseJson: string): string {
-  const cut = (text: string) => (text.length > PAYLOAD_LIMIT ? `${text.slice(0, PAYLOAD_LIMIT)}… (${text.length} characters in all)` : text);
-  return JSON.stringify({ request: cut(JSON.stringify(request)), response: cut(responseJson) });
+  const { text, cut } = boundedJson(request, PAYLOAD_DEPTH, PAYLOAD_LIMIT);
+  const notes = [...(cut.deep ? [`values nested deeper than ${PAYLOAD_DEPTH} levels left out`] : []), ...(cut.long ? [`cut at ${PAYLOAD_LIMIT} characters`] : [])];
+  const requestText = notes.length > 0 ? `${text}… (${notes.join('; ')})` : text;
+  const response = responseJson.length > PAYLOAD_LIMIT ? `${responseJson.slice(0, PAYLOAD_LIMIT)}… (${responseJson.length} characters in all)` : responseJson;
+  return JSON.stringify({ request: requestText, response });
 }
 
 /** Overload and shutdown answers: the server's state, not the variant's fault. */

@@ -151,3 +151,30 @@ test('payloads older than their model\'s retention are purged when the server st
     await server.cleanup();
   }
 });
+
+test('deep JSON in parameters with payload logging on: the request is answered, and the stored payload says what was cut', async () => {
+  const server = await startTestServer();
+  try {
+    assert.equal((await server.request('PUT', '/api/models/mlp/settings', { json: { log_payloads: true } })).status, 200);
+    // 10,000 levels (about 20 KB): JSON.parse takes it, JSON.stringify overflows the stack (a 500 before).
+    const depth = 10_000;
+    const body = `{"id":"deep","parameters":{"tag":"deep","x":${'['.repeat(depth)}${']'.repeat(depth)}},"inputs":[{"name":"features","datatype":"FP32","shape":[1,4],"data":[${GENTOO_FEATURES.join(',')}]}]}`;
+    for (const size of ['small', 'large'] as const) {
+      // A body from 16 KB is decoded off the HTTP thread: pad the other one below that, with the same depth.
+      const sent = size === 'large' ? body.replace('"tag":"deep"', `"tag":"${'x'.repeat(20_000)}"`) : body;
+      const response = await server.request('POST', '/v2/models/mlp/infer', { body: sent, headers: { 'content-type': 'application/json' } });
+      assert.equal(response.status, 200, `${size}: ${await response.clone().text()}`);
+      const answer = (await response.json()) as { id: string; outputs: { name: string; data: number[] }[] };
+      assert.deepEqual(answer.outputs.find((o) => o.name === 'label')!.data, [2]);
+      const requestId = response.headers.get('x-request-id')!;
+      await logged(server, requestId);
+      const exported = (await (await server.request('GET', `/api/payloads/export?model=mlp`)).text()).trimEnd().split('\n').map((l) => JSON.parse(l) as { request_id: string; request: string });
+      const { request } = exported.find((line) => line.request_id === requestId)!;
+      assert.match(request, /"inputs":\[\{"name":"features","datatype":"FP32","shape":\[1,4\],"data":\[47\.5,15,217,5076\]\}\]/, 'what fits is kept as sent');
+      assert.match(request, /… \(values nested deeper than 64 levels left out\)$/);
+      assert.ok(request.length < 70_000, `bounded: ${request.length} characters`);
+    }
+  } finally {
+    await server.cleanup();
+  }
+});
