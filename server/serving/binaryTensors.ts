@@ -11,7 +11,8 @@ import { inferboxError } from '../common/errors.js';
  */
 export const HEADER_LENGTH_HEADER = 'inference-header-content-length';
 
-const ELEMENT_BYTES: Record<Exclude<OipDatatype, 'BYTES'>, number> = {
+/** Bytes per element of every fixed-size datatype. */
+export const ELEMENT_BYTES: Record<Exclude<OipDatatype, 'BYTES'>, number> = {
   BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, FP16: 2, UINT32: 4, INT32: 4, FP32: 4, UINT64: 8, INT64: 8, FP64: 8,
 };
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { buildModel, type ElementType } from '../../../models/lib/onnxGraph.js';
 import { IDENTITY_SAMPLES as SAMPLES, identityModel } from '../../fixtures/onnxModels.js';
 import { GENTOO_FEATURES, startTestServer, type TestServer } from '../../helpers/testServer.js';
 
@@ -106,4 +107,69 @@ test('malformed binary requests are 400s that say what is wrong, and the server 
   assert.equal(bytesCase.status, 400);
   assert.match(String(bytesCase.json.error), /BYTES element 0 runs past the end/);
   assert.equal((await server.request('GET', '/v2/health/live', { key: null })).status, 200);
+});
+
+/** A one-input Identity model (`x` → `y`) of one element type and shape. */
+function oneInputIdentity(name: string, type: ElementType, shape: (number | string)[]): Uint8Array {
+  return buildModel({ graphName: name, inputs: [{ name: 'x', type, shape }], outputs: [{ name: 'y', type, shape }], nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }], producer: { name: 'test', version: '1' } });
+}
+
+async function upload(name: string, model: Uint8Array): Promise<void> {
+  const response = await server.request('POST', `/api/models/${name}/versions?quantize=false`, { body: model, headers: { 'content-type': 'application/octet-stream' } });
+  assert.equal(response.status, 201, await response.clone().text());
+}
+
+/** The raw form: the body is the input's bytes and nothing else. */
+async function rawInfer(model: string, body: Buffer): Promise<{ status: number; headerLength: string | null; json: Record<string, unknown>; rest: Buffer }> {
+  const response = await server.request('POST', `/v2/models/${model}/infer`, { body, headers: { 'inference-header-content-length': '0', 'content-type': 'application/octet-stream' } });
+  const raw = Buffer.from(await response.arrayBuffer());
+  const headerLength = response.headers.get('inference-header-content-length');
+  const length = Number(headerLength ?? raw.length);
+  return { status: response.status, headerLength, json: JSON.parse(raw.subarray(0, length).toString()) as Record<string, unknown>, rest: raw.subarray(length) };
+}
+
+test("the raw form (Inference-Header-Content-Length: 0): the single input's bytes, its one dynamic dimension from the byte count, every output as binary", async () => {
+  const features = encode('FP32', [...GENTOO_FEATURES, ...GENTOO_FEATURES]);
+  for (const rows of [1, 2]) {
+    const { status, headerLength, json, rest } = await rawInfer('mlp', features.subarray(0, rows * 16));
+    assert.equal(status, 200, JSON.stringify(json));
+    assert.ok(headerLength, 'the answer is the binary extension: a JSON header, then the outputs');
+    const outputs = json.outputs as { name: string; datatype: string; shape: number[]; parameters: { binary_data_size: number }; data?: unknown }[];
+    assert.deepEqual(outputs.map((o) => [o.name, o.shape, o.parameters.binary_data_size, o.data]).sort(), [['label', [rows], rows * 8, undefined], ['probabilities', [rows, 3], rows * 12, undefined]]);
+    const label = outputs.findIndex((o) => o.name === 'label');
+    const offset = outputs.slice(0, label).reduce((sum, o) => sum + o.parameters.binary_data_size, 0);
+    assert.deepEqual(Array.from({ length: rows }, (_, i) => rest.readBigInt64LE(offset + i * 8)), Array(rows).fill(2n), 'a Gentoo, each row');
+  }
+  // A BYTES input that holds one element takes the whole body as that element (Triton: shape [1]).
+  await upload('raw-text', oneInputIdentity('raw-text', 'string', [1]));
+  const text = await rawInfer('raw-text', Buffer.from('héllo raw'));
+  assert.equal(text.status, 200, JSON.stringify(text.json));
+  assert.deepEqual(text.rest, encode('BYTES', ['héllo raw']));
+});
+
+test('the raw form refuses what it cannot size, with a 400 that says why; a binary body without the header says the header is missing', async () => {
+  await upload('raw-2d', oneInputIdentity('raw-2d', 'float32', ['a', 'b']));
+  await upload('raw-texts', oneInputIdentity('raw-texts', 'string', ['n', 2]));
+  const cases: [string, Buffer, RegExp][] = [
+    ['mlp', Buffer.alloc(15), /cannot be used with model 'mlp': the body's 15 bytes are not a whole number of FP32 slices of shape \[4\] \(16 bytes each\)/],
+    ['mlp', Buffer.alloc(0), /the body is empty/],
+    ['identity', Buffer.alloc(4), /it is for models with one input, and it has \d+/],
+    ['raw-2d', Buffer.alloc(16), /shape \[-1,-1\], and only one dimension of any size can follow from the byte count/],
+    ['raw-texts', Buffer.from('ab'), /BYTES input 'x' has shape \[-1,2\], and the body can only be one element/],
+  ];
+  for (const [model, body, message] of cases) {
+    const { status, json } = await rawInfer(model, body);
+    assert.equal(status, 400, `${model}: ${JSON.stringify(json)}`);
+    assert.match(String(json.error), message);
+    assert.match(String(json.error), /send a JSON header/);
+  }
+  // Binary bodies without the header, small and large (a large one is decoded off the HTTP thread).
+  for (const size of [16, 64 * 1024]) {
+    const response = await server.request('POST', '/v2/models/mlp/infer', { body: Buffer.alloc(size, 0x41), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(response.status, 400);
+    assert.match(((await response.json()) as { error: string }).error, /the body is not JSON and came without the inference-header-content-length header/, `${size} bytes`);
+  }
+  // A JSON body with a syntax error still says where.
+  const broken = await server.request('POST', '/v2/models/mlp/infer', { body: '{"inputs": [', headers: { 'content-type': 'application/json' } });
+  assert.match(((await broken.json()) as { error: string }).error, /syntax error/);
 });
