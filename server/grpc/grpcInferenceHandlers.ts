@@ -143,6 +143,7 @@ export function grpcInferenceHandlers(deps: GrpcInferenceDeps): UntypedServiceIm
             version: message.model_version || undefined,
             requestId: context.requestId,
             keyId: principal?.keyId ?? null,
+            protocol: 'grpc',
             headers: context.headers,
             span: { name: `${SERVICE}/ModelInfer`, attributes: { 'rpc.system': 'grpc', 'rpc.service': SERVICE, 'rpc.method': 'ModelInfer' } },
             declaredBytes: bytes,
@@ -156,7 +157,7 @@ export function grpcInferenceHandlers(deps: GrpcInferenceDeps): UntypedServiceIm
         return result.outcome.reply;
       },
       ({ message, bytes }, context, error, principal) =>
-        deps.pipeline.recordRateLimited({ model: message.model_name, version: message.model_version || undefined, requestId: context.requestId, keyId: principal.keyId, declaredBytes: bytes }, error),
+        deps.pipeline.recordRateLimited({ model: message.model_name, version: message.model_version || undefined, requestId: context.requestId, keyId: principal.keyId, declaredBytes: bytes, protocol: 'grpc' }, error),
     ),
   };
 }

@@ -3,9 +3,13 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 /** Latency buckets in seconds, from sub-millisecond tabular models to multi-second CNNs. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** How an inference request came: REST OIP v2, REST named-feature predictions, or OIP v2 over gRPC. */
+export type InferenceProtocol = 'rest' | 'predict' | 'grpc';
+
 export interface InferenceObservation {
   model: string;
   version: string;
+  protocol: InferenceProtocol;
   /** 'success' or 'failure' (any error answer). */
   outcome: 'success' | 'failure';
   totalMs: number;
@@ -64,8 +68,8 @@ export class InferenceMetrics {
   private state: ServingState | undefined;
   private readonly requests = new Counter({
     name: 'inferbox_inference_requests_total',
-    help: 'Inference requests by model, version and outcome',
-    labelNames: ['model', 'version', 'outcome'] as const,
+    help: 'Inference requests by model, version, protocol (rest, predict or grpc) and outcome',
+    labelNames: ['model', 'version', 'protocol', 'outcome'] as const,
     registers: [this.registry],
   });
   private readonly cache = new Counter({
@@ -131,6 +135,24 @@ export class InferenceMetrics {
     // Process CPU (all threads, inference workers included), memory, event-loop lag and GC, from
     // prom-client itself, under the same prefix.
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+    // prom-client names three gauges `_total`, which Prometheus keeps for counters (promtool check
+    // metrics warns): the same numbers go out as `_all`, next to their by-type gauges.
+    for (const kind of ['handles', 'requests', 'resources']) this.renameGauge(`${PREFIX}nodejs_active_${kind}_total`, `${PREFIX}nodejs_active_${kind}_all`);
+  }
+
+  /** Serves a gauge of prom-client's under another name: its own collect computes the value, as before. */
+  private renameGauge(from: string, to: string): void {
+    const original = this.registry.getSingleMetric(from) as Gauge | undefined;
+    if (!original) return; // not on this Node.js (prom-client leaves out what the runtime lacks)
+    this.registry.removeSingleMetric(from);
+    new Gauge({
+      name: to,
+      help: `${(original as unknown as { help: string }).help.replace(/\.$/, '')} (all types)`,
+      registers: [this.registry],
+      async collect() {
+        this.set((await original.get()).values[0]?.value ?? 0);
+      },
+    });
   }
 
   /**
@@ -198,12 +220,12 @@ export class InferenceMetrics {
   private readonly series = new Map<string, ReturnType<InferenceMetrics['seriesOf']>>();
 
   private seriesOf(model: string, version: string) {
+    const requests = (protocol: InferenceProtocol) => ({ success: this.requests.labels(model, version, protocol, 'success'), failure: this.requests.labels(model, version, protocol, 'failure') });
     return {
       total: this.total.labels(model, version),
       queue: this.queue.labels(model, version),
       compute: this.compute.labels(model, version),
-      success: this.requests.labels(model, version, 'success'),
-      failure: this.requests.labels(model, version, 'failure'),
+      requests: { rest: requests('rest'), predict: requests('predict'), grpc: requests('grpc') },
       hit: this.cache.labels(model, version, 'hit'),
       miss: this.cache.labels(model, version, 'miss'),
     };
@@ -227,7 +249,8 @@ export class InferenceMetrics {
       }
       return entry;
     };
-    for (const value of (await this.requests.get()).values) row(value.labels)[value.labels.outcome === 'success' ? 'success' : 'failure'] = value.value;
+    // Summed over protocols.
+    for (const value of (await this.requests.get()).values) row(value.labels)[value.labels.outcome === 'success' ? 'success' : 'failure'] += value.value;
     for (const value of (await this.total.get()).values) {
       if (value.metricName !== 'inferbox_request_duration_seconds_bucket') continue;
       const bound = (value.labels as { le?: string | number }).le; // prom-client adds `le` to bucket series
@@ -249,7 +272,7 @@ export class InferenceMetrics {
       this.series.set(id, series);
     }
     if (o.cache === 'hit' || o.cache === 'miss') series[o.cache].inc();
-    series[o.outcome].inc();
+    series.requests[o.protocol][o.outcome].inc();
     series.total.observe(o.totalMs / 1000);
     if (o.queueMs !== undefined) series.queue.observe(o.queueMs / 1000);
     if (o.inferMs !== undefined) series.compute.observe(o.inferMs / 1000);

@@ -30,6 +30,8 @@ export interface HttpReply {
 
 /** What an inference route does with HTTP: how the body is read; the codec does the rest. */
 export interface HttpInferenceCodec<Body, Request extends DecodedRequest> extends InferenceCodec<Body, Request, HttpReply> {
+  /** The routes' protocol, as the request counter labels it. */
+  protocol: 'rest' | 'predict';
   read(exchange: HttpExchange): Promise<ReadBody<Body>>;
 }
 
@@ -112,7 +114,7 @@ function serve<Body, Request extends DecodedRequest>(services: InferenceRouteSer
     let principal: Principal | null;
     try {
       principal = authorizeCaller({ token: bearerTokenOf(req.headers.authorization ?? ''), address: req.socket.remoteAddress ?? 'unknown' }, { kind: 'infer', model }, services, {
-        onRateLimited: (error, who) => pipeline.recordRateLimited({ model, version: params.version, requestId: exchange.requestId, keyId: who.keyId, declaredBytes }, error),
+        onRateLimited: (error, who) => pipeline.recordRateLimited({ model, version: params.version, requestId: exchange.requestId, keyId: who.keyId, declaredBytes, protocol: codec.protocol }, error),
       });
     } catch (error) {
       sendError(exchange, error, {}, logger);
@@ -136,6 +138,7 @@ function serve<Body, Request extends DecodedRequest>(services: InferenceRouteSer
         version: params.version,
         requestId: exchange.requestId,
         keyId: principal?.keyId ?? null,
+        protocol: codec.protocol,
         headers: req.headers,
         span: { name: `POST ${exchange.route}`, attributes: { 'http.request.method': 'POST', 'http.route': exchange.route } },
         declaredBytes,

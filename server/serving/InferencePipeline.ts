@@ -5,6 +5,7 @@ import { assertVersion } from '../common/names.js';
 import type { StageTiming } from '../common/StageTiming.js';
 import type { ExperimentService } from '../experiments/ExperimentService.js';
 import type { RequestTrace, RequestTracer, TracedOutcome } from '../tracing/RequestTracer.js';
+import type { InferenceProtocol } from '../metrics/InferenceMetrics.js';
 import type { InferenceRecorder } from './InferenceRecorder.js';
 import { outputsAgree } from './outputsAgree.js';
 import type { ServedVersion, VersionRun, VersionRunResult } from './ServedVersion.js';
@@ -24,6 +25,8 @@ export interface InferenceCall {
    * ids from them, the trace continues the caller's `traceparent`/`tracestate`.
    */
   headers: Record<string, string | string[] | undefined>;
+  /** Which route or transport it came by: a constant of the route (the `protocol` label of the request counter). */
+  protocol: InferenceProtocol;
   /** The request span's name (`POST /v2/models/{model}/infer`, `inference.GRPCInferenceService/ModelInfer`) and protocol attributes. */
   span: { name: string; attributes: TracedOutcome['attributes'] };
   /** Bytes to log when the request fails before its body is read (the declared length). */
@@ -299,6 +302,7 @@ export class InferencePipeline {
     });
     this.deps.recorder.record({
       requestId: call.requestId,
+      protocol: call.protocol,
       model: call.model,
       version,
       resolved: served !== null,
@@ -317,9 +321,10 @@ export class InferencePipeline {
   }
 
   /** A request its key's rate limit refused: logged with the key, like every other inference request. */
-  recordRateLimited(call: Pick<InferenceCall, 'model' | 'version' | 'requestId' | 'keyId' | 'declaredBytes'>, error: InferboxError): void {
+  recordRateLimited(call: Pick<InferenceCall, 'model' | 'version' | 'requestId' | 'keyId' | 'declaredBytes' | 'protocol'>, error: InferboxError): void {
     this.deps.recorder.record({
       requestId: call.requestId,
+      protocol: call.protocol,
       model: call.model,
       version: call.version ?? null,
       resolved: false,

@@ -1,9 +1,10 @@
 import type { RequestLogWriter } from '../logging/RequestLogWriter.js';
-import type { InferenceMetrics } from '../metrics/InferenceMetrics.js';
+import type { InferenceMetrics, InferenceProtocol } from '../metrics/InferenceMetrics.js';
 import type { StageTiming } from '../common/StageTiming.js';
 
 export interface InferenceRecord {
   requestId: string;
+  protocol: InferenceProtocol;
   /** What the URL asked for (kept in the request log). */
   model: string;
   version: string | null;
@@ -40,6 +41,7 @@ export class InferenceRecorder {
     this.metrics.observe({
       model: r.resolved ? r.model : UNKNOWN,
       version: r.resolved ? (r.version ?? '') : UNKNOWN,
+      protocol: r.protocol,
       outcome,
       totalMs: r.totalMs,
       queueMs: r.timing.queueMs,

@@ -101,6 +101,7 @@ export function oipRoutes(services: AppServices): RouteSpec[] {
 
   /** OIP v2 JSON, or JSON + binary tensors: the body is the request itself, whatever version answers. */
   const oip: HttpInferenceCodec<RestOipBody, DecodedInferRequest & { jsonInputs: (() => unknown[]) | undefined }> = {
+    protocol: 'rest',
     read: async ({ req }) => {
       const raw = await readRawBody(req, services.settings.current.max_infer_body_bytes);
       const headerLength = req.headers[HEADER_LENGTH_HEADER] as string | undefined;

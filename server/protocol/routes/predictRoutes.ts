@@ -65,6 +65,7 @@ export function predictRoutes(services: AppServices): RouteSpec[] {
   };
 
   const predict: HttpInferenceCodec<PredictInput, ReturnType<typeof decodeOipRequest> & { plan: CardPlan }> = {
+    protocol: 'predict',
     read: readInput,
     decode: async (served, input) => {
       const plan = services.cards.planFor(served);

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
+import { inferenceClient } from '../../helpers/grpcClient.js';
 import { requestFrom } from '../../helpers/requestFrom.js';
 import { parsePrometheusText, valueOf, type Sample } from '../../helpers/prometheusText.js';
 import { GENTOO_FEATURES, startTestServer, type TestServer } from '../../helpers/testServer.js';
@@ -103,6 +105,38 @@ describe('numbers', () => {
     assert.equal(count(now, 'inferbox_compute_duration_seconds_count') - count(before, 'inferbox_compute_duration_seconds_count'), 3, 'only runs have a compute time');
     assert.equal(valueOf(now, 'inferbox_inference_requests_total', { model: '(unknown)', version: '(unknown)', outcome: 'failure' }), 1, 'an unknown model mints no series of its own');
     assert.ok(!now.some((s) => s.labels.model === 'no-such-model'));
+  });
+
+  test('requests are counted by protocol: rest, predict and grpc', async () => {
+    const before = await scrape();
+    const count = (samples: Sample[], protocol: string) => valueOf(samples, 'inferbox_inference_requests_total', { model: 'mlp', version: '1', protocol, outcome: 'success' }) ?? 0;
+    assert.equal((await infer(rows(1))).status, 200);
+    const predicted = await server.request('POST', '/api/predict/mlp', { key: inferKey, json: { rows: [{ body_mass_g: 5076, beak_length_mm: 47.5, beak_depth_mm: 15.0, flipper_length_mm: 217 }] } });
+    assert.equal(predicted.status, 200, await predicted.clone().text());
+    const client = inferenceClient(server.running.grpcTargets[0]!, inferKey);
+    try {
+      const raw = Buffer.from(new Float32Array(GENTOO_FEATURES).buffer);
+      assert.equal((await client.call('ModelInfer', { model_name: 'mlp', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [raw] })).error, null);
+    } finally {
+      client.close();
+    }
+    const now = await scrape();
+    assert.deepEqual(['rest', 'predict', 'grpc'].map((protocol) => count(now, protocol) - count(before, protocol)), [1, 1, 1]);
+  });
+
+  test('promtool check metrics passes a real scrape with no warning', async (t) => {
+    const promtool = spawnSync('promtool', ['--version']);
+    if (promtool.error) {
+      // CI installs Debian's prometheus package (.ci/run) and sets CI_REQUIRE_PROMTOOL: there its absence fails.
+      if (process.env.CI_REQUIRE_PROMTOOL === '1') assert.fail(`promtool is required here (CI_REQUIRE_PROMTOOL=1) but cannot run: ${promtool.error.message}`);
+      t.skip('promtool is not installed (apt-get install --no-install-recommends prometheus)');
+      return;
+    }
+    assert.equal((await infer(rows(1))).status, 200);
+    const text = await (await server.request('GET', '/metrics', { key: metricsKey })).text();
+    const checked = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    assert.equal(`${checked.stdout}${checked.stderr}`.trim(), '', 'promtool has no complaint');
+    assert.equal(checked.status, 0);
   });
 
   test('the batcher joins concurrent requests: inferences / executions is the average batch size', async () => {

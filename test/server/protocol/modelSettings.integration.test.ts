@@ -64,7 +64,7 @@ describe('per-model serving settings, idle unloading and per-stage timing', () =
     for (const column of ['decode_ms', 'queue_ms', 'batch_ms', 'infer_ms', 'serialize_ms']) assert.equal(typeof row[column], 'number', column);
     assert.equal(row.batch_rows, 1);
     const counted = await server.running.metrics.registry.getSingleMetricAsString('inferbox_inference_requests_total');
-    assert.match(counted, /inferbox_inference_requests_total\{model="mlp",version="1",outcome="success"\} [1-9]/);
+    assert.match(counted, /inferbox_inference_requests_total\{model="mlp",version="1",protocol="rest",outcome="success"\} [1-9]/);
     const compute = await server.running.metrics.registry.getSingleMetricAsString('inferbox_compute_duration_seconds');
     assert.match(compute, /inferbox_compute_duration_seconds_count\{model="mlp",version="1"\} [1-9]/);
     assert.ok((row.total_ms as number) >= (row.infer_ms as number));

@@ -48,6 +48,7 @@ const call = (model: string, version?: string, headers: Record<string, string> =
   version,
   requestId: `req-${++requests}`,
   keyId: 'key-1',
+  protocol: 'rest',
   headers,
   span: { name: 'test', attributes: {} },
   declaredBytes: 0,
