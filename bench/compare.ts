@@ -4,7 +4,7 @@
  * up to ±30% at light load (measured: the same build's mlp c=1 p50 ranged 228-424 µs over six
  * starts), so a single run each (bench:quick) cannot show a 10% change. This builds <rev> in a
  * temporary git worktree, then alternates fresh server starts of both (`--runs`, default 5 each),
- * each warmed up and then loaded with mlp REST JSON at each concurrency, and prints the medians:
+ * each warmed up (c=1: 8 s, others 2 s) and then loaded with mlp REST JSON at each concurrency, and prints the medians:
  * p50, requests/s and the server's CPU per request (all its threads, from /proc), the least noisy
  * of the three. Loopback, `--tls off`, auth and the request log on, as bench/serving's mlp rows.
  * The last line is JSON: {"base", "rows": [{concurrency, base_*, current_*, *_ratio}]}.
@@ -30,7 +30,8 @@ if (!base) {
 const RUNS = Number(options.runs);
 const SECONDS = Number(options.seconds);
 const CONCURRENCY = options.concurrency.split(',').map(Number);
-const WARM_SECONDS = 2;
+/** Unmeasured load before each concurrency's measurement; c=1 runs other code (see bench/serving.ts's WARM_C1_SECONDS). */
+const warmSeconds = (concurrency: number) => (concurrency === 1 ? 8 : 2);
 const BODY = Buffer.from(JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [47.5, 15, 217, 5076] }] }));
 
 interface Server {
@@ -83,7 +84,7 @@ async function measure(checkout: string): Promise<Map<number, LoadResult>> {
     const spec = { port: server.port, path: '/v2/models/mlp/infer', headers: { authorization: `Bearer ${server.key}`, 'content-type': 'application/json' }, body: BODY, serverPid: server.child.pid! };
     const results = new Map<number, LoadResult>();
     for (const concurrency of CONCURRENCY) {
-      await runLoad({ ...spec, concurrency, seconds: WARM_SECONDS });
+      await runLoad({ ...spec, concurrency, seconds: warmSeconds(concurrency) });
       results.set(concurrency, await runLoad({ ...spec, concurrency, seconds: SECONDS }));
     }
     return results;
@@ -123,7 +124,7 @@ try {
     const ratio = (current: number, before: number) => Math.round((current / before) * 100) / 100;
     return { ...row, p50_ratio: ratio(row.current_p50_us, row.base_p50_us), rps_ratio: ratio(row.current_rps, row.base_rps), cpu_ratio: ratio(row.current_cpu_us, row.base_cpu_us) };
   });
-  console.log(`mlp REST JSON, medians of ${RUNS} fresh server starts each (alternating), ${SECONDS} s per load after ${WARM_SECONDS} s of warm-up; this checkout vs ${base}:`);
+  console.log(`mlp REST JSON, medians of ${RUNS} fresh server starts each (alternating), ${SECONDS} s per load after ${CONCURRENCY.map((c) => `${warmSeconds(c)} s`).join('/')} of warm-up; this checkout vs ${base}:`);
   for (const r of rows) {
     console.log(`c=${r.concurrency}: p50 ${r.base_p50_us} -> ${r.current_p50_us} µs (×${r.p50_ratio}), ${r.base_rps} -> ${r.current_rps} requests/s (×${r.rps_ratio}), server CPU ${r.base_cpu_us} -> ${r.current_cpu_us} µs per request (×${r.cpu_ratio})`);
   }
