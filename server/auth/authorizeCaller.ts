@@ -30,10 +30,20 @@ export function authorizeCaller(
   if (rule.kind === 'public') return null;
   const principal = authenticateCaller(caller, access);
   hooks.onPrincipal?.(principal);
+  return authorizePrincipal(principal, rule, access, hooks.onRateLimited);
+}
+
+/**
+ * The second half of `authorizeCaller`, for a key already authenticated: 429 over its rate limit
+ * (`onRateLimited` first), 403 without the scope. Its own entry because gRPC authenticates a call
+ * from its metadata, before its message names the model the rule depends on (kept in this file:
+ * it is the same check, and REST's inference path counts its files).
+ */
+export function authorizePrincipal(principal: Principal, rule: Exclude<AccessRule, { kind: 'public' }>, access: CallerAccess, onRateLimited?: (error: InferboxError, principal: Principal) => void): Principal {
   try {
     enforceRateLimit(principal, access);
   } catch (error) {
-    if (hooks.onRateLimited && error instanceof InferboxError) hooks.onRateLimited(error, principal);
+    if (onRateLimited && error instanceof InferboxError) onRateLimited(error, principal);
     throw error;
   }
   if (!allows(principal.scopes, rule)) {

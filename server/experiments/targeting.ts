@@ -24,8 +24,16 @@ function asNumber(value: unknown): number | undefined {
   return undefined;
 }
 
-function same(actual: unknown, expected: string | number | boolean): boolean {
-  if (actual === undefined || actual === null) return false;
+type Scalar = string | number | boolean;
+
+/**
+ * Only scalars compare: an array or object parameter equals no scalar (`["de"]` is not "de"), and
+ * is never turned into a string (String() of 10,000 nested arrays overflowed the stack: a 500).
+ */
+const isScalar = (value: unknown): value is Scalar => typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+
+function same(actual: unknown, expected: Scalar): boolean {
+  if (!isScalar(actual)) return false;
   if (typeof expected === 'number') return asNumber(actual) === expected;
   if (typeof expected === 'boolean') return actual === expected || actual === String(expected);
   return String(actual) === expected;
@@ -33,7 +41,8 @@ function same(actual: unknown, expected: string | number | boolean): boolean {
 
 /**
  * Evaluates targeting rules. A missing attribute matches nothing except `neq` and `not_in`
- * (a request without a `country` header is "not in" any country list), like GrowthBook's rules.
+ * (a request without a `country` header is "not in" any country list), like GrowthBook's rules;
+ * so does a parameter that is an array, an object or null (only scalars compare).
  */
 export function matches(condition: Condition, request: RequestAttributes): boolean {
   if ('all' in condition) return condition.all.every((c) => matches(c, request));
@@ -41,8 +50,8 @@ export function matches(condition: Condition, request: RequestAttributes): boole
   const actual = valueOf(condition.attribute, request);
   const { op, value } = condition;
   switch (op) {
-    case 'eq': return same(actual, value as string | number | boolean);
-    case 'neq': return !same(actual, value as string | number | boolean);
+    case 'eq': return same(actual, value as Scalar);
+    case 'neq': return !same(actual, value as Scalar);
     case 'in': return (value as (string | number)[]).some((v) => same(actual, v));
     case 'not_in': return !(value as (string | number)[]).some((v) => same(actual, v));
     default: {

@@ -1,8 +1,7 @@
 import { Metadata, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Principal } from '../auth/ApiKeyService.js';
 import type { CallerAccess } from '../auth/authenticateCaller.js';
-import { authorizeCaller } from '../auth/authorizeCaller.js';
-import { bearerTokenOf } from '../auth/bearerTokenOf.js';
+import { authorizePrincipal } from '../auth/authorizeCaller.js';
 import type { AccessRule } from '../auth/scopes.js';
 import { inferboxError, type InferboxError } from '../common/errors.js';
 import { requestIdFrom } from '../common/requestIdFrom.js';
@@ -19,6 +18,8 @@ import { toOipBody } from './toOipBody.js';
 
 export interface GrpcInferenceDeps {
   access: CallerAccess;
+  /** Who the server's interceptor authenticated a call as, by its metadata (grpcCallerAuthentication). */
+  principalOf: (metadata: Metadata) => Principal | undefined;
   registry: ModelRegistry;
   pipeline: InferencePipeline;
   serverVersion: string;
@@ -36,23 +37,13 @@ export interface Sized<T> {
   bytes: number;
 }
 
-/** What one call carries besides its message: who calls, from where, its id and metadata as headers. */
+/** What one call carries besides its message: its id and metadata as headers. */
 interface CallContext {
   requestId: string;
-  address: string;
-  token: string | undefined;
   /** Text metadata (lowercase names, as HTTP headers): experiments read targeting attributes and unit ids from it. */
   headers: Record<string, string>;
   /** Sent to the client: in the initial metadata with an answer, in the trailers with an error. */
   reply: Metadata;
-}
-
-/** `ipv4:port`, `[ipv6]:port` or `ipv6:port` as grpc-js reports the peer → the address alone. */
-function peerAddress(peer: string): string {
-  const bracketed = /^\[(.+)\]:\d+$/.exec(peer);
-  if (bracketed) return bracketed[1]!;
-  const colon = peer.lastIndexOf(':');
-  return colon > 0 ? peer.slice(0, colon) : peer;
 }
 
 function contextOf(call: ServerUnaryCall<unknown, unknown>): CallContext {
@@ -61,11 +52,25 @@ function contextOf(call: ServerUnaryCall<unknown, unknown>): CallContext {
   const requestId = requestIdFrom(headers['x-request-id']);
   const reply = new Metadata();
   reply.set('x-request-id', requestId);
-  return { requestId, address: peerAddress(call.getPeer()), token: bearerTokenOf(headers.authorization), headers, reply };
+  return { requestId, headers, reply };
 }
 
 /** The service's full name, as gRPC spans name it (OpenTelemetry's RPC convention: `rpc.service`). */
 const SERVICE = 'inference.GRPCInferenceService';
+
+/** The RPCs anyone may call, like REST's /v2/health/*; every other one needs a key. */
+const PUBLIC_RPCS = ['ServerLive', 'ServerReady'] as const;
+type PublicRpc = (typeof PUBLIC_RPCS)[number];
+type KeyedRpc = 'ServerMetadata' | 'ModelReady' | 'ModelMetadata' | 'ModelInfer';
+const PUBLIC_PATHS: ReadonlySet<string> = new Set(PUBLIC_RPCS.map((method) => `/${SERVICE}/${method}`));
+
+/** Whether a method of the service (its path, as grpc-js names it) needs a key: the interceptor asks before any message is read. */
+export const needsKey = (path: string): boolean => !PUBLIC_PATHS.has(path);
+
+type KeyedRule = Exclude<AccessRule, { kind: 'public' }>;
+type Handle<Q, A> = (request: Q, context: CallContext, principal: Principal | null) => A | Promise<A>;
+/** Hears a refusal by the key's rate limit first (ModelInfer logs it, as REST does). */
+type OnRateLimited<Q> = (request: Q, context: CallContext, error: InferboxError, principal: Principal) => void;
 
 const requireName = (name: string, field: string) => {
   if (name === '') throw inferboxError('IBX_ERR_INVALID_REQUEST', `${field} is empty: name the model`);
@@ -84,18 +89,23 @@ function replyMetadata(reply: Metadata, result: InferenceResult<unknown>): void 
  * the same access rules (ServerLive and ServerReady public like /v2/health/*, the rest `infer` or
  * `infer:<model>`), failed-auth throttling per peer address, per-key rate limits, and inference
  * through the shared `InferenceEndpoint` (experiments, batching, request log, metrics, payloads).
+ * The key itself was checked from the metadata by the server's interceptor (a call without a valid
+ * one never gets here); the handler checks what it may do, which needs the message (its model).
  */
 export function grpcInferenceHandlers(deps: GrpcInferenceDeps): UntypedServiceImplementation {
-  /** Authorizes, runs the handler, answers or maps the error; the request id goes back either way. */
-  const unary = <Q, A>(method: string, rule: (request: Q) => AccessRule, handle: (request: Q, context: CallContext, principal: Principal | null) => A | Promise<A>, onRateLimited?: (request: Q, context: CallContext, error: InferboxError, principal: Principal) => void) =>
+  /** Authorizes the key (no rule: a public RPC), runs the handler, answers or maps the error; the request id goes back either way. */
+  const unary = <Q, A>(method: string, rule: ((request: Q) => KeyedRule) | null, handle: Handle<Q, A>, onRateLimited?: OnRateLimited<Q>) =>
     (call: ServerUnaryCall<Q, A>, callback: sendUnaryData<A>) => {
       const context = contextOf(call as ServerUnaryCall<unknown, unknown>);
       const request = call.request;
       void (async () => {
         try {
-          const principal = authorizeCaller({ token: context.token, address: context.address }, rule(request), deps.access, {
-            ...(onRateLimited ? { onRateLimited: (error: InferboxError, who: Principal) => onRateLimited(request, context, error, who) } : {}),
-          });
+          let principal: Principal | null = null;
+          if (rule) {
+            const authenticated = deps.principalOf(call.metadata);
+            if (!authenticated) throw new Error(`${method} needs a key but reached its handler without the interceptor's check`);
+            principal = authorizePrincipal(authenticated, rule(request), deps.access, onRateLimited && ((error, who) => onRateLimited(request, context, error, who)));
+          }
           const answer = await handle(request, context, principal);
           call.sendMetadata(context.reply);
           callback(null, answer);
@@ -104,8 +114,11 @@ export function grpcInferenceHandlers(deps: GrpcInferenceDeps): UntypedServiceIm
         }
       })();
     };
+  // Typed by name: only an RPC in PUBLIC_RPCS (what the interceptor lets through without a key) can be built without a rule.
+  const open = <A>(method: PublicRpc, handle: () => A) => unary(method, null, handle);
+  const keyed = <Q, A>(method: KeyedRpc, rule: (request: Q) => KeyedRule, handle: Handle<Q, A>, onRateLimited?: OnRateLimited<Q>) => unary(method, rule, handle, onRateLimited);
 
-  const inferRule = (model: string): AccessRule => ({ kind: 'infer', model });
+  const inferRule = (model: string): KeyedRule => ({ kind: 'infer', model });
 
   /** The message as an OIP body (a refusal here is recorded like every other: the pipeline awaits it). */
   const readInferRequest = async (message: ModelInferRequest, bytes: number) => {
@@ -128,12 +141,12 @@ export function grpcInferenceHandlers(deps: GrpcInferenceDeps): UntypedServiceIm
   };
 
   return {
-    ServerLive: unary('ServerLive', () => ({ kind: 'public' }), () => ({ live: true })),
-    ServerReady: unary('ServerReady', () => ({ kind: 'public' }), () => ({ ready: deps.registry.isReady() })),
-    ServerMetadata: unary('ServerMetadata', () => ({ kind: 'infer' }), () => serverMetadata(deps.serverVersion)),
-    ModelReady: unary('ModelReady', (r: ModelRequest) => inferRule(r.name), (r: ModelRequest) => ({ ready: modelReadiness(deps.registry, requireName(r.name, 'name'), r.version || undefined).ready })),
-    ModelMetadata: unary('ModelMetadata', (r: ModelRequest) => inferRule(r.name), (r: ModelRequest) => modelMetadata(deps.registry, requireName(r.name, 'name'), r.version || undefined)),
-    ModelInfer: unary(
+    ServerLive: open('ServerLive', () => ({ live: true })),
+    ServerReady: open('ServerReady', () => ({ ready: deps.registry.isReady() })),
+    ServerMetadata: keyed('ServerMetadata', () => ({ kind: 'infer' }), () => serverMetadata(deps.serverVersion)),
+    ModelReady: keyed('ModelReady', (r: ModelRequest) => inferRule(r.name), (r: ModelRequest) => ({ ready: modelReadiness(deps.registry, requireName(r.name, 'name'), r.version || undefined).ready })),
+    ModelMetadata: keyed('ModelMetadata', (r: ModelRequest) => inferRule(r.name), (r: ModelRequest) => modelMetadata(deps.registry, requireName(r.name, 'name'), r.version || undefined)),
+    ModelInfer: keyed(
       'ModelInfer',
       (r: Sized<ModelInferRequest>) => inferRule(r.message.model_name),
       async ({ message, bytes }: Sized<ModelInferRequest>, context, principal) => {

@@ -1,4 +1,4 @@
-import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { status, type Metadata, type StatusObject } from '@grpc/grpc-js';
 import { InferboxError, inferboxError } from '../common/errors.js';
 
 /**
@@ -20,9 +20,10 @@ const BY_HTTP_STATUS: Record<number, status> = {
 /**
  * A thrown value as the gRPC error the client sees, the REST message as `details`; extra REST
  * headers (Retry-After) and `metadata` go in the trailers. Anything that is not an InferboxError is
- * a bug: INTERNAL with the generic message (`onBug` logs the real one).
+ * a bug: INTERNAL with the generic message (`onBug` logs the real one). A whole status, so a
+ * handler's callback and an interceptor's sendStatus both take it.
  */
-export function grpcStatusOf(error: unknown, metadata: Metadata, onBug: (error: unknown) => void): Partial<ServiceError> {
+export function grpcStatusOf(error: unknown, metadata: Metadata, onBug: (error: unknown) => void): StatusObject {
   if (!(error instanceof InferboxError)) {
     onBug(error);
     return { code: status.INTERNAL, details: inferboxError('IBX_ERR_INTERNAL').message, metadata };

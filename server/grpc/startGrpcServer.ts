@@ -1,7 +1,8 @@
 import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
 import type { SecureContextOptions } from 'node:tls';
 import { ListenError } from '../common/ListenError.js';
-import { grpcInferenceHandlers, type GrpcInferenceDeps, type Sized } from './grpcInferenceHandlers.js';
+import { grpcCallerAuthentication } from './grpcCallerAuthentication.js';
+import { grpcInferenceHandlers, needsKey, type GrpcInferenceDeps, type Sized } from './grpcInferenceHandlers.js';
 import { loadInferenceService } from './loadInferenceService.js';
 
 type CertificatePair = { key: string; cert: string };
@@ -38,7 +39,7 @@ export interface GrpcListener {
   close(graceMs?: number): Promise<void>;
 }
 
-export interface GrpcServerOptions extends Omit<GrpcInferenceDeps, 'encodeInferResponse'> {
+export interface GrpcServerOptions extends Omit<GrpcInferenceDeps, 'encodeInferResponse' | 'principalOf'> {
   host: string;
   /** 0: a free port chosen by the system. */
   port: number;
@@ -70,8 +71,13 @@ const formatHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
 /** The OIP v2 gRPC service (`inference.GRPCInferenceService`) on its own port; TLS with the REST listener's certificate when REST has TLS. */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcListener> {
   const service = loadInferenceService(options.protoPath);
-  const server = new Server({ 'grpc.max_receive_message_length': options.maxMessageBytes });
-  server.addService(withSizedInfer(service), grpcInferenceHandlers({ ...options, encodeInferResponse: (message) => service.ModelInfer!.responseSerialize(message) }));
+  // Keys are checked from each call's metadata, before its message is read.
+  const authentication = grpcCallerAuthentication(options.access, needsKey, options.onBug);
+  const server = new Server({ 'grpc.max_receive_message_length': options.maxMessageBytes, interceptors: [authentication.interceptor] });
+  server.addService(
+    withSizedInfer(service),
+    grpcInferenceHandlers({ ...options, principalOf: authentication.principalOf, encodeInferResponse: (message) => service.ModelInfer!.responseSerialize(message) }),
+  );
   const credentials = options.tls ? new SwappableServerCredentials(options.tls) : ServerCredentials.createInsecure();
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${formatHost(options.host)}:${options.port}`, credentials, (error, bound) => {

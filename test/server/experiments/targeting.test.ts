@@ -31,3 +31,17 @@ test('targeting: a missing attribute matches only neq and not_in; a non-number n
   assert.equal(matches({ attribute: 'header.x-age', op: 'gt', value: 1 }, request({ 'x-age': 'old' })), false);
   assert.equal(matches({ attribute: 'param.constructor', op: 'eq', value: 'x' }, bare), false, 'prototype names are not attributes');
 });
+
+test('targeting: a parameter that is an array, an object or null equals no scalar (matches only neq and not_in), however deep', () => {
+  let deep: unknown[] = [];
+  for (let i = 0; i < 10_000; i++) deep = [deep]; // String() of this overflowed the stack
+  for (const x of [['de'], [['de']], { de: 1 }, null, deep]) {
+    const withX = request({}, { x });
+    assert.equal(matches({ attribute: 'param.x', op: 'eq', value: 'de' }, withX), false);
+    assert.equal(matches({ attribute: 'param.x', op: 'in', value: ['de', 'at'] }, withX), false);
+    assert.equal(matches({ attribute: 'param.x', op: 'neq', value: 'de' }, withX), true);
+    assert.equal(matches({ attribute: 'param.x', op: 'not_in', value: ['de'] }, withX), true);
+    assert.equal(matches({ attribute: 'param.x', op: 'gte', value: 0 }, withX), false);
+  }
+  assert.equal(matches({ attribute: 'param.x', op: 'eq', value: 1 }, request({}, { x: [1] })), false, '[1] is not 1');
+});
