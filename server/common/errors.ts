@@ -90,6 +90,8 @@ function format(template: string, args: readonly unknown[]): string {
 /** An expected error: its message is safe to show to the caller. */
 export class InferboxError extends Error {
   readonly code: ErrorCode;
+  /** The template's arguments: with the code they rebuild the error on the other side of a process boundary. */
+  readonly args: readonly unknown[];
   readonly status: number;
   /** Extra response headers (e.g. Allow on a 405). */
   readonly headers: Readonly<Record<string, string>>;
@@ -98,6 +100,7 @@ export class InferboxError extends Error {
     super(format(ERROR_TABLE[code].template, args), { cause: options?.cause });
     this.name = 'InferboxError';
     this.code = code;
+    this.args = args;
     this.status = ERROR_TABLE[code].status;
     this.headers = options?.headers ?? {};
   }
