@@ -14,7 +14,8 @@ const MODULES = {
   hardware: ['common'],
   // Decisions by timing (paired runs, a 95% interval, hysteresis), shared by the int8 gate and placement.
   measurement: [],
-  runtime: ['common', 'hardware', 'measurement'],
+  // onnx: the measuring child checks an upload's graph before onnxruntime reads it (measurementProcess).
+  runtime: ['common', 'hardware', 'measurement', 'onnx'],
   onnx: ['common'],
   metrics: ['common'],
   tracing: ['common'],

@@ -51,6 +51,10 @@ export const ERROR_TABLE = {
   IBX_ERR_CONFLICT: { status: 409, template: '{0}' },
   IBX_ERR_NO_MODEL_CARD: { status: 409, template: "model '{0}' version {1} has no card, so it takes no named features: an admin saves one with PUT /api/models/{0}/card (or use the OIP v2 tensor API)" },
   IBX_ERR_CARD_STALE: { status: 409, template: "the card of model '{0}' does not fit version {1}, which answers now: {2}; save a card for that version" },
+  // The model memory budget is the admin's policy, not a fault of the server: a 4xx, so that no
+  // client's retry-on-5xx loads the same model again; the message says what frees room.
+  IBX_ERR_MEMORY_BUDGET: { status: 409, template: "loading '{0}' needs about {1} MB of memory ({2} instance(s) × {3} MB each); {4} MB of the {5} MB model memory budget (model_memory_budget_bytes) is left. Unload a model, lower its instances or raise the budget" },
+  IBX_ERR_MEMORY_BUDGET_MEASURED: { status: 409, template: "one instance of '{0}' took more than the {1} MB left of the {2} MB model memory budget (model_memory_budget_bytes) while it was measured in a separate process, and was stopped there; nothing was loaded. Unload a model or raise the budget" },
   IBX_ERR_DATA_DIR_IN_USE: { status: 409, template: 'an Inferbox server (pid {1}) is running on {0}: stop it (or the service) first' },
   IBX_ERR_BODY_TOO_LARGE: { status: 413, template: 'request body is larger than the limit of {0} bytes' },
   IBX_ERR_JOB_TOO_LARGE: { status: 413, template: 'the job has {0} items; the limit is {1} (job_max_items)' },
@@ -64,7 +68,6 @@ export const ERROR_TABLE = {
   // 507 Insufficient Storage (RFC 4918 §11.5): the server cannot store what the request needs; the
   // request itself was fine, and the same request succeeds once the admin frees space.
   IBX_ERR_DISK_FULL: { status: 507, template: 'not enough disk space in the data directory to {0}; nothing of it was kept. Free space (or raise the quota) and retry' },
-  IBX_ERR_MEMORY_BUDGET: { status: 507, template: "loading '{0}' needs about {1} MB of memory ({2} instance(s) × {3} MB each); {4} MB of the {5} MB model memory budget (model_memory_budget_bytes) is left. Unload a model, lower its instances or raise the budget" },
   IBX_ERR_MODEL_NOT_READY: { status: 503, template: "model '{0}' version {1} is not ready (state: {2})" },
   IBX_ERR_NO_ACTIVE_VERSION: { status: 503, template: "model '{0}' has no active version" },
   IBX_ERR_WORKER_LOST: { status: 503, template: 'the inference worker stopped while running this request; retry it' },
@@ -90,6 +93,8 @@ function format(template: string, args: readonly unknown[]): string {
 /** An expected error: its message is safe to show to the caller. */
 export class InferboxError extends Error {
   readonly code: ErrorCode;
+  /** The template's arguments: with the code they rebuild the error on the other side of a process boundary. */
+  readonly args: readonly unknown[];
   readonly status: number;
   /** Extra response headers (e.g. Allow on a 405). */
   readonly headers: Readonly<Record<string, string>>;
@@ -98,6 +103,7 @@ export class InferboxError extends Error {
     super(format(ERROR_TABLE[code].template, args), { cause: options?.cause });
     this.name = 'InferboxError';
     this.code = code;
+    this.args = args;
     this.status = ERROR_TABLE[code].status;
     this.headers = options?.headers ?? {};
   }

@@ -1,12 +1,12 @@
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { TensorSpec } from '../common/datatypes.js';
 import { inferboxError, messageOf } from '../common/errors.js';
 import { assertModelName, assertVersion } from '../common/names.js';
-import { isInsideModelFolder, readOnnxInfo, type OnnxInfo } from '../onnx/readOnnxInfo.js';
 import type { Placement, PlacementStatus } from '../runtime/InferenceWorkerPool.js';
+import type { SessionCost } from '../runtime/sessionCost.js';
 import type { LoadResult } from '../runtime/workerProtocol.js';
 import { ServedVersion, type ServedVersionDeps } from '../serving/ServedVersion.js';
 import type { ModelRepository, ModelVersionRow, Precision } from '../store/ModelRepository.js';
@@ -57,12 +57,11 @@ export interface ModelView {
   versions: VersionView[];
 }
 
-/** An upload on disk, checked as ONNX, not yet a version. */
+/** An upload on disk, not yet checked (placing it does that, off the HTTP thread) nor a version. */
 export interface ReceivedUpload {
   tempFile: string;
   sha256: string;
   sizeBytes: number;
-  info: OnnxInfo;
 }
 
 export interface PlaceOptions {
@@ -180,12 +179,25 @@ export class ModelRegistry {
    * Loads a precision's sessions where the model's placement says, as a served version. A stored
    * version keeps its recorded signature; a new upload takes the one the session reports.
    */
-  private loadServed(name: string, version: string, precision: Precision, path: string, row?: ModelVersionRow): Promise<ServedVersion> {
+  private loadServed(name: string, version: string, precision: Precision, path: string, cost: SessionCost, row?: ModelVersionRow): Promise<ServedVersion> {
     const signatureOf = (loaded: LoadResult) =>
       row ? { inputs: row.inputs, outputs: row.outputs } : { inputs: signatureFromMetadata(loaded.inputs, 'input'), outputs: signatureFromMetadata(loaded.outputs, 'output') };
     const execution = executionLabel(this.runtimeSettings(name, version));
     const key = execution === undefined ? { model: name, version, precision } : { model: name, version, precision, execution };
-    return ServedVersion.load(key, path, () => this.runtimeSettings(name, version), this.deps.serving, signatureOf);
+    return ServedVersion.load(key, path, () => this.runtimeSettings(name, version), this.deps.serving, signatureOf, cost);
+  }
+
+  /**
+   * What one session of a stored version costs: its measurement, made now (and kept) for a version
+   * from before measurements. The original file is measured; its int8 candidate is the same graph
+   * with smaller weights and is budgeted the same.
+   */
+  private async costOf(row: ModelVersionRow): Promise<SessionCost> {
+    if (row.session_bytes !== null && row.session_load_ms !== null) return { sessionBytes: row.session_bytes, loadMs: row.session_load_ms };
+    const measured = await this.deps.serving.pool.measure({ model: row.model_name, version: row.version, precision: 'fp32' }, this.pathFor(row, 'fp32'));
+    const cost = { sessionBytes: measured.sessionBytes, loadMs: measured.loadMs };
+    this.deps.models.setSessionCost(row.model_name, row.version, cost);
+    return cost;
   }
 
   /**
@@ -208,7 +220,7 @@ export class ModelRegistry {
    * finish: no request fails. If the new ones cannot load, the old ones keep serving and it throws.
    */
   private async swapServed(row: ModelVersionRow, old: ServedVersion, precision: Precision): Promise<void> {
-    const served = await this.loadServed(row.model_name, row.version, precision, this.pathFor(row, precision), row);
+    const served = await this.loadServed(row.model_name, row.version, precision, this.pathFor(row, precision), await this.costOf(row), row);
     served.lastUsedAt = old.lastUsedAt;
     this.status.set(keyOf(row.model_name, row.version), { state: 'ready', served, fallbackReason: served.loaded.fallbackReason });
     await old.retire();
@@ -225,13 +237,14 @@ export class ModelRegistry {
     try {
       let served: ServedVersion;
       let fallbackReason: string | undefined;
+      const cost = await this.costOf(row);
       try {
-        served = await this.loadServed(row.model_name, row.version, precision, this.pathFor(row, precision), row);
+        served = await this.loadServed(row.model_name, row.version, precision, this.pathFor(row, precision), cost, row);
         fallbackReason = served.loaded.fallbackReason;
       } catch (error) {
         if (precision !== 'int8') throw error;
         // The original is always there: a missing or broken int8 file must not take the version down.
-        served = await this.loadServed(row.model_name, row.version, 'fp32', this.pathFor(row, 'fp32'), row);
+        served = await this.loadServed(row.model_name, row.version, 'fp32', this.pathFor(row, 'fp32'), cost, row);
         this.deps.models.setPrecision(row.model_name, row.version, { served: 'fp32' });
         fallbackReason = `int8 file could not be loaded (${messageOf(error)}); serving fp32`;
       }
@@ -244,8 +257,9 @@ export class ModelRegistry {
   }
 
   /**
-   * Stores a new version from a stream of ONNX bytes. It is accepted only if onnxruntime loads
-   * it; otherwise nothing is left on disk, in the database or in the runtime. The first version
+   * Stores a new version from a stream of ONNX bytes. It is accepted only if it is ONNX whose
+   * external data stays in its folder, onnxruntime loads it, and its measured sessions fit the
+   * memory budget; otherwise nothing is left on disk, in the database or in the runtime. The first version
    * of a model becomes active; later ones only when `activate` is set.
    */
   addVersion(input: { name: string; source: Readable; maxBytes: number } & PlaceOptions): Promise<VersionView> {
@@ -254,27 +268,22 @@ export class ModelRegistry {
   }
 
   /**
-   * The first half of `addVersion`: the bytes to a temporary file, checked as ONNX. It runs outside
-   * the per-model lock: a slow or stalled upload must not hold up activate, unload or delete on the
-   * same model. A caller that then decides against placing it calls `discardUpload`.
+   * The first half of `addVersion`: the bytes to a temporary file. It runs outside the per-model
+   * lock: a slow or stalled upload must not hold up activate, unload or delete on the same model.
+   * A caller that then decides against placing it calls `discardUpload`.
    */
   async receiveUpload(source: Readable, maxBytes: number): Promise<ReceivedUpload> {
     const tempDir = join(this.modelsDir, INCOMING);
     await mkdir(tempDir, { recursive: true });
     const tempFile = join(tempDir, `${randomBytes(8).toString('hex')}.onnx`);
-    const { sha256, sizeBytes } = await writeUploadToFile(source, tempFile, maxBytes);
-    try {
-      const info = readOnnxInfo(await readFile(tempFile));
-      const outside = info.externalDataLocations.find((location) => !isInsideModelFolder(location));
-      if (outside !== undefined) throw inferboxError('IBX_ERR_EXTERNAL_DATA_REFUSED', outside);
-      return { tempFile, sha256, sizeBytes, info };
-    } catch (error) {
-      await rm(tempFile, { force: true });
-      throw error;
-    }
+    return { tempFile, ...(await writeUploadToFile(source, tempFile, maxBytes)) };
   }
 
-  /** The second half: numbers, places and loads a received upload under the model's lock. */
+  /**
+   * The second half: numbers, places and loads a received upload under the model's lock. The file
+   * is checked and measured in its folder (external data resolves there) by a child process, so
+   * neither decoding a large graph nor a model over the budget touches this process.
+   */
   placeUpload(name: string, upload: ReceivedUpload, options: PlaceOptions): Promise<VersionView> {
     return this.serialize(assertModelName(name), () => this.placeVersion(name, upload, options)).finally(() => this.discardUpload(upload));
   }
@@ -293,7 +302,8 @@ export class ModelRegistry {
       const filePath = join(versionDir, MODEL_FILE);
       await rename(upload.tempFile, filePath);
       this.status.set(key, { state: 'loading' });
-      placed = await this.loadServed(name, version, 'fp32', filePath);
+      const { info, ...cost } = await this.deps.serving.pool.measure({ model: name, version, precision: 'fp32' }, filePath);
+      placed = await this.loadServed(name, version, 'fp32', filePath, cost);
       const row: ModelVersionRow = {
         model_name: name,
         version,
@@ -301,9 +311,9 @@ export class ModelRegistry {
         file_path: join('models', name, version, MODEL_FILE),
         sha256: upload.sha256,
         size_bytes: upload.sizeBytes,
-        opset: upload.info.opset,
-        ir_version: upload.info.irVersion,
-        producer: upload.info.producer,
+        opset: info.opset,
+        ir_version: info.irVersion,
+        producer: info.producer,
         inputs: placed.inputs,
         outputs: placed.outputs,
         created_at: this.now().toISOString(),
@@ -312,6 +322,8 @@ export class ModelRegistry {
         precision_override: null,
         labels: input.metadata?.labels ?? {},
         metrics: input.metadata?.metrics ?? {},
+        session_bytes: cost.sessionBytes,
+        session_load_ms: cost.loadMs,
       };
       const first = this.deps.models.getModel(name) === undefined;
       this.deps.models.insertVersion(row, first || input.activate === true);

@@ -9,6 +9,8 @@ import { sessionId, type SessionKey } from '../common/SessionKey.js';
 import { transferablesOf, type RuntimeTensor } from '../common/datatypes.js';
 import { estimateSessionBytes } from './estimateSessionBytes.js';
 import { InflightRuns } from './InflightRuns.js';
+import { measureInChildProcess, OverMemoryLimit } from './measureInChildProcess.js';
+import type { MeasuredModel, SessionCost } from './sessionCost.js';
 import { OrtSessions } from './OrtSessions.js';
 import { epochMs, type LoadResult, type RunResult, type SessionSettings, type WorkerCloseRequest, type WorkerReply, type WorkerRequest } from './workerProtocol.js';
 
@@ -100,6 +102,17 @@ export const INLINE_CALIBRATION_MAX_MS = 0.1;
 /** A second copy of the weights lives on the HTTP thread: only for small files. */
 const INLINE_MAX_FILE_BYTES = 16 * 1024 * 1024;
 const INLINE_SESSION: SessionSettings = { executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1 };
+/**
+ * A session is created synchronously on the thread that asks: one for the HTTP thread only when
+ * its measured creation took at most this long (the HTTP thread is never held over 50 ms; a
+ * 20,000-node graph in a 0.85 MB file takes 350 ms, the bundled mlp 2 ms).
+ */
+const INLINE_MAX_LOAD_MS = 20;
+/**
+ * How long measuring a model in its child process may take: the 9 MB file of 200,000 Identity
+ * nodes took 5.4-12 s to load here, a 113 MB MLP stack about 1 s; past this it is refused.
+ */
+const MEASURE_TIMEOUT_MS = 120_000;
 const EWMA_WEIGHT = 0.1;
 const SWEEP_INTERVAL_MS = 1000;
 
@@ -178,6 +191,10 @@ class WorkerSlot {
 interface ModelEntry {
   path: string;
   fileBytes: number;
+  /** What one session takes: measured (SessionCost) or, without a measurement, estimated from the file. */
+  sessionBytes: number;
+  /** How long creating one took where it was measured (null: not measured): gates the HTTP thread's copy. */
+  loadMs: number | null;
   placement: () => Placement;
   /** What every session of this load runs with (the model's own choice or the pool's). */
   session: SessionSettings;
@@ -224,6 +241,8 @@ const WEBGPU_WORKER = 0;
 const WORKER_CLOSE_GRACE_MS = 30_000;
 const onWebGpu = (session: SessionSettings) => session.executionProviders.includes('webgpu');
 
+const mb = (bytes: number) => Math.round(bytes / 1e6);
+
 const elementsOf = (feeds: Record<string, RuntimeTensor>) => {
   let n = 0;
   for (const tensor of Object.values(feeds)) n += tensor.data.length;
@@ -247,10 +266,12 @@ export class InferenceWorkerPool {
   private closing = false;
   /** Estimated bytes of loads in progress, so two loads at once cannot both fit the same room. */
   private reservedBytes = 0;
+  /** The measurement in progress (`measure`), which the next one waits for. */
+  private measuring: Promise<unknown> = Promise.resolve();
 
   /**
-   * `memoryBudgetBytes`: bytes the loaded models' sessions may take together (estimated,
-   * `estimateSessionBytes`), read at every load: a load beyond it is refused, extra instances and
+   * `memoryBudgetBytes`: bytes the loaded models' sessions may take together (each session as
+   * measured, `measure`, else estimated, `estimateSessionBytes`), read at every load: a load beyond it is refused, extra instances and
    * inline copies are not made. Separate from `settings`, which go to the workers as data.
    */
   constructor(
@@ -275,6 +296,11 @@ export class InferenceWorkerPool {
     return entry.session.executionProviders.every((p) => p === 'cpu');
   }
 
+  /** Whether creating its session holds a thread only briefly (unmeasured: the small file is the only clue). */
+  private static quickToLoad(entry: ModelEntry): boolean {
+    return entry.loadMs === null || entry.loadMs <= INLINE_MAX_LOAD_MS;
+  }
+
   private sessionSettings(placement: Placement): SessionSettings {
     const own = placement.session;
     return own ? { executionProviders: own.executionProviders, intraOpThreads: own.intraOpThreads, interOpThreads: this.settings.interOpThreads } : this.settings;
@@ -297,21 +323,48 @@ export class InferenceWorkerPool {
   }
 
   /**
-   * Loads the model into its first `minInstances` workers. If any of them cannot load it, it is
-   * unloaded again and refused.
+   * Checks a model file and measures what one session of it costs, in a child process
+   * (measureInChildProcess), before any session of it exists here: memory onnxruntime takes is not
+   * given back when the session goes, so one over the budget must never load in this process. The
+   * child may grow by the room left in the budget; a model that takes more is refused there (4xx).
    */
-  async load(sessionKey: SessionKey, path: string, placement: () => Placement = () => DEFAULT_PLACEMENT): Promise<LoadResult> {
+  measure(sessionKey: SessionKey, path: string): Promise<MeasuredModel> {
+    // One at a time: each child may take the whole room left (versions from before measurements
+    // all load at a restart), and each takes a core.
+    const measured = this.measuring.then(() => this.measureNow(sessionKey, path));
+    this.measuring = measured.catch(() => undefined);
+    return measured;
+  }
+
+  private async measureNow(sessionKey: SessionKey, path: string): Promise<MeasuredModel> {
+    const budget = this.memoryBudgetBytes();
+    const left = Math.max(0, budget - this.estimatedBytes());
+    try {
+      return await measureInChildProcess(path, { limitBytes: left, timeoutMs: MEASURE_TIMEOUT_MS });
+    } catch (error) {
+      if (error instanceof OverMemoryLimit) throw inferboxError('IBX_ERR_MEMORY_BUDGET_MEASURED', `${sessionKey.model}/${sessionKey.version}`, mb(left), mb(budget));
+      if (error instanceof InferboxError) throw error;
+      throw this.loadRefused(sessionKey, path, error);
+    }
+  }
+
+  /**
+   * Loads the model into its first `minInstances` workers, budgeted by `cost` (its measurement;
+   * without one, estimated from the file size). If any of them cannot load it, it is unloaded
+   * again and refused.
+   */
+  async load(sessionKey: SessionKey, path: string, placement: () => Placement = () => DEFAULT_PLACEMENT, cost?: SessionCost): Promise<LoadResult> {
     const key = sessionId(sessionKey);
     await this.unloadId(key); // a reload starts from nothing, so no worker keeps the old file's session
     const chosen = placement();
     const session = this.sessionSettings(chosen);
     const count = onWebGpu(session) ? 1 : this.clamp(chosen.minInstances);
     const fileBytes = await stat(path).then((stats) => stats.size, (error: unknown) => { throw this.loadRefused(sessionKey, path, error); });
-    const needed = count * estimateSessionBytes(fileBytes);
+    const sessionBytes = cost?.sessionBytes ?? estimateSessionBytes(fileBytes);
+    const needed = count * sessionBytes;
     const left = this.memoryBudgetBytes() - this.estimatedBytes();
     if (needed > left) {
-      const mb = (bytes: number) => Math.round(bytes / 1e6);
-      throw inferboxError('IBX_ERR_MEMORY_BUDGET', `${sessionKey.model}/${sessionKey.version}`, mb(needed), count, mb(estimateSessionBytes(fileBytes)), mb(Math.max(0, left)), mb(this.memoryBudgetBytes()));
+      throw inferboxError('IBX_ERR_MEMORY_BUDGET', `${sessionKey.model}/${sessionKey.version}`, mb(needed), count, mb(sessionBytes), mb(Math.max(0, left)), mb(this.memoryBudgetBytes()));
     }
     this.reservedBytes += needed;
     const targets = onWebGpu(session) ? [WEBGPU_WORKER] : this.leastLoadedSlots(count);
@@ -322,7 +375,7 @@ export class InferenceWorkerPool {
       await Promise.allSettled(targets.map((index) => this.slots[index]!.send({ kind: 'unload', key })));
       throw this.loadRefused(sessionKey, path, failure.reason);
     }
-    const entry: ModelEntry = { path, fileBytes, placement, session, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, fastestRunMs: Number.POSITIVE_INFINITY, inlineRunMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false, provider: 'cpu', runFallbackReason: null, movingToCpu: null };
+    const entry: ModelEntry = { path, fileBytes, sessionBytes, loadMs: cost?.loadMs ?? null, placement, session, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, fastestRunMs: Number.POSITIVE_INFINITY, inlineRunMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false, provider: 'cpu', runFallbackReason: null, movingToCpu: null };
     this.entries.set(key, entry);
     const loaded = (results[0] as PromiseFulfilledResult<unknown>).value as LoadResult;
     entry.provider = loaded.provider;
@@ -357,7 +410,7 @@ export class InferenceWorkerPool {
    */
   private async calibrateInline(key: string, entry: ModelEntry, loaded: LoadResult): Promise<void> {
     const feeds = calibrationFeeds(loaded.inputs);
-    if (!feeds || !InferenceWorkerPool.inlineAllowed(entry) || !entry.placement().inline || entry.fileBytes > INLINE_CALIBRATION_MAX_FILE_BYTES || !this.fitsOneMore(entry)) return;
+    if (!feeds || !InferenceWorkerPool.inlineAllowed(entry) || !entry.placement().inline || entry.fileBytes > INLINE_CALIBRATION_MAX_FILE_BYTES || !InferenceWorkerPool.quickToLoad(entry) || !this.fitsOneMore(entry)) return;
     entry.inline = 'loading';
     try {
       await this.inlineSessions.load(key, entry.path, INLINE_SESSION);
@@ -389,20 +442,20 @@ export class InferenceWorkerPool {
   }
 
   /**
-   * Estimated bytes of every session held now (workers, loads into more workers, inline copies),
+   * Bytes of every session held now, as measured or estimated (workers, loads into more workers, inline copies),
    * retiring ones included: they stay in memory until their last run ends.
    */
   estimatedBytes(): number {
     let bytes = this.reservedBytes;
     for (const entry of this.entries.values()) {
-      bytes += estimateSessionBytes(entry.fileBytes) * (entry.holders.length + entry.growing + (entry.inline === 'off' ? 0 : 1));
+      bytes += entry.sessionBytes * (entry.holders.length + entry.growing + (entry.inline === 'off' ? 0 : 1));
     }
     return bytes;
   }
 
   /** Whether one more session of this model fits the budget (for instances and inline copies, which are optional). */
   private fitsOneMore(entry: ModelEntry): boolean {
-    return this.estimatedBytes() + estimateSessionBytes(entry.fileBytes) <= this.memoryBudgetBytes();
+    return this.estimatedBytes() + entry.sessionBytes <= this.memoryBudgetBytes();
   }
 
   private clamp(instances: number): number {
@@ -594,7 +647,7 @@ export class InferenceWorkerPool {
       return;
     }
     const eligible = InferenceWorkerPool.inlineAllowed(entry) && entry.placement().inline && entry.runs >= INLINE_MIN_RUNS &&
-      entry.fastestRunMs < INLINE_MAX_RUN_MS && entry.fileBytes <= INLINE_MAX_FILE_BYTES && Date.now() - entry.inlineLeftAt > INLINE_RETRY_AFTER_MS &&
+      entry.fastestRunMs < INLINE_MAX_RUN_MS && entry.fileBytes <= INLINE_MAX_FILE_BYTES && InferenceWorkerPool.quickToLoad(entry) && Date.now() - entry.inlineLeftAt > INLINE_RETRY_AFTER_MS &&
       this.fitsOneMore(entry);
     if (!eligible) return;
     entry.inline = 'loading';

@@ -7,7 +7,8 @@ import { epochMs, type CompareRequest, type LoadResult, type RawTensorMetadata, 
 /** The key has no session here (being loaded or unloaded): retryable, not the input's fault. */
 export class SessionUnavailable extends Error {}
 
-function sessionOptions(settings: SessionSettings, providers: string[]): ort.InferenceSession.SessionOptions {
+/** The options every session of the server is created with (worker, HTTP thread, measurement). */
+export function sessionOptions(settings: SessionSettings, providers: string[]): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: providers,
     intraOpNumThreads: settings.intraOpThreads,

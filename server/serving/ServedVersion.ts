@@ -5,6 +5,7 @@ import type { Precision, SessionKey } from '../common/SessionKey.js';
 import type { InferenceWorkerPool, Placement } from '../runtime/InferenceWorkerPool.js';
 import { SessionRunError } from '../runtime/SessionRunError.js';
 import type { LoadResult } from '../runtime/workerProtocol.js';
+import type { SessionCost } from '../runtime/sessionCost.js';
 import { DynamicBatcher, type BatchingSettings } from './DynamicBatcher.js';
 import type { ResponseCache } from './ResponseCache.js';
 
@@ -80,8 +81,8 @@ export class ServedVersion {
 
   /**
    * Loads the sessions where the model's placement says; the signature comes from the loaded
-   * session unless the caller already has it (a stored version). Nothing is left in the pool if
-   * the load fails.
+   * session unless the caller already has it (a stored version); `cost` (the version's measured
+   * session) is what the memory budget counts. Nothing is left in the pool if the load fails.
    */
   static async load(
     key: SessionKey,
@@ -89,8 +90,9 @@ export class ServedVersion {
     placement: () => Placement,
     deps: ServedVersionDeps,
     signatureOf: (loaded: LoadResult) => { inputs: TensorSpec[]; outputs: TensorSpec[] },
+    cost?: SessionCost,
   ): Promise<ServedVersion> {
-    const loaded = await deps.pool.load(key, path, placement);
+    const loaded = await deps.pool.load(key, path, placement, cost);
     return new ServedVersion(key, loaded, signatureOf(loaded), deps);
   }
 

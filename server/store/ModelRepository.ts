@@ -38,6 +38,10 @@ export interface ModelVersionRow {
   labels: Record<string, string>;
   /** Figures from training (accuracy, loss…), set at registration. */
   metrics: Record<string, number>;
+  /** RSS one session took where it was measured (a child process, at upload); null: not measured yet. */
+  session_bytes: number | null;
+  /** How long creating that session took, ms; null with session_bytes. */
+  session_load_ms: number | null;
 }
 
 interface VersionRecord extends Omit<ModelVersionRow, 'inputs' | 'outputs' | 'labels' | 'metrics'> {
@@ -128,8 +132,8 @@ export class ModelRepository {
       const { inputs, outputs, labels, metrics, ...rest } = row;
       this.db
         .prepare(
-          `INSERT INTO model_versions (model_name, version, desired_state, file_path, sha256, size_bytes, opset, ir_version, producer, inputs_json, outputs_json, created_at, created_by, served_precision, precision_override, labels_json, metrics_json)
-           VALUES (@model_name, @version, @desired_state, @file_path, @sha256, @size_bytes, @opset, @ir_version, @producer, @inputs_json, @outputs_json, @created_at, @created_by, @served_precision, @precision_override, @labels_json, @metrics_json)`,
+          `INSERT INTO model_versions (model_name, version, desired_state, file_path, sha256, size_bytes, opset, ir_version, producer, inputs_json, outputs_json, created_at, created_by, served_precision, precision_override, labels_json, metrics_json, session_bytes, session_load_ms)
+           VALUES (@model_name, @version, @desired_state, @file_path, @sha256, @size_bytes, @opset, @ir_version, @producer, @inputs_json, @outputs_json, @created_at, @created_by, @served_precision, @precision_override, @labels_json, @metrics_json, @session_bytes, @session_load_ms)`,
         )
         .run({ ...rest, inputs_json: JSON.stringify(inputs), outputs_json: JSON.stringify(outputs), labels_json: JSON.stringify(labels), metrics_json: JSON.stringify(metrics) });
       this.db.prepare('UPDATE models SET last_version = MAX(last_version, ?) WHERE name = ?').run(Number(row.version), row.model_name);
@@ -160,6 +164,12 @@ export class ModelRepository {
     if (precision.override !== undefined) {
       this.db.prepare('UPDATE model_versions SET precision_override = ? WHERE model_name = ? AND version = ?').run(precision.override, name, version);
     }
+  }
+
+  /** Records a version's measured session (see ModelVersionRow.session_bytes). */
+  setSessionCost(name: string, version: string, cost: { sessionBytes: number; loadMs: number }): void {
+    this.invalidate();
+    this.db.prepare('UPDATE model_versions SET session_bytes = ?, session_load_ms = ? WHERE model_name = ? AND version = ?').run(cost.sessionBytes, cost.loadMs, name, version);
   }
 
   setDesiredState(name: string, version: string, state: DesiredState): void {
