@@ -34,11 +34,6 @@ export interface BatcherHooks {
   onBacklog: () => void;
   /** Called after each successful run with its rows (metrics: executions and inferences). */
   onExecuted?: (rows: number) => void;
-  /**
-   * Whether other requests of the version are under way (being read or decoded): a dispatch then
-   * waits for the end of this turn of the event loop, so the requests decoded in it run as one batch.
-   */
-  company?: () => boolean;
 }
 
 interface Waiting {
@@ -64,7 +59,6 @@ export class DynamicBatcher {
   private readonly queue: Waiting[] = [];
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
-  private gathering: NodeJS.Immediate | undefined;
 
   constructor(private readonly run: Run, private readonly settings: () => BatchingSettings, private readonly hooks: BatcherHooks) {}
 
@@ -81,7 +75,7 @@ export class DynamicBatcher {
     }
     // Alone with an instance free and no company to wait for: it runs now, as it would from the
     // queue, without the queue's bookkeeping (the light-load path, where that is most of the cost).
-    if (this.queue.length === 0 && this.running < this.hooks.capacity() && settings.maxQueueDelayMicros <= 0 && !this.hooks.company?.()) return this.runAlone(feeds, outputNames);
+    if (this.queue.length === 0 && this.running < this.hooks.capacity() && settings.maxQueueDelayMicros <= 0) return this.runAlone(feeds, outputNames);
     const limits = [settings.timeoutMicros, options.timeoutMicros ?? 0].filter((t) => t > 0);
     const timeoutMicros = limits.length > 0 ? Math.min(...limits) : 0;
     return new Promise((resolve, reject) => {
@@ -134,18 +128,6 @@ export class DynamicBatcher {
       }, settings.maxQueueDelayMicros / 1000);
       return;
     }
-    // Under concurrency the HTTP thread decodes one request after another and a tiny model's run
-    // ends before the next is decoded, so an instance is always free and every request went to a
-    // worker alone (one postMessage round trip each, the largest single cost on the HTTP thread at
-    // c=32). The requests whose bytes arrived in this turn of the event loop are all decoded by
-    // its end: dispatched then, they make one batch.
-    if (this.hooks.company?.()) {
-      this.gathering ??= setImmediate(() => {
-        this.gathering = undefined;
-        this.dispatch();
-      });
-      return;
-    }
     this.dispatch();
   }
 
@@ -156,8 +138,6 @@ export class DynamicBatcher {
   private dispatch(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    clearImmediate(this.gathering);
-    this.gathering = undefined;
     const settings = this.settings();
     while (this.running < this.hooks.capacity() && this.queue.length > 0) {
       const first = this.queue[0]!;

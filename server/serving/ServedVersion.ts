@@ -75,7 +75,6 @@ export class ServedVersion {
       capacity: () => deps.pool.capacity(key),
       onBacklog: () => deps.pool.reportBacklog(key),
       onExecuted: deps.onExecuted(key.model, key.version),
-      company: () => this.held > 1,
     });
   }
 

@@ -10,7 +10,7 @@ import type { PoolRunResult } from '../../../server/runtime/InferenceWorkerPool.
  * that doubles `x` and keeps a log of the batches, with runs held open until released, so the
  * tests control exactly when instances are busy. (The server tests use the real pool and ORT.)
  */
-function harness(settings: Partial<BatchingSettings> & { concurrency?: number; company?: () => boolean } = {}) {
+function harness(settings: Partial<BatchingSettings> & { concurrency?: number } = {}) {
   const batches: number[][] = [];
   let backlogs = 0;
   const held: (() => void)[] = [];
@@ -24,9 +24,9 @@ function harness(settings: Partial<BatchingSettings> & { concurrency?: number; c
     const outputs = Object.fromEntries(outputNames.map((name) => [name, { type: 'float32' as const, dims: x.dims, data: (x.data as Float32Array).map((v) => v * 2) }]));
     return { outputs, queueMs: 0, inferMs: 1 };
   };
-  const { concurrency = 1, company, ...batching } = settings;
+  const { concurrency = 1, ...batching } = settings;
   const chosen: BatchingSettings = { maxBatchSize: 8, preferredBatchSizes: [], maxQueueSize: 100, maxQueueDelayMicros: 0, timeoutMicros: 0, ...batching };
-  const batcher = new DynamicBatcher(run, () => chosen, { capacity: () => concurrency, onBacklog: () => { backlogs += 1; }, onExecuted: (rows) => executed.push(rows), ...(company ? { company } : {}) });
+  const batcher = new DynamicBatcher(run, () => chosen, { capacity: () => concurrency, onBacklog: () => { backlogs += 1; }, onExecuted: (rows) => executed.push(rows) });
   const flush = async () => { await new Promise((r) => setImmediate(r)); while (held.length > 0) { held.shift()!(); await new Promise((r) => setImmediate(r)); } };
   return { batcher, batches, flush, executed, setFail: (v: boolean) => { fail = v; }, backlogs: () => backlogs };
 }
@@ -48,21 +48,6 @@ describe('DynamicBatcher', () => {
     await flush();
     await failed;
     assert.deepEqual(executed, [1, 3], 'a failed run is not an execution');
-  });
-
-  test('with other requests of the version under way, a free instance waits for the end of the event-loop turn: the requests decoded in it run as one batch', async () => {
-    let others = true;
-    const { batcher, batches, flush } = harness({ concurrency: 4, company: () => others });
-    const all = [batcher.enqueue(request([1]), ['y']), batcher.enqueue(request([2, 3]), ['y']), batcher.enqueue(request([4]), ['y'])];
-    assert.equal(batcher.queued, 3, 'four instances free, and yet nothing ran within the turn');
-    await flush();
-    assert.deepEqual((await Promise.all(all)).map(valuesOf), [[2], [4, 6], [8]]);
-    assert.deepEqual(batches, [[1, 2, 3, 4]], 'one run, where four free instances took one request each before');
-    others = false;
-    const alone = batcher.enqueue(request([5]), ['y']);
-    assert.equal(batcher.queued, 0, 'a request with no company runs at once, as before');
-    await flush();
-    assert.deepEqual(valuesOf(await alone), [10]);
   });
 
   test('a lone request runs at once; requests queued while busy run as one batch and get their own rows back', async () => {
