@@ -11,6 +11,7 @@ import { estimateSessionBytes } from './estimateSessionBytes.js';
 import { InflightRuns } from './InflightRuns.js';
 import { measureInChildProcess, OverMemoryLimit } from './measureInChildProcess.js';
 import type { MeasuredModel, SessionCost } from './sessionCost.js';
+import { FreedMemory } from './FreedMemory.js';
 import { OrtSessions } from './OrtSessions.js';
 import { epochMs, type LoadResult, type RunResult, type SessionSettings, type WorkerCloseRequest, type WorkerReply, type WorkerRequest } from './workerProtocol.js';
 
@@ -262,6 +263,8 @@ export class InferenceWorkerPool {
   /** Runs in flight per model key and per worker × key, so unloads never cut a run short. */
   private readonly inflight = new InflightRuns();
   private readonly inlineSessions = new OrtSessions();
+  /** Released sessions' memory back to the OS (glibc keeps it otherwise). */
+  private readonly freedMemory = FreedMemory.load();
   private readonly sweep: NodeJS.Timeout;
   private closing = false;
   /** Estimated bytes of loads in progress, so two loads at once cannot both fit the same room. */
@@ -489,6 +492,7 @@ export class InferenceWorkerPool {
     if (this.entries.get(key) === entry) this.entries.delete(key);
     await Promise.allSettled(entry.holders.map((index) => this.slots[index]!.send({ kind: 'unload', key })));
     if (entry.inline !== 'off') await this.inlineSessions.unload(key);
+    this.freedMemory.request();
   }
 
   /** How many runs of this model can go at once now (its batcher dispatches no more). */
@@ -686,7 +690,7 @@ export class InferenceWorkerPool {
         const index = entry.holders.pop()!;
         // A backlog may have brought the model back onto this worker meanwhile: then it stays.
         void this.inflight.idle(`${index}\u0000${key}`)
-          .then(() => (entry.holders.includes(index) ? undefined : this.slots[index]!.send({ kind: 'unload', key })))
+          .then(() => (entry.holders.includes(index) ? undefined : this.slots[index]!.send({ kind: 'unload', key }).then(() => this.freedMemory.request())))
           .catch(() => undefined);
       } else if (entry.holders.length < floor) {
         this.reportBacklogOf(key);

@@ -66,3 +66,26 @@ test('a model whose one session does not fit the budget is refused with a 409 be
     await server.cleanup();
   }
 });
+
+test('deleting versions gives their memory back: RSS within 50 MB of its value before the uploads, 10 s after the deletes', async () => {
+  const server = await startTestServer();
+  try {
+    // Settle what a fresh server allocates on its first requests before taking the baseline.
+    await upload(server, 'warm', CHAIN_20K);
+    assert.equal((await server.request('DELETE', '/api/models/warm/versions/1')).status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const rssBefore = process.memoryUsage.rss();
+    for (const name of ['chain-a', 'chain-b']) assert.equal((await upload(server, name, CHAIN_40K)).status, 201);
+    const loaded = process.memoryUsage.rss() - rssBefore;
+    assert.ok(loaded > 120 * MB, `two 40,000-node chains loaded: RSS +${(loaded / MB).toFixed(0)} MB (97 MB a session when measured)`);
+    for (const name of ['chain-a', 'chain-b']) assert.equal((await server.request('DELETE', `/api/models/${name}/versions/1`)).status, 200);
+    let left = Number.POSITIVE_INFINITY;
+    for (const started = Date.now(); Date.now() - started < 10_000 && left > 50 * MB;) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      left = process.memoryUsage.rss() - rssBefore;
+    }
+    assert.ok(left <= 50 * MB, `RSS still ${(left / MB).toFixed(0)} MB above its value before the uploads, 10 s after the deletes (+${(loaded / MB).toFixed(0)} MB loaded)`);
+  } finally {
+    await server.cleanup();
+  }
+});
