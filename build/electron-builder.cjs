@@ -38,6 +38,9 @@ const filesFor = (ortPlatform) => [
   // ...and its own architecture only (x64 and arm64 builds are separate packages). electron-builder
   // expands ${arch} per build; !(…) is minimatch's "anything but".
   `!node_modules/onnxruntime-node/bin/napi-v6/${ortPlatform}/!(\${arch})/**`,
+  // koffi (FreedMemory) ships prebuilt binaries for 18 platforms (26 MB): a package keeps its own.
+  `!node_modules/koffi/build/koffi/!(${ortPlatform}_\${arch})/**`,
+  '!node_modules/koffi/{src,vendor,doc}/**',
 ];
 
 module.exports = {
