@@ -60,7 +60,7 @@ export interface PlacementStatus {
   runMs: number | null;
   /** The fastest run timed on the HTTP thread as the model loaded, ms (null: not timed there). */
   inlineRunMs: number | null;
-  /** The provider its sessions run on now: 'cpu' once a GPU run failed (see `runOnGpu`). */
+  /** The provider its sessions run on now: 'cpu' once a GPU run failed (see `runOnGpu`) or its creation did. */
   provider: string;
   /** Why it left the GPU after loading on it (null: it did not). */
   runFallbackReason: string | null;
@@ -197,7 +197,7 @@ interface ModelEntry {
   /** How long creating one took where it was measured (null: not measured): gates the HTTP thread's copy. */
   loadMs: number | null;
   placement: () => Placement;
-  /** What every session of this load runs with (the model's own choice or the pool's). */
+  /** What every session of this load runs with (the model's own choice or the pool's; the CPU alone once its provider failed). */
   session: SessionSettings;
   /** Indexes into the pool's workers that hold a ready session. */
   holders: number[];
@@ -222,8 +222,6 @@ interface ModelEntry {
   inlineLeftAt: number;
   /** Unloading: runs of requests that hold a lease still go through, new leases are refused. */
   retiring: boolean;
-  /** The provider its sessions run on (what the load reported; 'cpu' after a move). */
-  provider: string;
   /** Set when a GPU run failed on an input the CPU answers: why it moved to the CPU. */
   runFallbackReason: string | null;
   /** The move to the CPU under way: runs that fail on the GPU meanwhile wait for it. */
@@ -241,6 +239,8 @@ const WEBGPU_WORKER = 0;
 /** How long close() waits for a worker to end itself: the longest single load or run expected. */
 const WORKER_CLOSE_GRACE_MS = 30_000;
 const onWebGpu = (session: SessionSettings) => session.executionProviders.includes('webgpu');
+/** The provider a load's sessions run on: the first asked for (a load that fell back asks for 'cpu' from then on). */
+const providerOf = (session: SessionSettings) => session.executionProviders[0] ?? 'cpu';
 
 const mb = (bytes: number) => Math.round(bytes / 1e6);
 
@@ -378,13 +378,12 @@ export class InferenceWorkerPool {
       await Promise.allSettled(targets.map((index) => this.slots[index]!.send({ kind: 'unload', key })));
       throw this.loadRefused(sessionKey, path, failure.reason);
     }
-    const entry: ModelEntry = { path, fileBytes, sessionBytes, loadMs: cost?.loadMs ?? null, placement, session, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, fastestRunMs: Number.POSITIVE_INFINITY, inlineRunMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false, provider: 'cpu', runFallbackReason: null, movingToCpu: null };
-    this.entries.set(key, entry);
     const loaded = (results[0] as PromiseFulfilledResult<unknown>).value as LoadResult;
-    entry.provider = loaded.provider;
-    // The GPU session could not be created and the CPU took over: from here it is a CPU model (more
-    // instances, the HTTP thread), not one pinned to the GPU's worker.
-    if (loaded.provider === 'cpu' && onWebGpu(session)) entry.session = { ...session, executionProviders: ['cpu'] };
+    // A provider that could not start fell back to the CPU: from here it is a CPU model (more
+    // instances, the HTTP thread; not pinned to the GPU's worker), and no instance tries it again.
+    const runsOn = loaded.fallbackReason === undefined ? session : { ...session, executionProviders: ['cpu'] };
+    const entry: ModelEntry = { path, fileBytes, sessionBytes, loadMs: cost?.loadMs ?? null, placement, session: runsOn, holders: targets, growing: 0, lastBacklogAt: 0, runMs: null, fastestRunMs: Number.POSITIVE_INFINITY, inlineRunMs: null, runs: 0, maxElementsSeen: 0, inline: 'off', inlineMaxElements: 0, inlineLeftAt: 0, retiring: false, runFallbackReason: null, movingToCpu: null };
+    this.entries.set(key, entry);
     if (loaded.fallbackReason !== undefined) {
       this.onLoadProblem({ model: sessionKey.model, version: sessionKey.version, path, kind: 'provider fallback', message: loaded.fallbackReason });
       loaded.fallbackReason = withoutModelPaths(loaded.fallbackReason, [path]);
@@ -529,7 +528,7 @@ export class InferenceWorkerPool {
 
   placementStatus(sessionKey: SessionKey): PlacementStatus | undefined {
     const entry = this.entries.get(sessionId(sessionKey));
-    return entry && { workers: entry.holders.length, inline: entry.inline === 'on', runMs: entry.runMs, inlineRunMs: entry.inlineRunMs, provider: entry.provider, runFallbackReason: entry.runFallbackReason };
+    return entry && { workers: entry.holders.length, inline: entry.inline === 'on', runMs: entry.runMs, inlineRunMs: entry.inlineRunMs, provider: providerOf(entry.session), runFallbackReason: entry.runFallbackReason };
   }
 
   async run(sessionKey: SessionKey, feeds: Record<string, RuntimeTensor>, outputNames: string[]): Promise<PoolRunResult> {
@@ -578,7 +577,7 @@ export class InferenceWorkerPool {
       if (!onWebGpu(entry.session)) return this.runOnWorker(key, entry, feeds, outputNames); // moved while this run failed
       const answer = await this.runOnceOnCpu(key, entry, feeds, outputNames);
       // Awaited: once this request has its answer, the version's status says where it runs now.
-      await (entry.movingToCpu ??= this.moveToCpu(sessionKey, key, entry, `${entry.provider} failed a run that the CPU provider answers: ${messageOf(error)}`));
+      await (entry.movingToCpu ??= this.moveToCpu(sessionKey, key, entry, `${providerOf(entry.session)} failed a run that the CPU provider answers: ${messageOf(error)}`));
       return answer;
     }
   }
@@ -609,7 +608,6 @@ export class InferenceWorkerPool {
     try {
       await Promise.all(entry.holders.map((index) => this.slots[index]!.send({ kind: 'load', key, path: entry.path, settings: cpu })));
       entry.session = cpu;
-      entry.provider = 'cpu';
       entry.runFallbackReason = withoutModelPaths(reason, [entry.path]);
       problem(reason);
     } catch (error) {
