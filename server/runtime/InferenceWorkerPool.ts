@@ -67,10 +67,15 @@ export interface PlacementStatus {
 }
 
 /**
- * Runs shorter than this go to the HTTP thread: posting to a worker and waking it costs the HTTP
- * thread more time than the run itself (measured on the bundled model: 9 µs run, ~60 µs hop).
+ * Runs shorter than this (timed on a worker, or on the HTTP thread as the model loads) go to the
+ * HTTP thread when nothing else of the model runs. A worker round trip costs far more than such a
+ * run: measured with the bundled mlp at one request at a time (2-core VM, 2026-12-08), a run of
+ * 90-100 µs on either thread, but 200 µs of worker-thread CPU per request and a p50 of 741 µs on
+ * the workers against 4xx µs inline. Holding the HTTP thread half a millisecond at light load costs
+ * less than parsing a 4 KB JSON body; an earlier limit of 0.05-0.1 ms sat right at the mlp's own
+ * run time, so a slower day's machine sent it to the workers.
  */
-const INLINE_MAX_RUN_MS = 0.05;
+export const INLINE_MAX_RUN_MS = 0.5;
 /** Runs to watch before deciding, and how long a model that left the HTTP thread stays off it. */
 const INLINE_MIN_RUNS = 32;
 /**
@@ -94,12 +99,6 @@ const INLINE_RETRY_AFTER_MS = 60_000;
 const INLINE_CALIBRATION_MAX_FILE_BYTES = 1024 * 1024;
 /** Timed calibration runs (the fastest counts); the first, untimed, warms the session up. */
 const INLINE_CALIBRATION_RUNS = 16;
-/**
- * The limit for a run timed on the HTTP thread itself (from the start of onnxruntime-node's
- * setImmediate to the answer): holding the thread this long at light load costs less than parsing
- * a 4 KB JSON body; the mlp's fastest such run is 20-80 µs here.
- */
-export const INLINE_CALIBRATION_MAX_MS = 0.1;
 /** A second copy of the weights lives on the HTTP thread: only for small files. */
 const INLINE_MAX_FILE_BYTES = 16 * 1024 * 1024;
 const INLINE_SESSION: SessionSettings = { executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1 };
@@ -426,12 +425,12 @@ export class InferenceWorkerPool {
         setImmediate(() => { started = performance.now(); });
         await this.inlineSessions.run(key, feeds, outputNames);
         const ms = performance.now() - started;
-        const slow = ms > (run === 0 ? INLINE_WARMUP_MAX_MS : 10 * INLINE_CALIBRATION_MAX_MS);
+        const slow = ms > (run === 0 ? INLINE_WARMUP_MAX_MS : 10 * INLINE_MAX_RUN_MS);
         if (run > 0 || slow) fastest = Math.min(fastest, ms);
         if (slow) break;
       }
       entry.inlineRunMs = Number.isFinite(fastest) ? fastest : null;
-      if (this.entries.get(key) === entry && entry.inline === 'loading' && fastest < INLINE_CALIBRATION_MAX_MS) {
+      if (this.entries.get(key) === entry && entry.inline === 'loading' && fastest < INLINE_MAX_RUN_MS) {
         entry.inline = 'on';
         entry.inlineMaxElements = elementsOf(feeds) * INLINE_MAX_GROWTH;
         return;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { InferboxError } from '../../../server/common/errors.js';
 import { detectProviders } from '../../../server/runtime/detectProviders.js';
-import { INLINE_CALIBRATION_MAX_MS, InferenceWorkerPool, type LoadProblem } from '../../../server/runtime/InferenceWorkerPool.js';
+import { INLINE_MAX_RUN_MS, InferenceWorkerPool, type LoadProblem } from '../../../server/runtime/InferenceWorkerPool.js';
 import { SessionRunError } from '../../../server/runtime/SessionRunError.js';
 import { addModel, gpuRunFailingModel, slowModel } from '../../fixtures/onnxModels.js';
 import type { SessionKey } from '../../../server/common/SessionKey.js';
@@ -121,7 +121,7 @@ test('a tiny model is timed on the HTTP thread as it loads and runs there, answe
     await until(() => pool.placementStatus(key('add', '1'))?.inlineRunMs != null, 'the add model timed on the HTTP thread');
     const timed = pool.placementStatus(key('add', '1'))!;
     assert.equal(timed.runMs, null, 'no worker run was needed to decide');
-    assert.equal(timed.inline, timed.inlineRunMs! < INLINE_CALIBRATION_MAX_MS, `placed by its timing (${timed.inlineRunMs} ms)`);
+    assert.equal(timed.inline, timed.inlineRunMs! < INLINE_MAX_RUN_MS, `placed by its timing (${timed.inlineRunMs} ms)`);
     for (let i = 0; i < 40; i++) await pool.run(key('add', '2'), feeds(1), ['sum']);
     assert.equal(pool.placementStatus(key('add', '2'))?.inline, false, 'inline: false keeps it on the workers');
     assert.equal(pool.placementStatus(key('add', '2'))?.inlineRunMs, null, 'and it is never timed on the HTTP thread');
@@ -152,7 +152,7 @@ test('a tiny model loaded while the HTTP thread is busy is still timed by its ow
     busy = false;
     const timed = pool.placementStatus(key('add', '1'))!;
     assert.ok(timed.inlineRunMs! < 3, `the 3 ms waits are not the model's (${timed.inlineRunMs} ms)`);
-    assert.equal(timed.inline, timed.inlineRunMs! < INLINE_CALIBRATION_MAX_MS, `placed by its timing (${timed.inlineRunMs} ms)`);
+    assert.equal(timed.inline, timed.inlineRunMs! < INLINE_MAX_RUN_MS, `placed by its timing (${timed.inlineRunMs} ms)`);
     const result = await pool.run(key('add', '1'), feeds(2), ['sum']);
     assert.ok((result.outputs.sum!.data as Float32Array).every((v) => v === 3));
   } finally {
