@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { ApiKeyService } from './auth/ApiKeyService.js';
@@ -64,6 +64,7 @@ import { systemNetworkSource, type NetworkSource } from './tls/NetworkSource.js'
 import { TlsCertificates } from './tls/TlsCertificates.js';
 import { tlsWarnings } from './tls/tlsWarnings.js';
 import { RequestTracer } from './tracing/RequestTracer.js';
+import { TuningJobs } from './tuning/TuningJobs.js';
 import { WebhookDispatcher } from './webhooks/WebhookDispatcher.js';
 import { WebhookService } from './webhooks/WebhookService.js';
 
@@ -374,6 +375,39 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onDecided: (name, version, report) => webhooks.emit('quantization.decided', quantizationDecidedEvent(name, version, report)),
   });
   quantization.resume();
+  const tuning = new TuningJobs({
+    repository: store.tuning,
+    target: (name, version) => {
+      const view = registry.getVersion(name, version);
+      const job = store.quantization.getJob(name, version);
+      const forced = modelSettings.effective(name).provider;
+      return {
+        file: registry.filesOf(name, version).fp32,
+        inputs: view.inputs,
+        servedPrecision: view.served_precision,
+        precisionOverride: view.precision_override,
+        int8Allowed: job?.status === 'done' && job.report?.decision === 'int8',
+        provider: forced === 'auto' ? placements.providerOf(name, version) : forced === 'webgpu' ? 'webgpu' : 'cpu',
+        sessionBytes: view.session_bytes ?? view.size_bytes,
+      };
+    },
+    settings: { effective: (model) => modelSettings.effective(model), overrides: (model) => modelSettings.overrides(model), update: (model, body) => modelSettings.update(model, body) },
+    applyExecution: (model) => registry.applyExecution(model),
+    setPrecision: (name, version, served, override) => registry.setServedPrecision(name, version, served, override),
+    samples: async (signature) => (await storedSamples(store.quantization, decodeInputs, signature, PLACEMENT_SAMPLES)).samples,
+    execution: { provider: plan.provider, instances: plan.instances, intraOpThreads: plan.intraOpThreads },
+    cores: availableParallelism(),
+    webgpuAvailable: () => providers().webgpu === true,
+    bytesLeft: () => {
+      const budget = memoryBudget();
+      return Number.isFinite(budget) ? Math.max(0, budget - pool.estimatedBytes()) : null;
+    },
+    onFinished: (name, version, row) => {
+      logger.info({ model: name, version, status: row.status, choice: row.choice, applied: row.applied_id }, 'tuning run finished');
+      if (row.applied_id !== null) auditSystem('model.tuning.apply', `${name}/${version}`, { candidate: row.applied_id, automatic: true });
+    },
+    onError: (error, job) => logger.error({ err: error, job }, 'tuning failed; the version keeps its settings'),
+  });
   const cards = new ModelCardService({ cards: store.cards, registry });
   if (store.settings.getAll()[DEFAULT_MODEL_INSTALLED] !== true) {
     const installed = await installDefaultModel({ registry, store, cards, quantization, logger, maxBytes: settings.max_model_bytes, modelsDir: options.bundledModelsDir ?? join(packageRoot(), 'models') });
@@ -492,6 +526,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     modelSettings,
     quantization,
     placements: { jobs: placements, autoPlaced, placeUnmeasured },
+    tuning,
     liveSamples,
     payloads,
     jobs,
@@ -562,6 +597,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (listening) await new Promise((resolve) => listening!.server.close(resolve));
     await quantization.close();
     placements.close();
+    tuning.close();
     await pool.close();
     await decodePool.close();
     await tracer.close();
@@ -578,6 +614,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // Jobs a stop or crash interrupted resume first, then new ones in order.
   jobRunner.start();
   backupScheduler.start();
+  // Tuning runs a stop interrupted go on with the candidates they had not measured.
+  tuning.resumeInterrupted();
   const stateFile = new ServerStateFile(dataDir);
   stateFile.write({ pid: process.pid, version: packageVersion(), started_at: startedAt.toISOString(), urls: currentUrls(), tls_fingerprint: currentFingerprint() });
   metricsHistory.start();
@@ -677,6 +715,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await dispatcher.close();
       await quantization.close();
       placements.close();
+      tuning.close();
       await pool.close();
       await decodePool.close();
       await tracer.close(); // after the last request: its spans are exported

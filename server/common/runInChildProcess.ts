@@ -20,11 +20,14 @@ export interface ChildProcessOptions {
   signal?: AbortSignal;
   /** Node flags beyond this process's own (which `fork` carries: tsx under the tests). */
   extraExecArgv?: string[];
+  /** Which message is the reply (default: the first); the others go to `onMessage` (progress). */
+  isReply?: (message: unknown) => boolean;
+  onMessage?: (message: unknown) => void;
 }
 
 /**
  * Runs `module` in a child process of its own: sends it `request` and resolves with the first
- * message it sends back. Rejects when it crashes or exits without answering (ChildProcessEnded),
+ * message it sends back (or the first `isReply` accepts; the others before it go to `onMessage`). Rejects when it crashes or exits without answering (ChildProcessEnded),
  * outlives `timeoutMs` or `signal` aborts (the child is killed, with anything it started). `what`
  * names the work in those reasons ("the comparison took over 60 s and was ended"). Node's `fork`
  * carries this process's loader flags and environment (ELECTRON_RUN_AS_NODE in the app); the
@@ -59,7 +62,10 @@ export function runInChildProcess<Reply>(module: URL, request: unknown, what: st
     const onAbort = () => stop(`the ${what} was stopped`);
     const timer = setTimeout(() => stop(`the ${what} took over ${timeoutMs / 1000} s and was ended`), timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
-    child.once('message', (reply: Reply) => settle(() => resolve(reply)));
+    child.on('message', (message: Reply) => {
+      if (!options.isReply || options.isReply(message)) settle(() => resolve(message));
+      else if (!settled) options.onMessage?.(message);
+    });
     child.once('error', (error) => settle(() => reject(error)));
     child.once('exit', (code, killedBy) => {
       // The stderr pipe may still hold the child's last words: read them before giving the reason

@@ -43,6 +43,13 @@ export const modelServingSchema = z.object({
   provider: z.enum(['auto', ...EXECUTION_PROVIDERS]),
   /** Intra-op threads of each of its sessions (default: the execution plan's). */
   intra_op_threads: z.number().int().min(1).max(256),
+  /**
+   * The latency promise, p95 in ms (null: none). The tuner picks the candidate with the most
+   * capacity within it; without one, the lowest p95 at one request at a time.
+   */
+  latency_objective_p95_ms: z.number().positive().max(600_000).nullable(),
+  /** Whether a finished tuning run applies its choice by itself (audited, revertible) instead of waiting for the admin. */
+  tuning_auto_apply: z.boolean(),
 });
 
 /** The serving settings that choose how a model's sessions run: changing one reloads them. */
@@ -92,6 +99,8 @@ export class ModelServingSettingsService {
       payload_retention_days: server.payload_retention_days,
       provider: 'auto',
       intra_op_threads: this.deps.intraOpThreads,
+      latency_objective_p95_ms: null,
+      tuning_auto_apply: false,
     };
   }
 

@@ -19,6 +19,7 @@ import type { DecodeInputs, QuantizationJobs } from '../quantization/Quantizatio
 import type { LiveSampleRecorder } from '../quantization/LiveSampleRecorder.js';
 import type { PlacementJobs } from '../placement/PlacementJobs.js';
 import type { Store } from '../store/Store.js';
+import type { TuningJobs } from '../tuning/TuningJobs.js';
 import type { TlsCertificates } from '../tls/TlsCertificates.js';
 import type { WebhookService } from '../webhooks/WebhookService.js';
 
@@ -59,6 +60,8 @@ export interface AppServices {
     /** Queues a measurement for every loaded version `auto` places that was never measured (when WebGPU is usable). */
     placeUnmeasured: () => void;
   };
+  /** The built-in tuner: measured candidates per version, the choice, apply and revert. */
+  tuning: TuningJobs;
   liveSamples: LiveSampleRecorder;
   /** Logged payloads and live samples: retention, export, erasure. */
   payloads: PayloadService;

@@ -20,6 +20,7 @@ import { systemRoutes } from './routes/systemRoutes.js';
 import { tlsRoutes } from './routes/tlsRoutes.js';
 import { webhookRoutes } from './routes/webhookRoutes.js';
 import { exportRoutes } from './routes/exportRoutes.js';
+import { tuningRoutes } from './routes/tuningRoutes.js';
 
 /**
  * Every route the server mounts, each with its access rule (see routeTable.ts): the one list that
@@ -39,6 +40,7 @@ export function allRoutes(services: AppServices): RouteSpec[] {
     ...experimentRoutes(services),
     ...quantizationRoutes(services),
     ...placementRoutes(services),
+    ...tuningRoutes(services),
     ...jobRoutes(services),
     ...keyRoutes(services),
     ...securityRoutes(services),

@@ -6,6 +6,7 @@ import { ModelCardRepository } from './ModelCardRepository.js';
 import { ModelRepository } from './ModelRepository.js';
 import { PayloadRepository } from './PayloadRepository.js';
 import { PlacementRepository } from './PlacementRepository.js';
+import { TuningRepository } from './TuningRepository.js';
 import { truncateWal } from './truncateWal.js';
 import { openDatabase, type SqliteDatabase } from './openDatabase.js';
 import { QuantizationRepository } from './QuantizationRepository.js';
@@ -28,6 +29,7 @@ export class Store {
   readonly cards: ModelCardRepository;
   readonly webhooks: WebhookRepository;
   readonly placements: PlacementRepository;
+  readonly tuning: TuningRepository;
 
   private constructor(private readonly db: SqliteDatabase, private readonly path: string) {
     this.models = new ModelRepository(db);
@@ -42,6 +44,7 @@ export class Store {
     this.cards = new ModelCardRepository(db);
     this.webhooks = new WebhookRepository(db);
     this.placements = new PlacementRepository(db);
+    this.tuning = new TuningRepository(db);
   }
 
   static open(path: string): Store {

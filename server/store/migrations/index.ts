@@ -12,9 +12,10 @@ import { migration011TraceIds } from './011_trace_ids.js';
 import { migration012Pipeline } from './012_pipeline.js';
 import { migration013Placements } from './013_placements.js';
 import { migration014SessionCost } from './014_session_cost.js';
+import { migration015Tuning } from './015_tuning.js';
 
 /**
  * Every migration in order; a new one is appended here and gets its own test with an older database.
  * Numbers need not be contiguous (009 was never used): the database records the last one applied.
  */
-export const MIGRATIONS: readonly Migration[] = [migration001Initial, migration002Quantization, migration003Serving, migration004Jobs, migration005Experiments, migration006PayloadLogging, migration007KeyRateLimits, migration008PayloadPrivacy, migration010ModelCards, migration011TraceIds, migration012Pipeline, migration013Placements, migration014SessionCost];
+export const MIGRATIONS: readonly Migration[] = [migration001Initial, migration002Quantization, migration003Serving, migration004Jobs, migration005Experiments, migration006PayloadLogging, migration007KeyRateLimits, migration008PayloadPrivacy, migration010ModelCards, migration011TraceIds, migration012Pipeline, migration013Placements, migration014SessionCost, migration015Tuning];

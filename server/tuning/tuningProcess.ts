@@ -1,0 +1,144 @@
+/**
+ * The tuning process (Model Analyzer's loop, on this box): started by TuningJobs at background
+ * priority, it starts a tuning server (tuningServerProcess), uploads the version's file to it,
+ * and for each candidate sets its serving settings and precision through the admin API and
+ * measures a closed-loop latency/throughput curve over loopback HTTP. Each candidate's result is
+ * sent as soon as it is measured (a cancelled or interrupted run keeps what it had), then `end`.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { setPriority, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { messageOf } from '../common/errors.js';
+import { siblingModule } from '../common/spawnWorker.js';
+import type { PlanOverrides } from '../hardware/planExecution.js';
+import { closedLoopLevel, type LoadTarget } from './closedLoopLoad.js';
+import type { TuningServerReply } from './tuningServerProcess.js';
+import type { CandidateResult, CurvePoint, TuningCandidate, TuningMessage, TuningRequest } from './tuningProtocol.js';
+
+/** Nice value of the tuning processes (and, inherited, of their threads): live requests come first. */
+export const TUNING_NICE = 19;
+/** Unmeasured load after the upload: the tuning server's code is compiled before the first curve. */
+const WARM_UP_SECONDS = 2;
+/** A curve stops once doubling the concurrency adds less than this share of throughput twice in a row. */
+const SATURATED_GAIN = 0.05;
+
+interface TuningServer {
+  child: ChildProcess;
+  port: number;
+  adminKey: string;
+}
+
+async function startTuningServer(dataDir: string, execution: PlanOverrides): Promise<TuningServer> {
+  const child = fork(fileURLToPath(siblingModule(import.meta.url, 'tuningServerProcess')), [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: process.execArgv });
+  const reply = await new Promise<TuningServerReply>((resolve, reject) => {
+    child.once('message', (message: TuningServerReply) => resolve(message));
+    child.once('exit', (code) => reject(new Error(`the tuning server exited with code ${code} before it listened`)));
+    child.send({ dataDir, execution });
+  });
+  if (!reply.ok) throw new Error(`the tuning server did not start: ${reply.error}`);
+  return { child, port: reply.port, adminKey: (await readFile(reply.adminKeyPath, 'utf8')).trim() };
+}
+
+async function stopTuningServer(server: TuningServer): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.send('close');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  server.child.kill('SIGKILL');
+}
+
+/** The tuning server's admin API (loopback, its own admin key); non-2xx answers throw with their message. */
+async function admin(server: TuningServer, method: string, path: string, body?: unknown): Promise<unknown> {
+  const answer = await fetch(`http://127.0.0.1:${server.port}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${server.adminKey}`, ...(body instanceof FormData || body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: body instanceof FormData ? body : JSON.stringify(body) }),
+  });
+  const text = await answer.text();
+  if (!answer.ok) throw new Error((JSON.parse(text) as { error?: string }).error ?? `${method} ${path}: HTTP ${answer.status}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Polls until `done` says so or the deadline passes. */
+async function until(done: () => Promise<boolean>, deadline: number, what: string): Promise<void> {
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`the tuning ran out of time waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function uploadVersion(server: TuningServer, request: TuningRequest): Promise<void> {
+  const form = new FormData();
+  form.append('model', new Blob([await readFile(request.file)]), 'model.onnx');
+  await admin(server, 'POST', `/api/models/${encodeURIComponent(request.model)}/versions`, form);
+  const version = `/api/models/${encodeURIComponent(request.model)}/versions/1`;
+  // Its int8 gate runs on the upload, as on the real server: the int8 candidate needs its file.
+  await until(async () => !['queued', 'running'].includes(String(((await admin(server, 'GET', `${version}/quantization`)) as { status?: string }).status)), request.deadline, 'the int8 candidate');
+  await until(async () => ((await admin(server, 'GET', version)) as { state?: string }).state === 'ready', request.deadline, 'the version to load');
+}
+
+/** Puts the candidate in place on the tuning server: its settings, then its precision. */
+async function applyCandidate(server: TuningServer, model: string, candidate: TuningCandidate): Promise<void> {
+  const { precision, id: _id, description: _description, ...settings } = candidate;
+  await admin(server, 'PUT', `/api/models/${encodeURIComponent(model)}/settings`, settings);
+  await admin(server, 'PUT', `/api/models/${encodeURIComponent(model)}/versions/1/precision`, { precision });
+}
+
+/** Concurrency 1, 2, 4, ... until the p95 passes the stop line, throughput stops growing, or the time is up. */
+async function measureCurve(target: LoadTarget, request: TuningRequest): Promise<CurvePoint[]> {
+  const curve: CurvePoint[] = [];
+  let flat = 0;
+  for (const concurrency of request.concurrencies) {
+    if (Date.now() + request.levelSeconds * 1000 > request.deadline) break;
+    const point = await closedLoopLevel(target, concurrency, request.levelSeconds);
+    const previous = curve.at(-1);
+    curve.push(point);
+    if (request.stopAboveP95Ms !== null && point.p95_ms > request.stopAboveP95Ms) break;
+    flat = previous && point.rps < previous.rps * (1 + SATURATED_GAIN) ? flat + 1 : 0;
+    if (flat >= 2) break;
+  }
+  return curve;
+}
+
+async function tune(request: TuningRequest, send: (message: TuningMessage) => void): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'inferbox-tuning-'));
+  let server: TuningServer | null = null;
+  try {
+    server = await startTuningServer(dataDir, request.execution);
+    await uploadVersion(server, request);
+    const target: LoadTarget = {
+      port: server.port,
+      path: `/v2/models/${encodeURIComponent(request.model)}/versions/1/infer`,
+      headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' },
+      bodies: request.bodies.map((body) => Buffer.from(body)),
+    };
+    await closedLoopLevel(target, 4, WARM_UP_SECONDS);
+    for (const candidate of request.candidates) {
+      if (Date.now() + request.levelSeconds * 1000 > request.deadline) break;
+      let result: CandidateResult;
+      try {
+        await applyCandidate(server, request.model, candidate);
+        const curve = await measureCurve(target, request);
+        const failed = curve.length > 0 && curve.every((point) => point.rps === 0);
+        result = { id: candidate.id, curve, error: failed ? 'every request failed' : null, measured_at: new Date().toISOString() };
+      } catch (error) {
+        result = { id: candidate.id, curve: [], error: messageOf(error), measured_at: new Date().toISOString() };
+      }
+      send({ kind: 'result', result });
+    }
+  } finally {
+    if (server) await stopTuningServer(server);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+process.once('message', (request: TuningRequest) => {
+  setPriority(TUNING_NICE); // this thread, and every thread and process started from here on
+  const send = (message: TuningMessage) => process.send!(message);
+  tune(request, send).then(
+    () => process.send!({ kind: 'end', error: null } satisfies TuningMessage, () => process.exit(0)),
+    (error: unknown) => process.send!({ kind: 'end', error: messageOf(error) } satisfies TuningMessage, () => process.exit(0)),
+  );
+});

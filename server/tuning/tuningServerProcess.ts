@@ -1,0 +1,44 @@
+/**
+ * The tuning server: a child process that runs an appliance of its own (startServer) on
+ * 127.0.0.1 over plain HTTP, without gRPC, the WebGPU probe or the bundled model, in a data dir
+ * of its own, so the tuner measures candidates through the same serving path (HTTP, auth, request
+ * log, metrics, batching, workers) as the real server without touching its models, settings or
+ * logs. It answers its port once listening, and closes when asked or when its parent goes.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { PlanOverrides } from '../hardware/planExecution.js';
+import { startServer } from '../startServer.js';
+
+export interface TuningServerRequest {
+  dataDir: string;
+  /** The real server's plan (workers, threads, provider), so candidates get the same workers. */
+  execution: PlanOverrides;
+}
+
+export type TuningServerReply = { ok: true; port: number; adminKeyPath: string } | { ok: false; error: string };
+
+process.once('message', (request: TuningServerRequest) => {
+  void (async () => {
+    try {
+      // An empty folder for the bundled models: the tuning server serves only what it is sent.
+      const noModels = join(request.dataDir, 'no-bundled-models');
+      await mkdir(noModels, { recursive: true });
+      const server = await startServer({
+        dataDir: request.dataDir,
+        overrides: { host: '127.0.0.1', port: 0, grpc_port: 'off', tls: 'off' },
+        bundledModelsDir: noModels,
+        execution: request.execution,
+        webgpuProbe: false,
+        logger: pino({ level: 'silent' }),
+      });
+      const close = () => void server.close().finally(() => process.exit(0));
+      process.once('message', close);
+      process.once('disconnect', close);
+      process.send!({ ok: true, port: server.port, adminKeyPath: server.adminKeyPath } satisfies TuningServerReply);
+    } catch (error) {
+      process.send!({ ok: false, error: error instanceof Error ? error.message : String(error) } satisfies TuningServerReply, () => process.exit(1));
+    }
+  })();
+});
