@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
 import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -72,8 +73,8 @@ export interface StartOptions {
   dataDir: string;
   /** Values from flags or environment variables: they win over saved settings for this run. */
   overrides?: Partial<Pick<ServerSettings, 'host' | 'port' | 'grpc_port' | 'tls'>>;
-  /** Where the bundled default model lives (default: the package's models/). */
-  bundledModelsDir?: string;
+  /** Where the bundled default model lives (default: the package's models/); null: none is installed (the tuner's server). */
+  bundledModelsDir?: string | null;
   /** Execution provider, worker instances and intra-op threads, instead of the hardware plan's. */
   execution?: PlanOverrides;
   /** The machine's host name and LAN addresses and their changes (default: the operating system's, polled). */
@@ -159,7 +160,9 @@ const samePlan = (a: ExecutionPlan, b: ExecutionPlan) =>
 async function installDefaultModel(deps: { registry: ModelRegistry; store: Store; cards: ModelCardService; quantization: QuantizationJobs; logger: Logger; maxBytes: number; modelsDir: string }): Promise<VersionView | null> {
   const path = join(deps.modelsDir, DEFAULT_MODEL.file);
   try {
-    const view = await deps.registry.addVersion({ name: DEFAULT_MODEL.name, source: createReadStream(path), maxBytes: deps.maxBytes, createdBy: 'bundled' });
+    const source = createReadStream(path);
+    await once(source, 'open'); // a missing file rejects here instead of an unhandled stream error ending the process
+    const view = await deps.registry.addVersion({ name: DEFAULT_MODEL.name, source, maxBytes: deps.maxBytes, createdBy: 'bundled' });
     const { samples } = JSON.parse(await readFile(join(deps.modelsDir, DEFAULT_MODEL.samples), 'utf8')) as { samples: { inputs: unknown[] }[] };
     const now = new Date().toISOString();
     deps.store.quantization.addSamples(DEFAULT_MODEL.name, 'uploaded', samples.map((s) => s.inputs), now);
@@ -409,7 +412,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onError: (error, job) => logger.error({ err: error, job }, 'tuning failed; the version keeps its settings'),
   });
   const cards = new ModelCardService({ cards: store.cards, registry });
-  if (store.settings.getAll()[DEFAULT_MODEL_INSTALLED] !== true) {
+  if (options.bundledModelsDir !== null && store.settings.getAll()[DEFAULT_MODEL_INSTALLED] !== true) {
     const installed = await installDefaultModel({ registry, store, cards, quantization, logger, maxBytes: settings.max_model_bytes, modelsDir: options.bundledModelsDir ?? join(packageRoot(), 'models') });
     if (installed) auditSystem('model.upload', `${installed.name}/${installed.version}`, { sha256: installed.sha256, source: 'bundled default model' });
   }

@@ -5,8 +5,6 @@
  * log, metrics, batching, workers) as the real server without touching its models, settings or
  * logs. It answers its port once listening, and closes when asked or when its parent goes.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import type { PlanOverrides } from '../hardware/planExecution.js';
 import { startServer } from '../startServer.js';
@@ -22,13 +20,10 @@ export type TuningServerReply = { ok: true; port: number; adminKeyPath: string }
 process.once('message', (request: TuningServerRequest) => {
   void (async () => {
     try {
-      // An empty folder for the bundled models: the tuning server serves only what it is sent.
-      const noModels = join(request.dataDir, 'no-bundled-models');
-      await mkdir(noModels, { recursive: true });
       const server = await startServer({
         dataDir: request.dataDir,
         overrides: { host: '127.0.0.1', port: 0, grpc_port: 'off', tls: 'off' },
-        bundledModelsDir: noModels,
+        bundledModelsDir: null, // it serves only what it is sent
         execution: request.execution,
         webgpuProbe: false,
         logger: pino({ level: 'silent' }),
