@@ -55,7 +55,7 @@ export const DEFAULT_BUDGET_SECONDS = 60;
 export const MAX_BUDGET_SECONDS = 600;
 const CONCURRENCIES = [1, 2, 4, 8, 16, 32, 64];
 /** The tuning server's start, upload, int8 gate and warm-up, within the budget. */
-const SETUP_SECONDS = 8;
+const SETUP_SECONDS = 12;
 /** Levels a curve is expected to take before it saturates or passes the objective: sets the level length. */
 const EXPECTED_LEVELS = 5;
 const LEVEL_SECONDS = { min: 0.5, max: 3 };
