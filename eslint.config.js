@@ -36,8 +36,10 @@ const MODULES = {
   service: [],
   webhooks: ['common', 'store'],
   export: ['common'],
+  // The built-in tuner: candidates, the tuning process (a child that loads a tuning server), the choice.
+  tuning: ['common', 'store', 'hardware', 'config', 'quantization'],
   grpc: ['common', 'auth', 'registry', 'serving'],
-  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'placement', 'registry', 'serving', 'predict', 'jobs', 'experiments', 'backup', 'tracing', 'webhooks', 'export'],
+  protocol: ['common', 'store', 'hardware', 'runtime', 'onnx', 'metrics', 'logging', 'auth', 'config', 'tls', 'quantization', 'placement', 'registry', 'serving', 'predict', 'jobs', 'experiments', 'backup', 'tracing', 'webhooks', 'export', 'tuning'],
 };
 
 const PACKAGE_HOMES = {

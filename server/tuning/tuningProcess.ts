@@ -1,6 +1,6 @@
 /**
  * The tuning process (Model Analyzer's loop, on this box): started by TuningJobs at background
- * priority, it starts a tuning server (tuningServerProcess), uploads the version's file to it,
+ * priority, it starts a tuning server (server/tuningServer.ts), uploads the version's file to it,
  * and for each candidate sets its serving settings and precision through the admin API and
  * measures a closed-loop latency/throughput curve over loopback HTTP. Each candidate's result is
  * sent as soon as it is measured (a cancelled or interrupted run keeps what it had), then `end`.
@@ -11,11 +11,9 @@ import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { messageOf } from '../common/errors.js';
-import { siblingModule } from '../common/spawnWorker.js';
 import type { PlanOverrides } from '../hardware/planExecution.js';
 import { closedLoopLevel, type LoadTarget } from './closedLoopLoad.js';
-import type { TuningServerReply } from './tuningServerProcess.js';
-import type { CandidateResult, CurvePoint, TuningCandidate, TuningMessage, TuningRequest } from './tuningProtocol.js';
+import type { CandidateResult, CurvePoint, TuningCandidate, TuningMessage, TuningRequest, TuningServerReply, TuningServerRequest } from './tuningProtocol.js';
 
 /** Nice value of the tuning processes (and, inherited, of their threads): live requests come first. */
 export const TUNING_NICE = 19;
@@ -37,11 +35,13 @@ interface TuningServer {
 }
 
 async function startTuningServer(dataDir: string, execution: PlanOverrides): Promise<TuningServer> {
-  const child = fork(fileURLToPath(siblingModule(import.meta.url, 'tuningServerProcess')), [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: process.execArgv });
+  // server/tuningServer, with this module's extension (.ts under tsx, .js when built).
+  const entry = new URL(`../tuningServer.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+  const child = fork(fileURLToPath(entry), [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: process.execArgv });
   const reply = await new Promise<TuningServerReply>((resolve, reject) => {
     child.once('message', (message: TuningServerReply) => resolve(message));
     child.once('exit', (code) => reject(new Error(`the tuning server exited with code ${code} before it listened`)));
-    child.send({ dataDir, execution });
+    child.send({ dataDir, execution } satisfies TuningServerRequest);
   });
   if (!reply.ok) throw new Error(`the tuning server did not start: ${reply.error}`);
   return { child, port: reply.port, adminKey: (await readFile(reply.adminKeyPath, 'utf8')).trim() };

@@ -61,3 +61,12 @@ export interface TuningRequest {
 export type TuningMessage =
   | { kind: 'result'; result: CandidateResult }
   | { kind: 'end'; error: string | null };
+
+/** What the tuning server (server/tuningServer.ts, a child of the tuning process) is asked to do. */
+export interface TuningServerRequest {
+  dataDir: string;
+  /** The real server's plan (workers, threads, provider), so candidates get the same workers. */
+  execution: PlanOverrides;
+}
+
+export type TuningServerReply = { ok: true; port: number; adminKeyPath: string } | { ok: false; error: string };

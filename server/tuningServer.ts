@@ -1,21 +1,14 @@
 /**
- * The tuning server: a child process that runs an appliance of its own (startServer) on
+ * The tuning server (beside main.ts: another entry to the composition root): a child process of
+ * the tuning process (tuning/tuningProcess) that runs an appliance of its own (startServer) on
  * 127.0.0.1 over plain HTTP, without gRPC, the WebGPU probe or the bundled model, in a data dir
  * of its own, so the tuner measures candidates through the same serving path (HTTP, auth, request
  * log, metrics, batching, workers) as the real server without touching its models, settings or
  * logs. It answers its port once listening, and closes when asked or when its parent goes.
  */
 import { pino } from 'pino';
-import type { PlanOverrides } from '../hardware/planExecution.js';
-import { startServer } from '../startServer.js';
-
-export interface TuningServerRequest {
-  dataDir: string;
-  /** The real server's plan (workers, threads, provider), so candidates get the same workers. */
-  execution: PlanOverrides;
-}
-
-export type TuningServerReply = { ok: true; port: number; adminKeyPath: string } | { ok: false; error: string };
+import { startServer } from './startServer.js';
+import type { TuningServerReply, TuningServerRequest } from './tuning/tuningProtocol.js';
 
 process.once('message', (request: TuningServerRequest) => {
   void (async () => {
