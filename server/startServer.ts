@@ -65,6 +65,8 @@ import { systemNetworkSource, type NetworkSource } from './tls/NetworkSource.js'
 import { TlsCertificates } from './tls/TlsCertificates.js';
 import { tlsWarnings } from './tls/tlsWarnings.js';
 import { RequestTracer } from './tracing/RequestTracer.js';
+import { AdaptiveRemediation, type AdaptiveRemediationDeps } from './tuning/AdaptiveRemediation.js';
+import { CapacityAdvisor, type CapacityAdvisorDeps } from './tuning/CapacityAdvisor.js';
 import { TuningJobs } from './tuning/TuningJobs.js';
 import { WebhookDispatcher } from './webhooks/WebhookDispatcher.js';
 import { WebhookService } from './webhooks/WebhookService.js';
@@ -88,6 +90,10 @@ export interface StartOptions {
    * an onnxruntime child).
    */
   webgpuProbe?: false | Omit<WebGpuProbeOptions, 'modelPath' | 'signal'>;
+  /** The capacity advisor's windows (default: a one-minute rate, five minutes sustained, a sample every 5 s); tests shorten them. */
+  capacityAdvisor?: Pick<CapacityAdvisorDeps, 'windowMs' | 'sustainMs' | 'intervalMs'>;
+  /** Adaptive remediation's windows (default: 30 s of p95 over the objective before a step, 60 s of low load before returning). */
+  remediation?: Pick<AdaptiveRemediationDeps, 'sustainMs' | 'calmMs'>;
   logger?: Logger;
 }
 
@@ -440,11 +446,45 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const grpcPort = currentGrpcPort();
     return grpcPort === null ? [] : serverUrls({ host: settings.host, port: grpcPort, https: useTls, names: network.current() }).map((url) => url.replace(/^https?:\/\//, ''));
   };
+  const activeVersion = (model: string) => registry.getModel(model).active_version;
+  const remediation = new AdaptiveRemediation({
+    enabled: (model) => modelSettings.effective(model).adaptive_remediation,
+    plan: (model) => {
+      const active = activeVersion(model);
+      return active === null ? null : tuning.remediationPlan(model, active);
+    },
+    stepTo: (model, version, id, reason) => tuning.stepTo(model, version, id, reason),
+    end: (model, version) => tuning.endRemediation(model, version),
+    calmRatio: () => settingsService.current.capacity_warning_ratio,
+    onEvent: (event) => {
+      logger.warn(event, `adaptive remediation: ${event.model} ${event.action === 'step' ? `steps to '${event.to}'` : `returns to '${event.to}'`}`);
+      auditSystem(`model.remediation.${event.action}`, `${event.model}/${event.version}`, { ...event });
+      webhooks.emit('capacity.remediation', { ...event });
+    },
+    onError: (error, model) => logger.error({ err: error, model }, 'adaptive remediation could not change the serving'),
+    ...options.remediation,
+  });
+  const capacity = new CapacityAdvisor({
+    requestCounts: () => metrics.summary(),
+    models: () => registry.listModels().map((m) => m.name),
+    capacity: (model) => {
+      const active = activeVersion(model);
+      return active === null ? null : tuning.measuredCapacity(model, active);
+    },
+    onSample: (statuses) => remediation.observe(statuses),
+    warningRatio: () => settingsService.current.capacity_warning_ratio,
+    onWarning: (status) => {
+      logger.warn({ model: status.model, load_rps: status.load_rps, capacity_rps: status.capacity_rps, ratio: status.ratio }, 'a model runs near its measured capacity');
+      webhooks.emit('capacity.warning', { ...status, warning_ratio: settingsService.current.capacity_warning_ratio });
+    },
+    ...options.capacityAdvisor,
+  });
   metrics.attachServingState({
     queueDepths: () => registry.servedVersions().filter((served) => served.batcher.queued > 0).map((served) => ({ model: served.name, version: served.version, depth: served.batcher.queued })),
     versions: () => registry.listModels().flatMap((m) => m.versions.map((v) => ({ model: m.name, version: v.version, loaded: v.state === 'ready', instances: v.placement?.workers ?? 0 }))),
     workerThreads: () => pool.instances,
     grpcUp: () => currentGrpcPort() !== null,
+    capacityRatios: () => capacity.status().map((c) => ({ model: c.model, ratio: c.ratio })),
   });
   const metricsHistory = new MetricsHistory(() => metrics.summary(), METRICS_HISTORY);
   const tracer = new RequestTracer({
@@ -530,6 +570,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     quantization,
     placements: { jobs: placements, autoPlaced, placeUnmeasured },
     tuning,
+    capacity,
     liveSamples,
     payloads,
     jobs,
@@ -622,6 +663,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const stateFile = new ServerStateFile(dataDir);
   stateFile.write({ pid: process.pid, version: packageVersion(), started_at: startedAt.toISOString(), urls: currentUrls(), tls_fingerprint: currentFingerprint() });
   metricsHistory.start();
+  capacity.start();
   // Deliveries a stop or crash left pending go out again.
   dispatcher.start();
 
@@ -698,6 +740,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       clearInterval(keyFlush);
       clearInterval(idleSweep);
       metricsHistory.close();
+      capacity.close();
       certificates.close();
       // Jobs take no new items from now on; the items in flight commit their results before the
       // pool closes, and the rest run after the next start.

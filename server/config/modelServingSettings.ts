@@ -50,6 +50,11 @@ export const modelServingSchema = z.object({
   latency_objective_p95_ms: z.number().positive().max(600_000).nullable(),
   /** Whether a finished tuning run applies its choice by itself (audited, revertible) instead of waiting for the admin. */
   tuning_auto_apply: z.boolean(),
+  /**
+   * Adaptive remediation: when p95 stays above the objective, step to the next tuned candidate
+   * with more throughput (within the memory budget), and back once the load falls. Off by default.
+   */
+  adaptive_remediation: z.boolean(),
 });
 
 /** The serving settings that choose how a model's sessions run: changing one reloads them. */
@@ -101,6 +106,7 @@ export class ModelServingSettingsService {
       intra_op_threads: this.deps.intraOpThreads,
       latency_objective_p95_ms: null,
       tuning_auto_apply: false,
+      adaptive_remediation: false,
     };
   }
 

@@ -164,6 +164,11 @@ export const serverSettingsSchema = z.object({
    * starts a wider experiment or promotes one. 0: a pipeline can start only a control-only experiment.
    */
   pipeline_max_treatment_share: z.number().min(0).max(1).default(0.1),
+  /**
+   * The capacity advisor warns (console banner, `capacity.warning` webhook) when a model's load
+   * stays above this share of its tuned capacity for five minutes.
+   */
+  capacity_warning_ratio: z.number().min(0.05).max(10).default(0.8),
   /** Webhook deliveries: attempts in all, the first included, before a delivery is marked failed. */
   webhook_max_attempts: z.number().int().min(1).max(50).default(10),
   /** Wait before a delivery's second attempt; it doubles after each failure (10 s … with 10 attempts ≈ 85 min in all). */

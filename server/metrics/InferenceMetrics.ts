@@ -42,6 +42,8 @@ export interface ServingState {
   workerThreads(): number;
   /** Whether the OIP v2 gRPC service listens now (false while its port is taken, or with gRPC off). */
   grpcUp(): boolean;
+  /** Each tuned model's live load as a share of its measured capacity within its latency objective. */
+  capacityRatios(): { model: string; ratio: number }[];
 }
 
 /** One model version in the console's summary: cumulative counts and request-duration buckets (seconds). */
@@ -131,6 +133,9 @@ export class InferenceMetrics {
     // A taken gRPC port does not stop the server (it is retried), so scrapers need this to alert on it.
     this.stateGauge('inferbox_grpc_up', 'Whether the OIP v2 gRPC service listens (1) or not (0: its port is taken and retried, or gRPC is off)', [], (gauge, state) => {
       gauge.set(state.grpcUp() ? 1 : 0);
+    });
+    this.stateGauge('inferbox_model_capacity_ratio', "A model's requests/s over the last minute as a share of the capacity its tuning measured within its latency objective (1 = at capacity)", ['model'], (gauge, state) => {
+      for (const c of state.capacityRatios()) gauge.labels(c.model).set(c.ratio);
     });
     // Process CPU (all threads, inference workers included), memory, event-loop lag and GC, from
     // prom-client itself, under the same prefix.

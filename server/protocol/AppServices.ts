@@ -20,6 +20,7 @@ import type { LiveSampleRecorder } from '../quantization/LiveSampleRecorder.js';
 import type { PlacementJobs } from '../placement/PlacementJobs.js';
 import type { Store } from '../store/Store.js';
 import type { TuningJobs } from '../tuning/TuningJobs.js';
+import type { CapacityAdvisor } from '../tuning/CapacityAdvisor.js';
 import type { TlsCertificates } from '../tls/TlsCertificates.js';
 import type { WebhookService } from '../webhooks/WebhookService.js';
 
@@ -62,6 +63,8 @@ export interface AppServices {
   };
   /** The built-in tuner: measured candidates per version, the choice, apply and revert. */
   tuning: TuningJobs;
+  /** Each tuned model's live load against its measured capacity (the dashboard's headroom, the warning). */
+  capacity: CapacityAdvisor;
   liveSamples: LiveSampleRecorder;
   /** Logged payloads and live samples: retention, export, erasure. */
   payloads: PayloadService;

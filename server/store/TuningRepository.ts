@@ -19,13 +19,16 @@ export interface TuningRow {
   applied_at: string | null;
   /** What the last apply replaced: the model's settings overrides and the version's precision override. */
   replaced: Record<string, unknown> | null;
+  /** Adaptive remediation's step away from the tuned serving, while it lasts. */
+  remediation: Record<string, unknown> | null;
 }
 
-interface TuningRecord extends Omit<TuningRow, 'plan' | 'results' | 'choice' | 'replaced'> {
+interface TuningRecord extends Omit<TuningRow, 'plan' | 'results' | 'choice' | 'replaced' | 'remediation'> {
   plan_json: string;
   results_json: string;
   choice_json: string | null;
   replaced_json: string | null;
+  remediation_json: string | null;
 }
 
 const parsed = <T>(json: string | null): T | null => (json === null ? null : (JSON.parse(json) as T));
@@ -61,6 +64,10 @@ export class TuningRepository {
       .run(applied?.id ?? null, applied?.at ?? null, applied ? JSON.stringify(applied.replaced) : null, name, version);
   }
 
+  setRemediation(name: string, version: string, remediation: Record<string, unknown> | null): void {
+    this.db.prepare('UPDATE tuning_runs SET remediation_json = ? WHERE model_name = ? AND version = ?').run(remediation === null ? null : JSON.stringify(remediation), name, version);
+  }
+
   get(name: string, version: string): TuningRow | undefined {
     const record = this.db.prepare('SELECT * FROM tuning_runs WHERE model_name = ? AND version = ?').get(name, version) as TuningRecord | undefined;
     return record && TuningRepository.row(record);
@@ -72,7 +79,7 @@ export class TuningRepository {
   }
 
   private static row(record: TuningRecord): TuningRow {
-    const { plan_json, results_json, choice_json, replaced_json, ...rest } = record;
-    return { ...rest, plan: JSON.parse(plan_json) as Record<string, unknown>, results: JSON.parse(results_json) as Record<string, unknown>[], choice: parsed(choice_json), replaced: parsed(replaced_json) };
+    const { plan_json, results_json, choice_json, replaced_json, remediation_json, ...rest } = record;
+    return { ...rest, plan: JSON.parse(plan_json) as Record<string, unknown>, results: JSON.parse(results_json) as Record<string, unknown>[], choice: parsed(choice_json), replaced: parsed(replaced_json), remediation: parsed(remediation_json) };
   }
 }

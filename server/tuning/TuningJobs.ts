@@ -7,7 +7,8 @@ import { EXECUTION_FIELDS, type ModelServingSettings } from '../config/modelServ
 import type { PlanOverrides } from '../hardware/planExecution.js';
 import { generateInputs } from '../quantization/generateInputs.js';
 import type { TuningRepository, TuningRow } from '../store/TuningRepository.js';
-import { chooseCandidate, type Choice } from './chooseCandidate.js';
+import type { MeasuredCapacity } from './CapacityAdvisor.js';
+import { capacityOf, chooseCandidate, type Choice } from './chooseCandidate.js';
 import { oipJsonBody } from './tuningBodies.js';
 import { tuningCandidates, type CandidateBasis, type SkippedCandidate } from './tuningCandidates.js';
 import type { CandidateResult, TuningCandidate, TuningMessage, TuningRequest } from './tuningProtocol.js';
@@ -71,6 +72,25 @@ export interface TuningPlan {
   concurrencies: number[];
   level_seconds: number;
   inputs: 'samples' | 'generated';
+}
+
+/** What an apply or a remediation step replaces, to put back. */
+interface ServingSnapshot {
+  settings: Record<string, unknown>;
+  precision_override: Precision | null;
+  served_precision: Precision;
+}
+
+/** What adaptive remediation may step to (TuningJobs.remediationPlan). */
+export interface RemediationPlan {
+  version: string;
+  objective_p95_ms: number;
+  /** The candidate the version is served as when not stepped: its peak throughput and its capacity within the objective. */
+  base: { id: string; peak_rps: number; capacity_rps: number };
+  /** Measured candidates with more peak throughput than the base that fit the memory budget, smallest first. */
+  ladder: { id: string; peak_rps: number }[];
+  /** The candidate remediation serves now (null: the base). */
+  stepped_to: string | null;
 }
 
 /** The serving settings a candidate sets (its id, description and precision are not settings). */
@@ -143,6 +163,19 @@ export class TuningJobs {
     return this.deps.repository.get(name, version);
   }
 
+  /**
+   * The capacity the version's serving was measured to have within its objective: the applied
+   * candidate's, else the current serving's (as the last run measured it). Null without a
+   * finished run with an objective, or when that candidate met it at no tested concurrency.
+   */
+  measuredCapacity(name: string, version: string): MeasuredCapacity | null {
+    const row = this.deps.repository.get(name, version);
+    if (!row || row.status === 'running' || row.objective_p95_ms === null) return null;
+    const result = (row.results as unknown as CandidateResult[]).find((r) => r.id === (row.applied_id ?? 'current'));
+    const capacity = result && result.error === null ? capacityOf(result.curve, row.objective_p95_ms) : null;
+    return capacity && { version, capacity_rps: capacity.rps, objective_p95_ms: row.objective_p95_ms };
+  }
+
   /** Runs a stop interrupted go on with the candidates they had not measured, with their budget again. */
   resumeInterrupted(): void {
     for (const row of this.deps.repository.running()) {
@@ -171,26 +204,17 @@ export class TuningJobs {
   /**
    * Serves the version as the candidate does (its choice when `id` is omitted): the settings that
    * differ are written as the model's overrides (provider or threads reload its sessions, no
-   * request fails) and the precision set; what they replaced is kept for `revert`.
+   * request fails) and the precision set; what they replaced is kept for `revert`. An adaptive
+   * remediation step in place ends: the admin's choice wins.
    */
   async apply(name: string, version: string, id?: string): Promise<TuningRow> {
     const row = this.requireFinished(name, version);
     const chosen = id ?? (row.choice as Choice | null)?.id;
-    const candidate = (row.plan as unknown as TuningPlan).candidates.find((c) => c.id === chosen);
-    if (!candidate) throw inferboxError('IBX_ERR_INVALID_REQUEST', chosen === undefined ? 'the run chose no candidate' : `the run has no candidate '${chosen}'`);
-    if (!row.results.some((r) => r.id === candidate.id && (r as unknown as CandidateResult).error === null)) {
-      throw inferboxError('IBX_ERR_CONFLICT', `candidate '${candidate.id}' was not measured in the last run`);
-    }
-    const target = this.deps.target(name, version);
-    const replaced = { settings: { ...this.deps.settings.overrides(name) }, precision_override: target.precisionOverride, served_precision: target.servedPrecision };
-    const effective = this.deps.settings.effective(name);
-    const wanted = settingsOf(candidate) as Record<string, unknown>;
-    // The provider 'cpu' the run measured for an `auto` model that runs on the CPU is not a change.
-    if (effective.provider === 'auto' && wanted.provider === target.provider) delete wanted.provider;
-    const changes = Object.fromEntries(Object.entries(wanted).filter(([field, value]) => effective[field as keyof ModelServingSettings] !== value));
-    await this.writeSettings(name, changes, effective);
-    if (candidate.precision !== target.servedPrecision) await this.deps.setPrecision(name, version, candidate.precision, candidate.precision);
-    this.deps.repository.setApplied(name, version, { id: candidate.id, at: this.now().toISOString(), replaced });
+    const candidate = this.measuredCandidate(row, chosen);
+    const replaced = this.snapshot(name, version);
+    await this.serveAs(name, version, candidate);
+    this.deps.repository.setApplied(name, version, { id: candidate.id, at: this.now().toISOString(), replaced: replaced as unknown as Record<string, unknown> });
+    this.deps.repository.setRemediation(name, version, null);
     return this.deps.repository.get(name, version)!;
   }
 
@@ -198,21 +222,105 @@ export class TuningJobs {
   async revert(name: string, version: string): Promise<TuningRow> {
     const row = this.deps.repository.get(name, version);
     if (!row?.replaced) throw inferboxError('IBX_ERR_CONFLICT', `no tuning of version ${version} of '${name}' was applied`);
-    const replaced = row.replaced as { settings: Record<string, unknown>; precision_override: Precision | null; served_precision: Precision };
+    await this.restore(name, version, row.replaced as unknown as ServingSnapshot);
+    this.deps.repository.setApplied(name, version, null);
+    this.deps.repository.setRemediation(name, version, null);
+    return this.deps.repository.get(name, version)!;
+  }
+
+  /**
+   * What adaptive remediation may do for the version: its objective, the candidate it is served as
+   * (applied, else the current serving) with its capacity, and the measured candidates with more
+   * peak throughput than that one whose sessions the memory budget holds, smallest first. Null
+   * without a finished run with an objective.
+   */
+  remediationPlan(name: string, version: string): RemediationPlan | null {
+    const row = this.deps.repository.get(name, version);
+    if (!row || row.status === 'running' || row.objective_p95_ms === null) return null;
+    const plan = row.plan as unknown as TuningPlan;
+    const results = new Map((row.results as unknown as CandidateResult[]).filter((r) => r.error === null && r.curve.length > 0).map((r) => [r.id, r]));
+    const peak = (id: string) => Math.max(0, ...(results.get(id)?.curve.filter((p) => p.errors === 0).map((p) => p.rps) ?? []));
+    const baseId = row.applied_id ?? 'current';
+    const base = plan.candidates.find((c) => c.id === baseId);
+    if (!base || !results.has(baseId)) return null;
+    const { sessionBytes } = this.deps.target(name, version);
+    const left = this.deps.bytesLeft(name);
+    // Room for the step: what the budget leaves plus what the base's own sessions give back.
+    const room = left === null ? Number.POSITIVE_INFINITY : left + sessionBytes * (base.max_instances + 1);
+    const ladder = plan.candidates
+      .filter((c) => c.id !== baseId && results.has(c.id) && peak(c.id) > peak(baseId) && sessionBytes * (c.max_instances + 1) <= room)
+      .map((c) => ({ id: c.id, peak_rps: peak(c.id) }))
+      .sort((a, b) => a.peak_rps - b.peak_rps);
+    const remediation = row.remediation as { to: string } | null;
+    return {
+      version,
+      objective_p95_ms: row.objective_p95_ms,
+      base: { id: baseId, peak_rps: peak(baseId), capacity_rps: capacityOf(results.get(baseId)!.curve, row.objective_p95_ms)?.rps ?? 0 },
+      ladder,
+      stepped_to: remediation?.to ?? null,
+    };
+  }
+
+  /** Adaptive remediation: serves the version as a larger candidate; the first step keeps the settings to return to. */
+  async stepTo(name: string, version: string, id: string, reason: string): Promise<void> {
+    const row = this.requireFinished(name, version);
+    const candidate = this.measuredCandidate(row, id);
+    const current = row.remediation as { snapshot: ServingSnapshot } | null;
+    const snapshot = current?.snapshot ?? this.snapshot(name, version);
+    await this.serveAs(name, version, candidate);
+    this.deps.repository.setRemediation(name, version, { to: id, since: this.now().toISOString(), reason, snapshot });
+  }
+
+  /** The load fell: the version goes back to the settings it had before remediation's first step. */
+  async endRemediation(name: string, version: string): Promise<void> {
+    const row = this.deps.repository.get(name, version);
+    const current = row?.remediation as { snapshot: ServingSnapshot } | null | undefined;
+    if (!current) return;
+    await this.restore(name, version, current.snapshot);
+    this.deps.repository.setRemediation(name, version, null);
+  }
+
+  private measuredCandidate(row: TuningRow, id: string | undefined): TuningCandidate {
+    const candidate = (row.plan as unknown as TuningPlan).candidates.find((c) => c.id === id);
+    if (!candidate) throw inferboxError('IBX_ERR_INVALID_REQUEST', id === undefined ? 'the run chose no candidate' : `the run has no candidate '${id}'`);
+    if (!row.results.some((r) => r.id === candidate.id && (r as unknown as CandidateResult).error === null)) {
+      throw inferboxError('IBX_ERR_CONFLICT', `candidate '${candidate.id}' was not measured in the last run`);
+    }
+    return candidate;
+  }
+
+  /** The model's settings overrides and the version's precision now (what an apply or a step replaces). */
+  private snapshot(name: string, version: string): ServingSnapshot {
+    const target = this.deps.target(name, version);
+    return { settings: { ...this.deps.settings.overrides(name) }, precision_override: target.precisionOverride, served_precision: target.servedPrecision };
+  }
+
+  /** Writes the candidate's settings that differ from the effective ones, and its precision. */
+  private async serveAs(name: string, version: string, candidate: TuningCandidate): Promise<void> {
+    const target = this.deps.target(name, version);
+    const effective = this.deps.settings.effective(name);
+    const wanted = settingsOf(candidate) as Record<string, unknown>;
+    // The provider 'cpu' the run measured for an `auto` model that runs on the CPU is not a change.
+    if (effective.provider === 'auto' && wanted.provider === target.provider) delete wanted.provider;
+    const changes = Object.fromEntries(Object.entries(wanted).filter(([field, value]) => effective[field as keyof ModelServingSettings] !== value));
+    await this.writeSettings(name, changes, effective);
+    if (candidate.precision !== target.servedPrecision) await this.deps.setPrecision(name, version, candidate.precision, candidate.precision);
+  }
+
+  /** Puts back a snapshot: every override it had, none it did not, and its precision. */
+  private async restore(name: string, version: string, snapshot: ServingSnapshot): Promise<void> {
     const effective = this.deps.settings.effective(name);
     const now = this.deps.settings.overrides(name) as Record<string, unknown>;
     const changes: Record<string, unknown> = {};
-    for (const field of new Set([...Object.keys(now), ...Object.keys(replaced.settings)])) {
-      const before = field in replaced.settings ? replaced.settings[field] : null;
+    for (const field of new Set([...Object.keys(now), ...Object.keys(snapshot.settings)])) {
+      const before = field in snapshot.settings ? snapshot.settings[field] : null;
       if (now[field] !== before) changes[field] = before;
     }
     await this.writeSettings(name, changes, effective);
     const target = this.deps.target(name, version);
-    if (target.servedPrecision !== replaced.served_precision || target.precisionOverride !== replaced.precision_override) {
-      await this.deps.setPrecision(name, version, replaced.served_precision, replaced.precision_override);
+    if (target.servedPrecision !== snapshot.served_precision || target.precisionOverride !== snapshot.precision_override) {
+      await this.deps.setPrecision(name, version, snapshot.served_precision, snapshot.precision_override);
     }
-    this.deps.repository.setApplied(name, version, null);
-    return this.deps.repository.get(name, version)!;
   }
 
   private async writeSettings(name: string, changes: Record<string, unknown>, before: ModelServingSettings): Promise<void> {

@@ -56,3 +56,35 @@ export async function closedLoopLevel(target: LoadTarget, concurrency: number, s
     agent.destroy();
   }
 }
+
+/** A curve stops once doubling the concurrency adds less than this share of throughput twice in a row. */
+const SATURATED_GAIN = 0.05;
+
+export interface CurveOptions {
+  concurrencies: number[];
+  levelSeconds: number;
+  /** A level whose p95 is over this ends the curve: higher concurrency only waits longer (null: no such stop). */
+  stopAboveP95Ms: number | null;
+  /** No level starts that would end after this epoch ms. */
+  deadline: number;
+}
+
+/**
+ * A latency/throughput curve (perf_analyzer's concurrency sweep): levels in order until the p95
+ * passes the stop line, throughput stops growing, or the time is up. The tuner measures each
+ * candidate with it, and bench:tune the appliance before and after tuning.
+ */
+export async function closedLoopCurve(target: LoadTarget, options: CurveOptions): Promise<CurvePoint[]> {
+  const curve: CurvePoint[] = [];
+  let flat = 0;
+  for (const concurrency of options.concurrencies) {
+    if (Date.now() + options.levelSeconds * 1000 > options.deadline) break;
+    const point = await closedLoopLevel(target, concurrency, options.levelSeconds);
+    const previous = curve.at(-1);
+    curve.push(point);
+    if (options.stopAboveP95Ms !== null && point.p95_ms > options.stopAboveP95Ms) break;
+    flat = previous && point.rps < previous.rps * (1 + SATURATED_GAIN) ? flat + 1 : 0;
+    if (flat >= 2) break;
+  }
+  return curve;
+}

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { messageOf } from '../common/errors.js';
 import type { PlanOverrides } from '../hardware/planExecution.js';
-import { closedLoopLevel, type LoadTarget } from './closedLoopLoad.js';
-import type { CandidateResult, CurvePoint, TuningCandidate, TuningMessage, TuningRequest, TuningServerReply, TuningServerRequest } from './tuningProtocol.js';
+import { closedLoopCurve, closedLoopLevel, type LoadTarget } from './closedLoopLoad.js';
+import type { CandidateResult, TuningCandidate, TuningMessage, TuningRequest, TuningServerReply, TuningServerRequest } from './tuningProtocol.js';
 
 /** Nice value of the tuning processes (and, inherited, of their threads): live requests come first. */
 export const TUNING_NICE = 19;
@@ -25,8 +25,6 @@ export const TUNING_NICE = 19;
  * notes measure the same).
  */
 const WARM_UP = [{ concurrency: 1, seconds: 3 }, { concurrency: 16, seconds: 1 }];
-/** A curve stops once doubling the concurrency adds less than this share of throughput twice in a row. */
-const SATURATED_GAIN = 0.05;
 
 interface TuningServer {
   child: ChildProcess;
@@ -55,12 +53,13 @@ async function stopTuningServer(server: TuningServer): Promise<void> {
   server.child.kill('SIGKILL');
 }
 
-/** The tuning server's admin API (loopback, its own admin key); non-2xx answers throw with their message. */
+/** The tuning server's admin API (loopback, its own admin key): JSON, or a file's bytes; non-2xx answers throw with their message. */
 async function admin(server: TuningServer, method: string, path: string, body?: unknown): Promise<unknown> {
+  const bytes = body instanceof Uint8Array;
   const answer = await fetch(`http://127.0.0.1:${server.port}${path}`, {
     method,
-    headers: { authorization: `Bearer ${server.adminKey}`, ...(body instanceof FormData || body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: body instanceof FormData ? body : JSON.stringify(body) }),
+    headers: { authorization: `Bearer ${server.adminKey}`, ...(body === undefined ? {} : { 'content-type': bytes ? 'application/octet-stream' : 'application/json' }) },
+    ...(body === undefined ? {} : { body: bytes ? body : JSON.stringify(body) }),
   });
   const text = await answer.text();
   if (!answer.ok) throw new Error((JSON.parse(text) as { error?: string }).error ?? `${method} ${path}: HTTP ${answer.status}`);
@@ -76,11 +75,10 @@ async function until(done: () => Promise<boolean>, deadline: number, what: strin
 }
 
 async function uploadVersion(server: TuningServer, request: TuningRequest): Promise<void> {
-  const form = new FormData();
-  form.append('model', new Blob([await readFile(request.file)]), 'model.onnx');
-  await admin(server, 'POST', `/api/models/${encodeURIComponent(request.model)}/versions`, form);
-  const version = `/api/models/${encodeURIComponent(request.model)}/versions/1`;
-  // Its int8 gate runs on the upload, as on the real server: the int8 candidate needs its file.
+  const model = `/api/models/${encodeURIComponent(request.model)}`;
+  // The int8 gate runs on the upload, as on the real server, only when an int8 candidate needs its file.
+  await admin(server, 'POST', `${model}/versions?quantize=${request.candidates.some((c) => c.precision === 'int8')}`, await readFile(request.file));
+  const version = `${model}/versions/1`;
   await until(async () => !['queued', 'running'].includes(String(((await admin(server, 'GET', `${version}/quantization`)) as { status?: string }).status)), request.deadline, 'the int8 candidate');
   await until(async () => ((await admin(server, 'GET', version)) as { state?: string }).state === 'ready', request.deadline, 'the version to load');
 }
@@ -102,22 +100,6 @@ async function applyCandidate(server: TuningServer, request: TuningRequest, cand
   await until(async () => ((await admin(server, 'GET', `${model}/versions/1`)) as { state?: string }).state === 'ready', request.deadline, 'the candidate to load');
 }
 
-/** Concurrency 1, 2, 4, ... until the p95 passes the stop line, throughput stops growing, or the time is up. */
-async function measureCurve(target: LoadTarget, request: TuningRequest): Promise<CurvePoint[]> {
-  const curve: CurvePoint[] = [];
-  let flat = 0;
-  for (const concurrency of request.concurrencies) {
-    if (Date.now() + request.levelSeconds * 1000 > request.deadline) break;
-    const point = await closedLoopLevel(target, concurrency, request.levelSeconds);
-    const previous = curve.at(-1);
-    curve.push(point);
-    if (request.stopAboveP95Ms !== null && point.p95_ms > request.stopAboveP95Ms) break;
-    flat = previous && point.rps < previous.rps * (1 + SATURATED_GAIN) ? flat + 1 : 0;
-    if (flat >= 2) break;
-  }
-  return curve;
-}
-
 async function tune(request: TuningRequest, send: (message: TuningMessage) => void): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'inferbox-tuning-'));
   let server: TuningServer | null = null;
@@ -136,7 +118,7 @@ async function tune(request: TuningRequest, send: (message: TuningMessage) => vo
       let result: CandidateResult;
       try {
         await applyCandidate(server, request, candidate);
-        const curve = await measureCurve(target, request);
+        const curve = await closedLoopCurve(target, { concurrencies: request.concurrencies, levelSeconds: request.levelSeconds, stopAboveP95Ms: request.stopAboveP95Ms, deadline: request.deadline });
         const failed = curve.length > 0 && curve.every((point) => point.rps === 0);
         result = { id: candidate.id, curve, error: failed ? 'every request failed' : null, measured_at: new Date().toISOString() };
       } catch (error) {

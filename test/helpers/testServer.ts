@@ -30,6 +30,8 @@ export async function startTestServer(options: Partial<StartOptions> = {}): Prom
     ...(options.execution ? { execution: options.execution } : { execution: { instances: 2, intraOpThreads: 1 } }),
     ...(options.network ? { network: options.network } : {}),
     ...(options.grpcRetryMs ? { grpcRetryMs: options.grpcRetryMs } : {}),
+    ...(options.capacityAdvisor ? { capacityAdvisor: options.capacityAdvisor } : {}),
+    ...(options.remediation ? { remediation: options.remediation } : {}),
     // No WebGPU probe unless a test asks (an onnxruntime child per server would load every test run's cores).
     webgpuProbe: options.webgpuProbe ?? false,
   });

@@ -151,6 +151,37 @@ function LiveCharts({ api }: { api: Api }) {
   );
 }
 
+/** GET /api/capacity (server/tuning/CapacityAdvisor.ts): each tuned model's load against its measured capacity. */
+interface CapacityInfo { warning_ratio: number; models: { model: string; version: string; capacity_rps: number; objective_p95_ms: number; load_rps: number; ratio: number; p95_ms: number | null; warning: boolean; remediation: { to: string; since: string; reason: string } | null }[] }
+
+/** Headroom per tuned model, and a banner for each one that has stayed near its capacity. */
+function CapacityHeadroom({ api }: { api: Api }) {
+  const capacity = useLoad(() => api.get<CapacityInfo>('/api/capacity'), [api], 5000);
+  const models = capacity.data?.models ?? [];
+  return (
+    <section aria-labelledby="capacity-title" className="card">
+      <h2 id="capacity-title">Capacity</h2>
+      {models.filter((m) => m.warning).map((m) => (
+        <p key={`warn-${m.model}`} role="alert" className="warning">
+          {m.model} has run above {Math.round((capacity.data?.warning_ratio ?? 0.8) * 100)}% of its measured capacity for five minutes: its p95 ≤ {m.objective_p95_ms} ms promise is at risk. Tune it again or add capacity.
+        </p>
+      ))}
+      {models.length === 0 ? (
+        <p className="muted">No model has a measured capacity yet: give a model a latency objective and tune it (Models, Tuning).</p>
+      ) : (
+        <ul className="plain">
+          {models.map((m) => (
+            <li key={m.model}>
+              <strong>{m.model}</strong>: {Math.round(m.ratio * 100)}% of capacity for p95 ≤ {m.objective_p95_ms} ms ({Math.round(m.load_rps)} of {Math.round(m.capacity_rps)} requests/s)
+              {m.remediation && <div className="warning">Serving as &lsquo;{m.remediation.to}&rsquo; since {new Date(m.remediation.since).toLocaleTimeString()} (adaptive remediation): {m.remediation.reason}.</div>}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
 export function Dashboard({ api }: { api: Api }) {
   const system = useLoad(() => api.get<SystemInfo>('/api/system'), [api], 10_000);
   const info = system.data;
@@ -179,6 +210,7 @@ export function Dashboard({ api }: { api: Api }) {
               <p>Disk (data directory): {gib(info.storage.free_bytes)} free of {gib(info.storage.total_bytes)}. Models' memory (estimated): {gib(info.memory.models_estimated_bytes)} of a {gib(info.memory.model_budget_bytes)} budget.</p>
               {info.storage.warnings.map((warning) => <p key={warning} role="alert" className="warning">{warning}</p>)}
             </section>
+            <CapacityHeadroom api={api} />
             <section aria-labelledby="hardware-title" className="card">
               <h2 id="hardware-title">Hardware and execution plan</h2>
               <p>{info.hardware.cpu.brand}: {info.hardware.cpu.physical_cores} cores ({info.hardware.cpu.logical_cores} threads), {(info.hardware.memory.total_bytes / 2 ** 30).toFixed(1)} GiB</p>

@@ -8,6 +8,7 @@ import { ModelCardEditor } from '../components/ModelCardEditor.js';
 import { PredictForm } from '../components/PredictForm.js';
 import { ErrorText, Status } from '../components/Status.js';
 import { ExportButtons } from '../components/ExportButtons.js';
+import { TuningPanel } from '../components/TuningPanel.js';
 import { VersionMetadata } from '../components/VersionMetadata.js';
 import { useLoad } from '../components/useLoad.js';
 
@@ -341,6 +342,7 @@ function ModelPanel({ api, model, onChange }: { api: Api; model: ModelView; onCh
             <QuantizationReport api={api} model={model.name} version={active} onChange={onChange} />
           </details>
           <LazyDetails summary={`Placement: CPU or WebGPU (version ${active.version})`}>{() => <PlacementReport api={api} model={model.name} version={active.version} />}</LazyDetails>
+          <LazyDetails summary={`Tuning: latency objective, measured candidates (version ${active.version})`}>{() => <TuningPanel api={api} model={model.name} version={active.version} onChange={onChange} />}</LazyDetails>
           <details>
             <summary>Batching, instances and cache</summary>
             <ServingSettingsForm api={api} model={model.name} cacheEnabled={model.cache_enabled} onChange={onChange} />

@@ -32,6 +32,7 @@ const FIELDS: { name: string; label: string; help: string }[] = [
   { name: 'metrics_loopback_without_key', label: 'Prometheus on this machine may read /metrics without a key (true, false)', help: 'Otherwise a key with the metrics scope is needed. Not behind a reverse proxy on this machine: every client would look local.' },
   { name: 'otlp_traces_endpoint', label: 'Send traces to (OTLP/HTTP URL)', help: 'A collector on this machine or the LAN, e.g. http://192.168.1.20:4318/v1/traces (IP addresses only); empty: tracing off, nothing is sent.' },
   { name: 'pipeline_max_treatment_share', label: "Most traffic a pipeline's upload may take (0 to 1)", help: "For experiments a 'models:write' key starts with its upload: the candidate's weight, every canary step and the shadow copy stay at or below this share, with the error-rate and circuit-breaker guardrails on. Only an admin starts or widens more, or promotes." },
+  { name: 'capacity_warning_ratio', label: 'Warn when a model runs above this share of its tuned capacity (e.g. 0.8)', help: 'For five minutes in a row: a banner on the dashboard and the capacity.warning webhook event. Capacity comes from tuning a model with a latency objective (Models → Tuning).' },
   { name: 'tracing_sample_ratio', label: 'Share of new traces recorded (0 to 1)', help: "A caller's own traceparent decision is followed." },
 ];
 

@@ -64,7 +64,7 @@ function tuningView(name: string, version: string, row: TuningRow | undefined) {
   };
 }
 
-/** The built-in tuner for a version: start, status and result, cancel, apply the choice (or a candidate), revert. */
+/** The built-in tuner for a version: start, status and result, cancel, apply the choice (or a candidate), revert; and every tuned model's load against its capacity. */
 export function tuningRoutes(services: AppServices): RouteSpec[] {
   const { registry, tuning } = services;
   const path = '/api/models/:model/versions/:version/tuning';
@@ -74,6 +74,19 @@ export function tuningRoutes(services: AppServices): RouteSpec[] {
     return p;
   };
   return [
+    {
+      method: 'GET',
+      path: '/api/capacity',
+      access: 'admin',
+      handler: (ctx) => {
+        // With each model, adaptive remediation's step in place (its snapshot of the settings to return to stays inside).
+        const models = services.capacity.status().map((status) => {
+          const stepped = tuning.status(status.model, status.version)?.remediation as { to: string; since: string; reason: string } | null | undefined;
+          return { ...status, remediation: stepped ? { to: stepped.to, since: stepped.since, reason: stepped.reason } : null };
+        });
+        ctx.body = { warning_ratio: services.settings.current.capacity_warning_ratio, models };
+      },
+    },
     {
       method: 'GET',
       path,

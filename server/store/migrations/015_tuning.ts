@@ -5,7 +5,8 @@ import type { Migration } from './Migration.js';
  * those the memory budget left out), each candidate's measured curve as it finished (so a run
  * interrupted by a restart resumes with the candidates it had not measured), the choice, and
  * what an apply replaced (the admin's settings and precision override before it), so it can be
- * reverted. Gone with the version.
+ * reverted; and adaptive remediation's step away from it (to which candidate, since when, why, and
+ * the settings to return to), so a restart still returns it when the load falls. Gone with the version.
  */
 export const migration015Tuning: Migration = {
   version: 15,
@@ -26,6 +27,7 @@ export const migration015Tuning: Migration = {
       applied_id         TEXT,
       applied_at         TEXT,
       replaced_json      TEXT,
+      remediation_json   TEXT,
       PRIMARY KEY (model_name, version),
       FOREIGN KEY (model_name, version) REFERENCES model_versions(model_name, version) ON DELETE CASCADE
     );

@@ -12,7 +12,7 @@ describe('settings precedence: flag > environment > saved > default', () => {
       predict_max_rows: 1000, predict_max_body_bytes: 16777216, predict_max_image_pixels: 40000000,
       model_memory_budget_bytes: 0, disk_low_space_warning_bytes: 1073741824,
       backup_interval_hours: 0, backup_keep: 7, backup_dir: '', shutdown_drain_seconds: 10,
-      metrics_loopback_without_key: false, otlp_traces_endpoint: '', tracing_sample_ratio: 1, pipeline_max_treatment_share: 0.1,
+      metrics_loopback_without_key: false, otlp_traces_endpoint: '', tracing_sample_ratio: 1, pipeline_max_treatment_share: 0.1, capacity_warning_ratio: 0.8,
       webhook_max_attempts: 10, webhook_retry_initial_seconds: 10, webhook_retry_max_seconds: 3600, webhook_timeout_seconds: 10 });
   });
 

@@ -76,6 +76,7 @@ const EXPECTED: Record<string, Expectation> = {
   'GET /api/models/:model/versions/:version/placement': ADMIN,
   'POST /api/models/:model/versions/:version/placement': ADMIN,
   'GET /api/models/:model/versions/:version/tuning': ADMIN,
+  'GET /api/capacity': ADMIN,
   'GET /api/models/:model/versions/:version/tuning/result': ADMIN,
   'POST /api/models/:model/versions/:version/tuning': ADMIN,
   'DELETE /api/models/:model/versions/:version/tuning': ADMIN,
