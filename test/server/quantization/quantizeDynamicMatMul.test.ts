@@ -10,7 +10,7 @@ import { attr, buildModel, tensorBytes } from '../../../models/lib/onnxGraph.js'
 import { mulberry32 } from '../../../server/common/mulberry32.js';
 import { DataType, decodeModel, encodeModel, onnx } from '../../../server/onnx/onnxModel.js';
 import { quantizeDynamicMatMul } from '../../../server/quantization/quantizeDynamicMatMul.js';
-import { quantizeWeightsPerColumn } from '../../../server/quantization/quantizeWeights.js';
+import { WEIGHT_LEVELS, quantizeWeightsPerColumn } from '../../../server/quantization/quantizeWeights.js';
 import { addModel } from '../../fixtures/onnxModels.js';
 
 let dir: string;
@@ -34,11 +34,12 @@ function cosine(a: Float32Array, b: Float32Array): number {
 const opsOf = (bytes: Uint8Array) => (decodeModel(bytes).graph!.node ?? []).map((n) => n.opType);
 
 describe('quantizeWeightsPerColumn', () => {
-  test('symmetric per column: the largest magnitude of each column maps to ±127', () => {
-    const w = new Float32Array([1, -0.5, -2, 0.25, 0.5, 0]); // [3, 2]
+  test('symmetric per column in 7 bits: the largest magnitude of each column maps to ±63 (no 16-bit saturation on CPUs without VNNI)', () => {
+    const w = new Float32Array([1.1, -0.5, -2, 0.2, 0.5, 0]); // [3, 2]
     const { values, scales } = quantizeWeightsPerColumn(w, 3, 2);
-    assert.deepEqual(Array.from(scales), [2 / 127, 0.5 / 127].map((s) => Math.fround(s)));
-    assert.deepEqual(Array.from(values), [64, -127, -127, 64, 32, 0]);
+    assert.equal(WEIGHT_LEVELS, 63);
+    assert.deepEqual(Array.from(scales), [2 / 63, 0.5 / 63].map((s) => Math.fround(s)));
+    assert.deepEqual(Array.from(values), [35, -63, -63, 25, 16, 0]);
   });
 });
 
