@@ -13,9 +13,13 @@
  * the model's inputs as the tuner makes them (server/tuning). The last line is JSON:
  * {"models":[{"name","default_rps_at_slo","tuned_rps_at_slo","gain","chosen","predicted_capacity_rps","measured_capacity_rps", …}]}
  * with `objective_p95_ms`, `prediction_error` (predicted / measured - 1) and `candidates` (each
- * candidate's capacity within the objective, as the run measured it) beside them.
+ * candidate's capacity within the objective, as the run measured it) beside them, and
+ * `"beside_live"`: the bundled mlp under open-loop live traffic at half its default capacity, its
+ * p95 over BENCH_LIVE_SECONDS (default 20) without tuning, then during a tuning run of the same
+ * length (`p95_ratio`: during / without; the issue's target is at most 1.5).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +35,40 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const BUDGET = Number(process.env.BENCH_TUNE_BUDGET ?? 60);
 const CONCURRENCIES = [1, 2, 4, 8, 16, 32, 64];
+const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 20);
+
+/** Open-loop load (callers that do not wait for each other) at `rps` for `seconds`: the p95 (ms) of every request sent, failures as infinitely slow. */
+async function openLoopP95(target: LoadTarget, rps: number, seconds: number): Promise<{ p95_ms: number; sent: number; failed: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const latencies: number[] = [];
+  let failed = 0;
+  let sent = 0;
+  const pending: Promise<void>[] = [];
+  const started = performance.now();
+  for (let next = started; next < started + seconds * 1000; next += 1000 / rps) {
+    const wait = next - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const body = target.bodies[sent++ % target.bodies.length]!;
+    const sentAt = performance.now();
+    pending.push(new Promise<void>((resolve) => {
+      const req = request({ host: '127.0.0.1', port: target.port, path: target.path, method: 'POST', agent, headers: { ...target.headers, 'content-length': body.length } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) latencies.push(performance.now() - sentAt);
+          else failed += 1;
+          resolve();
+        });
+      });
+      req.on('error', () => { failed += 1; resolve(); });
+      req.end(body);
+    }));
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const all = [...latencies, ...Array<number>(failed).fill(Number.POSITIVE_INFINITY)];
+  return { p95_ms: all[Math.floor(all.length * 0.95)] ?? Number.NaN, sent, failed };
+}
 /** Background work after an upload (the int8 gate of a 28 MB stack takes a while on 2 cores). */
 const UPLOAD_SETTLE_MS = 600_000;
 
@@ -134,7 +172,28 @@ try {
     rows.push(row);
     console.log(`${model.name.padEnd(10)} objective p95 ≤ ${objective} ms | default ${row.default_rps_at_slo} rps | tuned (${row.chosen}) ${row.tuned_rps_at_slo} rps, ×${row.gain} | predicted ${row.predicted_capacity_rps} (${row.prediction_error === null ? '—' : `${(row.prediction_error * 100).toFixed(1)}%`}) | ${run.choice.reason} | candidates ${JSON.stringify(row.candidates)}`);
   }
-  console.log(JSON.stringify({ models: rows }));
+  // Tuning beside live traffic: the mlp's own settings back to the default first (the tuned ones are applied above).
+  const mlp = rows.find((r) => r.name === 'mlp')!;
+  await api('POST', '/api/models/mlp/versions/1/tuning/revert').catch(() => undefined);
+  const mlpTarget: LoadTarget = {
+    port,
+    path: '/v2/models/mlp/infer',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    bodies: generateInputs([{ name: 'features', datatype: 'FP32', shape: [-1, 4] }], 8, 11).map((feeds) => Buffer.from(oipJsonBody(feeds))),
+  };
+  const liveRps = Math.max(1, Math.round(Number(mlp.default_rps_at_slo) / 2));
+  await closedLoopLevel(mlpTarget, 4, 2);
+  const without = await openLoopP95(mlpTarget, liveRps, LIVE_SECONDS);
+  await api('POST', '/api/models/mlp/versions/1/tuning', { budget_seconds: Math.max(10, LIVE_SECONDS) });
+  const during = await openLoopP95(mlpTarget, liveRps, LIVE_SECONDS);
+  let tuning: { status: string };
+  do {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    tuning = await api('GET', '/api/models/mlp/versions/1/tuning');
+  } while (tuning.status === 'running');
+  const besideLive = { model: 'mlp', live_rps: liveRps, p95_without_ms: Number(without.p95_ms.toFixed(2)), p95_during_tuning_ms: Number(during.p95_ms.toFixed(2)), p95_ratio: Number((during.p95_ms / without.p95_ms).toFixed(2)), failed: without.failed + during.failed };
+  console.log(`beside live traffic (mlp, ${liveRps} requests/s open loop, ${LIVE_SECONDS} s each): p95 ${besideLive.p95_without_ms} ms without tuning, ${besideLive.p95_during_tuning_ms} ms during a tuning run (×${besideLive.p95_ratio}), ${besideLive.failed} failed`);
+  console.log(JSON.stringify({ models: rows, beside_live: besideLive }));
 } finally {
   await stop();
   await rm(dataDir, { recursive: true, force: true });

@@ -93,6 +93,11 @@ export interface RemediationPlan {
   stepped_to: string | null;
 }
 
+/** A candidate's last measurement in the run (its second one where the choice measured it again). */
+export function latestResult(row: TuningRow, id: string): CandidateResult | undefined {
+  return (row.results as unknown as CandidateResult[]).filter((r) => r.id === id).at(-1);
+}
+
 /** The serving settings a candidate sets (its id, description and precision are not settings). */
 function settingsOf(candidate: TuningCandidate): Partial<ModelServingSettings> {
   const { id: _id, description: _description, precision: _precision, ...settings } = candidate;
@@ -143,11 +148,12 @@ export class TuningJobs {
     };
     const { candidates, skipped } = tuningCandidates(basis);
     const stored = await this.deps.samples({ name, inputs: target.inputs });
-    const levelSeconds = Math.min(LEVEL_SECONDS.max, Math.max(LEVEL_SECONDS.min, (budgetSeconds - SETUP_SECONDS) / (candidates.length * EXPECTED_LEVELS) - 0.3));
+    // Every candidate once, and two curves more: the provisional choice and the current serving again.
+    const levelSeconds = Math.min(LEVEL_SECONDS.max, Math.max(LEVEL_SECONDS.min, (budgetSeconds - SETUP_SECONDS) / ((candidates.length + 2) * EXPECTED_LEVELS) - 0.3));
     const plan: TuningPlan = { candidates, skipped, concurrencies: CONCURRENCIES, level_seconds: Number(levelSeconds.toFixed(2)), inputs: stored.length > 0 ? 'samples' : 'generated' };
     this.deps.repository.start({ model_name: name, version, budget_seconds: budgetSeconds, objective_p95_ms: settings.latency_objective_p95_ms, plan: plan as unknown as Record<string, unknown>, started_at: this.now().toISOString() });
     const bodies = (stored.length > 0 ? stored : generateInputs(target.inputs, BODIES)).slice(0, BODIES).map(oipJsonBody);
-    this.launch(name, version, target.file, plan, candidates, bodies, budgetSeconds, settings.latency_objective_p95_ms);
+    this.launch(name, version, target.file, plan, [], bodies, budgetSeconds, settings.latency_objective_p95_ms);
     return this.deps.repository.get(name, version)!;
   }
 
@@ -171,7 +177,7 @@ export class TuningJobs {
   measuredCapacity(name: string, version: string): MeasuredCapacity | null {
     const row = this.deps.repository.get(name, version);
     if (!row || row.status === 'running' || row.objective_p95_ms === null) return null;
-    const result = (row.results as unknown as CandidateResult[]).find((r) => r.id === (row.applied_id ?? 'current'));
+    const result = latestResult(row, row.applied_id ?? 'current');
     const capacity = result && result.error === null ? capacityOf(result.curve, row.objective_p95_ms) : null;
     return capacity && { version, capacity_rps: capacity.rps, objective_p95_ms: row.objective_p95_ms };
   }
@@ -180,14 +186,12 @@ export class TuningJobs {
   resumeInterrupted(): void {
     for (const row of this.deps.repository.running()) {
       const plan = row.plan as unknown as TuningPlan;
-      const done = new Set(row.results.map((r) => r.id));
-      const left = plan.candidates.filter((c) => !done.has(c.id));
       void (async () => {
         try {
           const target = this.deps.target(row.model_name, row.version);
           const stored = await this.deps.samples({ name: row.model_name, inputs: target.inputs });
           const bodies = (stored.length > 0 ? stored : generateInputs(target.inputs, BODIES)).slice(0, BODIES).map(oipJsonBody);
-          this.launch(row.model_name, row.version, target.file, plan, left, bodies, row.budget_seconds, row.objective_p95_ms);
+          this.launch(row.model_name, row.version, target.file, plan, row.results as unknown as CandidateResult[], bodies, row.budget_seconds, row.objective_p95_ms);
         } catch (error) {
           this.deps.repository.finish(row.model_name, row.version, { status: 'failed', choice: null, error: messageOf(error), at: this.now().toISOString() });
         }
@@ -336,7 +340,7 @@ export class TuningJobs {
     return row;
   }
 
-  private launch(name: string, version: string, file: string, plan: TuningPlan, candidates: TuningCandidate[], bodies: string[], budgetSeconds: number, objective: number | null): void {
+  private launch(name: string, version: string, file: string, plan: TuningPlan, measured: CandidateResult[], bodies: string[], budgetSeconds: number, objective: number | null): void {
     const key = `${name}/${version}`;
     const controller = new AbortController();
     this.running.set(key, controller);
@@ -344,9 +348,11 @@ export class TuningJobs {
       model: name,
       file,
       bodies,
-      candidates,
+      candidates: plan.candidates,
+      measured,
       concurrencies: plan.concurrencies,
       levelSeconds: plan.level_seconds,
+      objectiveP95Ms: objective,
       // Past twice the objective, higher concurrency only queues: the curve has what the choice needs.
       stopAboveP95Ms: objective === null ? null : objective * 2,
       execution: this.deps.execution,

@@ -36,6 +36,12 @@ export interface CandidateResult {
   /** Set when the candidate could not be measured (its settings were refused, every request failed). */
   error: string | null;
   measured_at: string;
+  /**
+   * A second, independent measurement of the current serving or the provisional choice, taken
+   * after every candidate was measured once (see chooseCandidate): the choice and the prediction
+   * rest on these when they exist.
+   */
+  confirmation?: boolean;
 }
 
 /** What the tuning process is asked to do. */
@@ -46,9 +52,13 @@ export interface TuningRequest {
   /** The model's card-free OIP JSON request bodies to send in turn (its samples, or generated inputs). */
   bodies: string[];
   candidates: TuningCandidate[];
+  /** Results a run had before a restart: those candidates are not measured again. */
+  measured: CandidateResult[];
   concurrencies: number[];
   /** Seconds each concurrency level is measured (after a short unmeasured warm-up). */
   levelSeconds: number;
+  /** The model's latency objective (null: none): the provisional choice that is measured again depends on it. */
+  objectiveP95Ms: number | null;
   /** A level whose p95 is over this stops the candidate's curve: higher concurrency only waits longer. */
   stopAboveP95Ms: number | null;
   /** The real server's plan: the tuning server gets the same workers and threads. */

@@ -40,7 +40,7 @@ describe('console: tuning (Chromium, end to end)', () => {
       });
       runs.addResult('mlp', '1', { id: 'current', curve: curve([1000, 1800, 2100, 2300], [1, 2, 4, 8]), error: null, measured_at: at });
       runs.addResult('mlp', '1', { id: 'batch-off', curve: curve([1100, 2000, 2600, 2500], [0.9, 1.8, 3.5, 9]), error: null, measured_at: at });
-      runs.finish('mlp', '1', { status: 'done', choice: { id: 'batch-off', by: 'capacity', capacity: { rps: 2600, concurrency: 4, p95_ms: 3.5 }, p95_at_1_ms: 0.9, reason: 'most capacity within p95 5 ms: 2600 requests/s at concurrency 4 (1.24× the current 2100)' }, error: null, at });
+      runs.finish('mlp', '1', { status: 'done', choice: { id: 'batch-off', by: 'capacity', capacity: { rps: 2600, concurrency: 4, p95_ms: 3.5 }, p95_at_1_ms: 0.9, reason: 'most capacity within p95 5 ms: 2600 requests/s at concurrency 4 (1.24× the current 2100)', confirmed: null }, error: null, at });
     } finally {
       db.close();
     }

@@ -8,6 +8,8 @@ interface CurvePoint { concurrency: number; rps: number; p50_ms: number; p95_ms:
 interface Candidate {
   id: string; description: string; precision: string; provider: string; min_instances: number; max_instances: number; intra_op_threads: number; max_batch_size: number; max_queue_delay_micros: number;
   measured: boolean; error: string | null; curve: CurvePoint[]; capacity: { rps: number; concurrency: number; p95_ms: number } | null;
+  /** The second measurement (the current serving and the provisional choice), which the choice rests on. */
+  confirmation: { curve: CurvePoint[]; error: string | null; capacity: { rps: number; concurrency: number; p95_ms: number } | null } | null;
 }
 /** GET /api/models/{m}/versions/{v}/tuning (server/protocol/routes/tuningRoutes.ts). */
 interface Tuning {
@@ -20,7 +22,7 @@ interface Tuning {
   progress?: { measured: number; planned: number };
   skipped?: { id: string; description: string; reason: string }[];
   candidates?: Candidate[];
-  choice?: { id: string; by: string; reason: string; capacity: { rps: number; concurrency: number; p95_ms: number } | null } | null;
+  choice?: { id: string; by: string; reason: string; confirmed: boolean | null; capacity: { rps: number; concurrency: number; p95_ms: number } | null } | null;
   predicted_capacity_rps?: number | null;
   applied?: { candidate: string; at: string } | null;
 }
@@ -157,7 +159,7 @@ export function TuningPanel({ api, model, version, onChange }: { api: Api; model
         {(t?.candidates?.length ?? 0) > 0 && (
           <table>
             <thead>
-              <tr><th>Candidate</th><th>Settings</th><th>Capacity within the objective</th><th>p95 at 1 request</th><th /></tr>
+              <tr><th>Candidate</th><th>Settings</th><th>Capacity within the objective</th><th>Measured again</th><th>p95 at 1 request</th><th /></tr>
             </thead>
             <tbody>
               {t!.candidates!.map((c) => (
@@ -165,6 +167,7 @@ export function TuningPanel({ api, model, version, onChange }: { api: Api; model
                   <td>{c.id}{c.id === t!.choice?.id ? ' (chosen)' : ''}<div className="muted">{c.description}</div></td>
                   <td>{settingsText(c)}</td>
                   <td>{c.error ? <span className="warning">{c.error}</span> : !c.measured ? 'not measured' : c.capacity ? `${Math.round(c.capacity.rps)} requests/s at ${c.capacity.concurrency} concurrent (p95 ${c.capacity.p95_ms.toFixed(1)} ms)` : t!.objective_p95_ms ? 'never within it' : '—'}</td>
+                  <td>{c.confirmation ? (c.confirmation.error ?? (c.confirmation.capacity ? `${Math.round(c.confirmation.capacity.rps)} requests/s` : 'never within it')) : '—'}</td>
                   <td>{c.curve[0] ? `${c.curve[0].p95_ms.toFixed(2)} ms` : '—'}</td>
                   <td>{!running && c.measured && !c.error && t!.applied?.candidate !== c.id && <button type="button" onClick={() => void act('POST', `${base}/apply`, { candidate: c.id })}>Apply</button>}</td>
                 </tr>

@@ -30,7 +30,9 @@ async function optionalJson(ctx: AppContext): Promise<unknown> {
 function tuningView(name: string, version: string, row: TuningRow | undefined) {
   if (!row) return { name, version, status: 'none' as const };
   const plan = row.plan as unknown as TuningPlan;
-  const results = new Map((row.results as unknown as CandidateResult[]).map((r) => [r.id, r]));
+  const all = row.results as unknown as CandidateResult[];
+  const results = new Map(all.filter((r) => !r.confirmation).map((r) => [r.id, r]));
+  const again = new Map(all.filter((r) => r.confirmation).map((r) => [r.id, r]));
   const objective = row.objective_p95_ms;
   const choice = row.choice as Choice | null;
   return {
@@ -55,6 +57,8 @@ function tuningView(name: string, version: string, row: TuningRow | undefined) {
         error: result?.error ?? null,
         curve: result?.curve ?? [],
         capacity: result && objective !== null ? capacityOf(result.curve, objective) : null,
+        /** The second measurement, for the current serving and the provisional choice (what the choice rests on). */
+        confirmation: again.has(candidate.id) ? { curve: again.get(candidate.id)!.curve, error: again.get(candidate.id)!.error, capacity: objective !== null ? capacityOf(again.get(candidate.id)!.curve, objective) : null } : null,
       };
     }),
     choice,
