@@ -53,6 +53,7 @@ import { quantizationDecidedEvent } from './quantization/quantizationDecidedEven
 import { ModelRegistry, type VersionView } from './registry/ModelRegistry.js';
 import { detectProviders } from './runtime/detectProviders.js';
 import { InferenceWorkerPool } from './runtime/InferenceWorkerPool.js';
+import { estimateSessionBytes } from './runtime/estimateSessionBytes.js';
 import { probeWebGpu, type WebGpuProbeOptions } from './runtime/probeWebGpu.js';
 import { latestSchemaVersion } from './store/migrate.js';
 import { readSchemaVersion } from './store/readSchemaVersion.js';
@@ -397,7 +398,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         precisionOverride: view.precision_override,
         int8Allowed: job?.status === 'done' && job.report?.decision === 'int8',
         provider: forced === 'auto' ? placements.providerOf(name, version) : forced === 'webgpu' ? 'webgpu' : 'cpu',
-        sessionBytes: view.session_bytes ?? view.size_bytes,
+        // Unmeasured (a version from before migration 014): the pool's own estimate from the file size.
+        sessionBytes: view.session_bytes ?? estimateSessionBytes(view.size_bytes),
       };
     },
     settings: { effective: (model) => modelSettings.effective(model), overrides: (model) => modelSettings.overrides(model), update: (model, body) => modelSettings.update(model, body) },

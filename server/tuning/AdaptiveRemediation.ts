@@ -85,7 +85,8 @@ export class AdaptiveRemediation {
         continue;
       }
       state.overSince = null;
-      const low = status.load_rps < plan.base.capacity_rps * (this.deps.calmRatio?.() ?? 0.8);
+      const calmRatio = this.deps.calmRatio?.() ?? 0.8;
+      const low = status.load_rps < plan.base.capacity_rps * calmRatio;
       if (plan.stepped_to === null || !low) {
         state.calmSince = null;
         continue;
@@ -93,7 +94,7 @@ export class AdaptiveRemediation {
       state.calmSince ??= at;
       if (at - state.calmSince >= this.calmMs) {
         state.calmSince = null;
-        this.act(state, status, plan, 'return', plan.base.id, `the load fell to ${Math.round(status.load_rps)} requests/s, below ${Math.round((this.deps.calmRatio?.() ?? 0.8) * 100)}% of the tuned serving's ${Math.round(plan.base.capacity_rps)}, for ${Math.round(this.calmMs / 1000)} s`);
+        this.act(state, status, plan, 'return', plan.base.id, `the load fell to ${Math.round(status.load_rps)} requests/s, below ${Math.round(calmRatio * 100)}% of the tuned serving's ${Math.round(plan.base.capacity_rps)}, for ${Math.round(this.calmMs / 1000)} s`);
       }
     }
   }

@@ -11,7 +11,7 @@ import type { MeasuredCapacity } from './CapacityAdvisor.js';
 import { capacityOf, chooseCandidate, type Choice } from './chooseCandidate.js';
 import { oipJsonBody } from './tuningBodies.js';
 import { tuningCandidates, type CandidateBasis, type SkippedCandidate } from './tuningCandidates.js';
-import type { CandidateResult, TuningCandidate, TuningMessage, TuningRequest } from './tuningProtocol.js';
+import { settingsOf, type CandidateResult, type TuningCandidate, type TuningMessage, type TuningRequest } from './tuningProtocol.js';
 
 /** The version as the tuner sees it (the registry answers; the tuner does not import it). */
 export interface TuningTarget {
@@ -98,12 +98,6 @@ export function latestResult(row: TuningRow, id: string): CandidateResult | unde
   return (row.results as unknown as CandidateResult[]).filter((r) => r.id === id).at(-1);
 }
 
-/** The serving settings a candidate sets (its id, description and precision are not settings). */
-function settingsOf(candidate: TuningCandidate): Partial<ModelServingSettings> {
-  const { id: _id, description: _description, precision: _precision, ...settings } = candidate;
-  return settings;
-}
-
 /**
  * The built-in tuner (Triton's Model Analyzer, on the box): for a version, a bounded run in a
  * child process at background priority (tuningProcess) that measures each candidate's
@@ -147,13 +141,12 @@ export class TuningJobs {
       bytesLeft: this.deps.bytesLeft(name),
     };
     const { candidates, skipped } = tuningCandidates(basis);
-    const stored = await this.deps.samples({ name, inputs: target.inputs });
+    const load = await this.loadBodies(name, target.inputs);
     // Every candidate once, and two curves more: the provisional choice and the current serving again.
     const levelSeconds = Math.min(LEVEL_SECONDS.max, Math.max(LEVEL_SECONDS.min, (budgetSeconds - SETUP_SECONDS) / ((candidates.length + 2) * EXPECTED_LEVELS) - 0.3));
-    const plan: TuningPlan = { candidates, skipped, concurrencies: CONCURRENCIES, level_seconds: Number(levelSeconds.toFixed(2)), inputs: stored.length > 0 ? 'samples' : 'generated' };
+    const plan: TuningPlan = { candidates, skipped, concurrencies: CONCURRENCIES, level_seconds: Number(levelSeconds.toFixed(2)), inputs: load.inputs };
     this.deps.repository.start({ model_name: name, version, budget_seconds: budgetSeconds, objective_p95_ms: settings.latency_objective_p95_ms, plan: plan as unknown as Record<string, unknown>, started_at: this.now().toISOString() });
-    const bodies = (stored.length > 0 ? stored : generateInputs(target.inputs, BODIES)).slice(0, BODIES).map(oipJsonBody);
-    this.launch(name, version, target.file, plan, [], bodies, budgetSeconds, settings.latency_objective_p95_ms);
+    this.launch(name, version, target.file, plan, [], load.bodies, budgetSeconds, settings.latency_objective_p95_ms);
     return this.deps.repository.get(name, version)!;
   }
 
@@ -189,8 +182,7 @@ export class TuningJobs {
       void (async () => {
         try {
           const target = this.deps.target(row.model_name, row.version);
-          const stored = await this.deps.samples({ name: row.model_name, inputs: target.inputs });
-          const bodies = (stored.length > 0 ? stored : generateInputs(target.inputs, BODIES)).slice(0, BODIES).map(oipJsonBody);
+          const { bodies } = await this.loadBodies(row.model_name, target.inputs);
           this.launch(row.model_name, row.version, target.file, plan, row.results as unknown as CandidateResult[], bodies, row.budget_seconds, row.objective_p95_ms);
         } catch (error) {
           this.deps.repository.finish(row.model_name, row.version, { status: 'failed', choice: null, error: messageOf(error), at: this.now().toISOString() });
@@ -284,6 +276,13 @@ export class TuningJobs {
     this.deps.repository.setRemediation(name, version, null);
   }
 
+  /** The OIP JSON bodies the load sends in turn: the model's stored samples, else generated inputs (as the int8 gate makes them). */
+  private async loadBodies(name: string, inputs: TensorSpec[]): Promise<{ bodies: string[]; inputs: TuningPlan['inputs'] }> {
+    const stored = await this.deps.samples({ name, inputs });
+    const feeds = stored.length > 0 ? stored : generateInputs(inputs, BODIES);
+    return { bodies: feeds.slice(0, BODIES).map(oipJsonBody), inputs: stored.length > 0 ? 'samples' : 'generated' };
+  }
+
   private measuredCandidate(row: TuningRow, id: string | undefined): TuningCandidate {
     const candidate = (row.plan as unknown as TuningPlan).candidates.find((c) => c.id === id);
     if (!candidate) throw inferboxError('IBX_ERR_INVALID_REQUEST', id === undefined ? 'the run chose no candidate' : `the run has no candidate '${id}'`);
@@ -303,7 +302,7 @@ export class TuningJobs {
   private async serveAs(name: string, version: string, candidate: TuningCandidate): Promise<void> {
     const target = this.deps.target(name, version);
     const effective = this.deps.settings.effective(name);
-    const wanted = settingsOf(candidate) as Record<string, unknown>;
+    const wanted: Record<string, unknown> = settingsOf(candidate);
     // The provider 'cpu' the run measured for an `auto` model that runs on the CPU is not a change.
     if (effective.provider === 'auto' && wanted.provider === target.provider) delete wanted.provider;
     const changes = Object.fromEntries(Object.entries(wanted).filter(([field, value]) => effective[field as keyof ModelServingSettings] !== value));

@@ -17,7 +17,7 @@ import { messageOf } from '../common/errors.js';
 import type { PlanOverrides } from '../hardware/planExecution.js';
 import { chooseCandidate } from './chooseCandidate.js';
 import { closedLoopCurve, closedLoopLevel, type LoadTarget } from './closedLoopLoad.js';
-import type { CandidateResult, TuningCandidate, TuningMessage, TuningRequest, TuningServerReply, TuningServerRequest } from './tuningProtocol.js';
+import { settingsOf, type CandidateResult, type TuningCandidate, type TuningMessage, type TuningRequest, type TuningServerReply, type TuningServerRequest } from './tuningProtocol.js';
 
 /** Nice value of the tuning processes (and, inherited, of their threads): live requests come first. */
 export const TUNING_NICE = 19;
@@ -95,10 +95,9 @@ async function uploadVersion(server: TuningServer, request: TuningRequest): Prom
  * it, which had reloaded on a quiet server.)
  */
 async function applyCandidate(server: TuningServer, request: TuningRequest, candidate: TuningCandidate): Promise<void> {
-  const { precision, id: _id, description: _description, ...settings } = candidate;
   const model = `/api/models/${encodeURIComponent(request.model)}`;
-  await admin(server, 'PUT', `${model}/settings`, settings);
-  await admin(server, 'PUT', `${model}/versions/1/precision`, { precision });
+  await admin(server, 'PUT', `${model}/settings`, settingsOf(candidate));
+  await admin(server, 'PUT', `${model}/versions/1/precision`, { precision: candidate.precision });
   await admin(server, 'POST', `${model}/versions/1/unload`);
   await admin(server, 'POST', `${model}/versions/1/load`);
   await until(async () => ((await admin(server, 'GET', `${model}/versions/1`)) as { state?: string }).state === 'ready', request.deadline, 'the candidate to load');

@@ -20,6 +20,12 @@ export interface TuningCandidate {
   max_queue_delay_micros: number;
 }
 
+/** The serving settings a candidate sets (its id, description and precision are not settings). */
+export function settingsOf(candidate: TuningCandidate): Omit<TuningCandidate, 'id' | 'description' | 'precision'> {
+  const { id: _id, description: _description, precision: _precision, ...settings } = candidate;
+  return settings;
+}
+
 /** One concurrency level of a closed-loop load: what the tuning server answered. */
 export interface CurvePoint {
   concurrency: number;

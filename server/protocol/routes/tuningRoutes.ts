@@ -51,6 +51,7 @@ function tuningView(name: string, version: string, row: TuningRow | undefined) {
     skipped: plan.skipped,
     candidates: plan.candidates.map((candidate) => {
       const result = results.get(candidate.id);
+      const second = again.get(candidate.id);
       return {
         ...candidate,
         measured: result !== undefined,
@@ -58,7 +59,7 @@ function tuningView(name: string, version: string, row: TuningRow | undefined) {
         curve: result?.curve ?? [],
         capacity: result && objective !== null ? capacityOf(result.curve, objective) : null,
         /** The second measurement, for the current serving and the provisional choice (what the choice rests on). */
-        confirmation: again.has(candidate.id) ? { curve: again.get(candidate.id)!.curve, error: again.get(candidate.id)!.error, capacity: objective !== null ? capacityOf(again.get(candidate.id)!.curve, objective) : null } : null,
+        confirmation: second ? { curve: second.curve, error: second.error, capacity: objective !== null ? capacityOf(second.curve, objective) : null } : null,
       };
     }),
     choice,
